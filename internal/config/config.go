@@ -1,0 +1,153 @@
+// Package config holds Shelf's settings, read once at start-up from flags
+// and SHELF_* environment variables and then passed explicitly to whatever
+// needs them. Nothing reads the environment after Load.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a Shelf process.
+type Config struct {
+	Listen      string // SHELF_LISTEN
+	PublicURL   string // SHELF_PUBLIC_URL: the URL users reach Shelf at (OAuth redirects, emails)
+	DatabaseURL string // SHELF_DATABASE_URL: SQLite path/file: URL or postgres:// URL
+	DataDir     string // SHELF_DATA_DIR
+	SecretKey   string // SHELF_SECRET_KEY (base64 or hex, 32 bytes); generated into DataDir when empty
+	LocalRoots  []string
+	PolicyFile  string
+	SignupOpen  bool
+	TrialLength time.Duration
+
+	GoogleClientID     string
+	GoogleClientSecret string
+	GoogleAuthURL      string
+	GoogleTokenURL     string
+	DriveEndpoint      string
+
+	// S3AllowDefaultChain lets accounts use the server's default AWS
+	// credential chain instead of static keys (SHELF_S3_ALLOW_DEFAULT_CREDENTIALS).
+	S3AllowDefaultChain bool
+
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUser     string
+	SMTPPassword string
+
+	LogLevel  string // debug | info | warn | error
+	LogFormat string // text | json
+
+	finish func() error
+}
+
+// Defaults documented in SPEC §7.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultDataDir       = "./shelf-data"
+	DefaultGoogleAuthURL = "https://accounts.google.com/o/oauth2/auth"
+	DefaultTokenURL      = "https://oauth2.googleapis.com/token"
+	DefaultDriveEndpoint = "https://www.googleapis.com/"
+)
+
+// Register defines the flags every Shelf command shares on fs, each
+// defaulting to its SHELF_* environment variable. Call Finish after
+// fs.Parse.
+func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
+	c := &Config{}
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Listen, "listen", env("SHELF_LISTEN", DefaultListen), "address to listen on (SHELF_LISTEN)")
+	fs.StringVar(&c.PublicURL, "public-url", env("SHELF_PUBLIC_URL", ""), "URL users reach Shelf at, for OAuth redirects and links (SHELF_PUBLIC_URL; default http://LISTEN)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("SHELF_DATABASE_URL", ""), "SQLite path or file: URL, or postgres:// URL (SHELF_DATABASE_URL; default DATA_DIR/shelf.db)")
+	fs.StringVar(&c.DataDir, "data-dir", env("SHELF_DATA_DIR", DefaultDataDir), "data directory for the SQLite file, the generated key and thumbnails (SHELF_DATA_DIR)")
+	fs.StringVar(&c.SecretKey, "secret-key", env("SHELF_SECRET_KEY", ""), "32-byte key (base64 or hex) that encrypts stored credentials (SHELF_SECRET_KEY; generated into the data dir when unset)")
+	localRoots := fs.String("local-roots", env("SHELF_LOCAL_ROOTS", ""), "':'-separated directories local-folder storage may use (SHELF_LOCAL_ROOTS; empty: local storage off)")
+	fs.StringVar(&c.PolicyFile, "policy-file", env("SHELF_POLICY_FILE", ""), "TOML file overriding the plans table (SHELF_POLICY_FILE)")
+	signup := fs.String("signup", env("SHELF_SIGNUP", "open"), "open or closed: whether anyone may sign up (SHELF_SIGNUP)")
+	trialDays := fs.String("trial-days", env("SHELF_TRIAL_DAYS", "14"), "length of the trial of new accounts, in days (SHELF_TRIAL_DAYS)")
+	fs.StringVar(&c.GoogleClientID, "google-client-id", env("SHELF_GOOGLE_CLIENT_ID", ""), "OAuth client ID for Google Drive (SHELF_GOOGLE_CLIENT_ID; unset: OAuth off)")
+	fs.StringVar(&c.GoogleClientSecret, "google-client-secret", env("SHELF_GOOGLE_CLIENT_SECRET", ""), "OAuth client secret for Google Drive (SHELF_GOOGLE_CLIENT_SECRET)")
+	fs.StringVar(&c.GoogleAuthURL, "google-auth-url", env("SHELF_GOOGLE_AUTH_URL", DefaultGoogleAuthURL), "Google OAuth authorization endpoint (SHELF_GOOGLE_AUTH_URL)")
+	fs.StringVar(&c.GoogleTokenURL, "google-token-url", env("SHELF_GOOGLE_TOKEN_URL", DefaultTokenURL), "Google OAuth token endpoint (SHELF_GOOGLE_TOKEN_URL)")
+	fs.StringVar(&c.DriveEndpoint, "drive-endpoint", env("SHELF_DRIVE_ENDPOINT", DefaultDriveEndpoint), "Google Drive API base URL (SHELF_DRIVE_ENDPOINT)")
+	allowChain := fs.String("s3-allow-default-credentials", env("SHELF_S3_ALLOW_DEFAULT_CREDENTIALS", "false"), "let S3 connections use the server's default AWS credential chain (SHELF_S3_ALLOW_DEFAULT_CREDENTIALS)")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("SHELF_SMTP_ADDR", ""), "SMTP server host:port for failure emails (SHELF_SMTP_ADDR; unset: no email)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", env("SHELF_SMTP_FROM", ""), "sender address of emails (SHELF_SMTP_FROM)")
+	fs.StringVar(&c.SMTPUser, "smtp-user", env("SHELF_SMTP_USER", ""), "SMTP user name (SHELF_SMTP_USER)")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", env("SHELF_SMTP_PASSWORD", ""), "SMTP password (SHELF_SMTP_PASSWORD)")
+	fs.StringVar(&c.LogLevel, "log-level", env("SHELF_LOG_LEVEL", "info"), "debug, info, warn or error (SHELF_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("SHELF_LOG_FORMAT", "text"), "text or json (SHELF_LOG_FORMAT)")
+
+	c.finish = func() error {
+		c.LocalRoots = splitRoots(*localRoots)
+		switch strings.ToLower(*signup) {
+		case "open":
+			c.SignupOpen = true
+		case "closed":
+			c.SignupOpen = false
+		default:
+			return fmt.Errorf("SHELF_SIGNUP/--signup must be open or closed, not %q", *signup)
+		}
+		days, err := strconv.ParseFloat(*trialDays, 64)
+		if err != nil || days < 0 {
+			return fmt.Errorf("SHELF_TRIAL_DAYS/--trial-days must be a number of days, not %q", *trialDays)
+		}
+		c.TrialLength = time.Duration(days * float64(24*time.Hour))
+		c.S3AllowDefaultChain, err = strconv.ParseBool(*allowChain)
+		if err != nil {
+			return fmt.Errorf("SHELF_S3_ALLOW_DEFAULT_CREDENTIALS must be true or false, not %q", *allowChain)
+		}
+		if c.DatabaseURL == "" {
+			c.DatabaseURL = filepath.Join(c.DataDir, "shelf.db")
+		}
+		if c.PublicURL == "" {
+			c.PublicURL = "http://" + c.Listen
+		}
+		if _, err := url.Parse(c.PublicURL); err != nil {
+			return fmt.Errorf("SHELF_PUBLIC_URL/--public-url is not a URL: %w", err)
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+		switch c.LogFormat {
+		case "text", "json":
+		default:
+			return fmt.Errorf("SHELF_LOG_FORMAT/--log-format must be text or json, not %q", c.LogFormat)
+		}
+		return nil
+	}
+	return c
+}
+
+// Finish validates the parsed values and derives the rest. It must be
+// called once, after the flag set was parsed.
+func (c *Config) Finish() error { return c.finish() }
+
+// IsPostgres reports whether the catalog is on PostgreSQL.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// GoogleOAuthEnabled reports whether the operator configured an OAuth client.
+func (c *Config) GoogleOAuthEnabled() bool {
+	return c.GoogleClientID != "" && c.GoogleClientSecret != ""
+}
+
+func splitRoots(s string) []string {
+	var out []string
+	for _, r := range strings.Split(s, string(os.PathListSeparator)) {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
