@@ -1,0 +1,169 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The policy file (SHELF_POLICY_FILE) overrides parts of the built-in table.
+// Every key is optional; what the file leaves out keeps its default.
+//
+//	s3_auto_sync = true      # enable automatic sync for S3 (off by default)
+//	trial_length = "336h"    # length of a new account's trial
+//
+//	[plans.free]
+//	drive_auto   = "none"    # "none" or a duration ("30m", "2s")
+//	drive_manual = "60m"     # "any" (no cooldown) or a duration
+//	s3_auto      = "1h"      # used only when s3_auto_sync is true
+//	s3_manual    = "60m"
+//	local_auto   = "none"    # local folders follow drive_* unless set
+//	local_manual = "60m"
+//
+// Durations use Go syntax (time.ParseDuration); short ones are how tests run
+// the scheduler at speed.
+type fileFormat struct {
+	S3AutoSync  *bool               `toml:"s3_auto_sync"`
+	TrialLength *string             `toml:"trial_length"`
+	Plans       map[string]filePlan `toml:"plans"`
+}
+
+type filePlan struct {
+	DriveAuto   *string `toml:"drive_auto"`
+	DriveManual *string `toml:"drive_manual"`
+	S3Auto      *string `toml:"s3_auto"`
+	S3Manual    *string `toml:"s3_manual"`
+	LocalAuto   *string `toml:"local_auto"`
+	LocalManual *string `toml:"local_manual"`
+}
+
+// Load returns the built-in table with the overrides of the TOML file at
+// path applied; an empty path means the built-in table alone.
+func Load(path string) (*Policy, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the policy file %s (SHELF_POLICY_FILE): %w", path, err)
+	}
+	p, err := Parse(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("policy file %s (SHELF_POLICY_FILE): %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse returns the built-in table with the overrides of a policy file's
+// TOML text applied. Unknown keys and plans are errors, so a typo does not
+// silently leave the default in force.
+func Parse(text string) (*Policy, error) {
+	var f fileFormat
+	md, err := toml.Decode(text, &f)
+	if err != nil {
+		return nil, fmt.Errorf("parsing TOML: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown keys %s; see the policy file format in the README", strings.Join(keys, ", "))
+	}
+
+	p := Default()
+	if f.S3AutoSync != nil {
+		p.s3AutoSync = *f.S3AutoSync
+	}
+	if f.TrialLength != nil {
+		d, err := time.ParseDuration(*f.TrialLength)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("trial_length %q: want a positive duration such as \"336h\"", *f.TrialLength)
+		}
+		p.trialLength = d
+	}
+
+	names := make([]string, 0, len(f.Plans))
+	for name := range f.Plans {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !KnownPlan(name) {
+			return nil, fmt.Errorf("unknown plan %q; plans are %s", name, strings.Join(planOrder, ", "))
+		}
+		row := p.plans[name]
+		fp := f.Plans[name]
+		localFollowsDrive := row.Local == row.Drive
+		fields := []struct {
+			key    string
+			val    *string
+			target *time.Duration
+			auto   bool
+		}{
+			{"drive_auto", fp.DriveAuto, &row.Drive.AutoInterval, true},
+			{"drive_manual", fp.DriveManual, &row.Drive.ManualCooldown, false},
+			{"s3_auto", fp.S3Auto, &row.S3.AutoInterval, true},
+			{"s3_manual", fp.S3Manual, &row.S3.ManualCooldown, false},
+		}
+		for _, fd := range fields {
+			if fd.val == nil {
+				continue
+			}
+			d, err := parseLimit(*fd.val, fd.auto)
+			if err != nil {
+				return nil, fmt.Errorf("plans.%s.%s: %w", name, fd.key, err)
+			}
+			*fd.target = d
+		}
+		// S3 auto-sync follows the Drive interval unless set on its own.
+		if fp.S3Auto == nil && fp.DriveAuto != nil {
+			row.S3.AutoInterval = row.Drive.AutoInterval
+		}
+		if localFollowsDrive {
+			row.Local = row.Drive
+		}
+		if fp.LocalAuto != nil {
+			d, err := parseLimit(*fp.LocalAuto, true)
+			if err != nil {
+				return nil, fmt.Errorf("plans.%s.local_auto: %w", name, err)
+			}
+			row.Local.AutoInterval = d
+		}
+		if fp.LocalManual != nil {
+			d, err := parseLimit(*fp.LocalManual, false)
+			if err != nil {
+				return nil, fmt.Errorf("plans.%s.local_manual: %w", name, err)
+			}
+			row.Local.ManualCooldown = d
+		}
+		p.plans[name] = row
+	}
+	return p, nil
+}
+
+var errBadLimit = errors.New("want a duration such as \"15m\"")
+
+// parseLimit reads one table cell: "none" (auto) or "any" (manual) mean 0.
+func parseLimit(s string, auto bool) (time.Duration, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	switch {
+	case auto && (s == "none" || s == "off" || s == ""):
+		return 0, nil
+	case !auto && (s == "any" || s == "any time" || s == "none" || s == ""):
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		if auto {
+			return 0, fmt.Errorf("%q: %w, or \"none\"", s, errBadLimit)
+		}
+		return 0, fmt.Errorf("%q: %w, or \"any\"", s, errBadLimit)
+	}
+	return d, nil
+}

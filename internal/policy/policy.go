@@ -1,0 +1,187 @@
+// Package policy decides who may sync when: the automatic-sync interval and
+// the manual-sync cooldown of every plan and storage kind (SPEC §3.1), the
+// trial length, and the operator's overrides of that table.
+//
+// Everything here is a pure function of its arguments (plan, storage kind,
+// times); the package imports nothing of the application, so the API, the
+// scheduler and the CLI all reach the same answer.
+package policy
+
+import (
+	"time"
+)
+
+// Plans, in display order: the same names the catalog stores.
+const (
+	PlanFree       = "free"
+	PlanPayg       = "payg"
+	PlanMicro      = "micro"
+	PlanSmall      = "small"
+	PlanMedium     = "medium"
+	PlanEnterprise = "enterprise"
+	PlanTrial      = "trial"
+)
+
+// Storage kinds, the same names the catalog and the storage package use.
+const (
+	KindGDrive = "gdrive"
+	KindS3     = "s3"
+	KindLocal  = "local"
+)
+
+// PlanOrder lists the plans from the smallest to the largest. It decides
+// which plan a refused manual sync suggests.
+var planOrder = []string{PlanFree, PlanPayg, PlanMicro, PlanSmall, PlanMedium, PlanEnterprise, PlanTrial}
+
+// DefaultTrialLength is how long a new account stays on the trial plan.
+const DefaultTrialLength = 14 * 24 * time.Hour
+
+// Limits are the sync limits of one plan for one storage kind.
+type Limits struct {
+	// AutoInterval is the time between automatic syncs; 0 means none.
+	AutoInterval time.Duration
+	// ManualCooldown is the least time between two manual syncs; 0 means
+	// a manual sync is allowed any time.
+	ManualCooldown time.Duration
+}
+
+// PlanLimits are one plan's limits per storage column. Local folders
+// follow Drive unless the operator gives them their own column.
+type PlanLimits struct {
+	Drive Limits
+	S3    Limits
+	Local Limits
+}
+
+// Policy is the plans table in force: the built-in defaults, possibly
+// overridden by the operator's policy file. The zero value is not usable;
+// build one with Default or Load. A Policy is read-only once built and safe
+// for concurrent use.
+type Policy struct {
+	plans map[string]PlanLimits
+	// s3AutoSync enables automatic sync of S3 connections; off by default,
+	// in which case S3 auto intervals are ignored.
+	s3AutoSync  bool
+	trialLength time.Duration
+}
+
+// Default returns the built-in table of SPEC §3.1.
+func Default() *Policy {
+	p := &Policy{plans: map[string]PlanLimits{}, trialLength: DefaultTrialLength}
+	row := func(auto, manual time.Duration) PlanLimits {
+		drive := Limits{AutoInterval: auto, ManualCooldown: manual}
+		// S3 has no auto-sync by default; when the operator enables it,
+		// the Drive interval applies unless the file sets another.
+		s3 := Limits{AutoInterval: auto, ManualCooldown: manual}
+		return PlanLimits{Drive: drive, S3: s3, Local: drive}
+	}
+	p.plans[PlanFree] = row(0, 60*time.Minute)
+	p.plans[PlanPayg] = row(0, 15*time.Minute)
+	p.plans[PlanMicro] = row(30*time.Minute, 0)
+	p.plans[PlanSmall] = row(15*time.Minute, 0)
+	p.plans[PlanMedium] = row(5*time.Minute, 0)
+	p.plans[PlanEnterprise] = row(5*time.Minute, 0)
+	p.plans[PlanTrial] = row(5*time.Minute, 0)
+	return p
+}
+
+// Plans returns every plan name in display order.
+func Plans() []string { return append([]string(nil), planOrder...) }
+
+// KnownPlan reports whether plan is one of the plans Shelf has.
+func KnownPlan(plan string) bool {
+	for _, p := range planOrder {
+		if p == plan {
+			return true
+		}
+	}
+	return false
+}
+
+// S3AutoSync reports whether the operator enabled automatic sync for S3.
+func (p *Policy) S3AutoSync() bool { return p.s3AutoSync }
+
+// TrialLength is how long a new account's trial lasts.
+func (p *Policy) TrialLength() time.Duration { return p.trialLength }
+
+// Limits returns the limits of a plan for a storage kind. An unknown plan
+// gets the free plan's limits (the most restrictive), an unknown kind the
+// Drive column. S3 auto-sync is reported as none unless enabled.
+func (p *Policy) Limits(plan, kind string) Limits {
+	row, ok := p.plans[plan]
+	if !ok {
+		row = p.plans[PlanFree]
+	}
+	switch kind {
+	case KindS3:
+		l := row.S3
+		if !p.s3AutoSync {
+			l.AutoInterval = 0
+		}
+		return l
+	case KindLocal:
+		return row.Local
+	default:
+		return row.Drive
+	}
+}
+
+// AutoInterval returns the automatic-sync interval of a plan and storage
+// kind; 0 means the account has no automatic sync.
+func (p *Policy) AutoInterval(plan, kind string) time.Duration {
+	return p.Limits(plan, kind).AutoInterval
+}
+
+// NextAutoSync returns when the next automatic sync is due, counted from
+// from (the end of the latest sync, or the moment the plan changed); nil
+// when the plan has no automatic sync for this kind of storage.
+func (p *Policy) NextAutoSync(plan, kind string, from time.Time) *time.Time {
+	iv := p.AutoInterval(plan, kind)
+	if iv <= 0 {
+		return nil
+	}
+	t := from.Add(iv)
+	return &t
+}
+
+// ManualAvailableAt returns the moment a manual sync becomes allowed given
+// the latest manual sync (nil: none yet). The zero time means "at once":
+// the first manual sync is always allowed, and so is every one on a plan
+// without a cooldown. The result may lie in the past.
+func (p *Policy) ManualAvailableAt(plan, kind string, lastManual *time.Time) time.Time {
+	cd := p.Limits(plan, kind).ManualCooldown
+	if cd <= 0 || lastManual == nil {
+		return time.Time{}
+	}
+	return lastManual.Add(cd)
+}
+
+// ManualAllowed reports whether a manual sync may start at now, and if not,
+// when it may.
+func (p *Policy) ManualAllowed(plan, kind string, lastManual *time.Time, now time.Time) (ok bool, availableAt time.Time) {
+	at := p.ManualAvailableAt(plan, kind, lastManual)
+	if at.IsZero() || !now.Before(at) {
+		return true, at
+	}
+	return false, at
+}
+
+// PlanAllowingManualNow returns the smallest plan other than the trial on
+// which a manual sync would be allowed at now, for the message of a refused
+// sync ("upgrade to micro to sync now"); "" when no plan would allow it.
+func (p *Policy) PlanAllowingManualNow(kind string, lastManual *time.Time, now time.Time) string {
+	for _, plan := range planOrder {
+		if plan == PlanTrial {
+			continue
+		}
+		if ok, _ := p.ManualAllowed(plan, kind, lastManual, now); ok {
+			return plan
+		}
+	}
+	return ""
+}
+
+// TrialEndsAt returns when a trial begun at start ends.
+func (p *Policy) TrialEndsAt(start time.Time) time.Time {
+	return start.Add(p.trialLength)
+}
