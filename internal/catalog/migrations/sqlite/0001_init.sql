@@ -123,10 +123,42 @@ CREATE TABLE assets (
     updated_at    INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX assets_storage_id ON assets (account_id, storage_id);
-CREATE INDEX assets_folder_name ON assets (account_id, folder_id, name) WHERE removed_at IS NULL;
-CREATE INDEX assets_path ON assets (account_id, path) WHERE removed_at IS NULL;
+-- Browsing a folder, one index per sort key, each ending in id for keyset
+-- pagination (catalog.AssetQuery): name, date, size.
+CREATE INDEX assets_folder_name ON assets (account_id, folder_id, lower(name), id) WHERE removed_at IS NULL;
+CREATE INDEX assets_folder_date ON assets (account_id, folder_id, COALESCE(mod_time, 0), id) WHERE removed_at IS NULL;
+CREATE INDEX assets_folder_size ON assets (account_id, folder_id, size, id) WHERE removed_at IS NULL;
+-- The same sorts over the whole library.
+CREATE INDEX assets_all_name ON assets (account_id, lower(name), id) WHERE removed_at IS NULL;
+CREATE INDEX assets_all_date ON assets (account_id, COALESCE(mod_time, 0), id) WHERE removed_at IS NULL;
+-- Subtrees by path prefix (folder move/rename rewrites, recursive listing),
+-- tombstones included so the sync can relink them by path.
+CREATE INDEX assets_path ON assets (account_id, path);
 CREATE INDEX assets_fingerprint ON assets (account_id, etag, size);
 CREATE INDEX assets_removed ON assets (account_id, removed_at) WHERE removed_at IS NOT NULL;
+CREATE INDEX assets_preview_pending ON assets (account_id, id) WHERE preview_state = 'pending' AND removed_at IS NULL;
+
+-- Full-text search over name, title, description and tags: FTS5 with the
+-- trigram tokenizer (substring matches, case-insensitive), an external
+-- content table over assets kept in step by triggers.
+CREATE VIRTUAL TABLE assets_fts USING fts5 (
+    name, title, description, tags,
+    content = 'assets', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER assets_fts_insert AFTER INSERT ON assets BEGIN
+    INSERT INTO assets_fts (rowid, name, title, description, tags)
+    VALUES (new.id, new.name, new.title, new.description, new.tags);
+END;
+CREATE TRIGGER assets_fts_delete AFTER DELETE ON assets BEGIN
+    INSERT INTO assets_fts (assets_fts, rowid, name, title, description, tags)
+    VALUES ('delete', old.id, old.name, old.title, old.description, old.tags);
+END;
+CREATE TRIGGER assets_fts_update AFTER UPDATE OF name, title, description, tags ON assets BEGIN
+    INSERT INTO assets_fts (assets_fts, rowid, name, title, description, tags)
+    VALUES ('delete', old.id, old.name, old.title, old.description, old.tags);
+    INSERT INTO assets_fts (rowid, name, title, description, tags)
+    VALUES (new.id, new.name, new.title, new.description, new.tags);
+END;
 
 CREATE TABLE asset_tags (
     account_id INTEGER NOT NULL,
@@ -180,6 +212,7 @@ CREATE TABLE write_intents (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX write_intents_account ON write_intents (account_id, expires_at);
+CREATE INDEX sync_leases_expires ON sync_leases (expires_at);
 
 CREATE TABLE notifications (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -192,6 +225,7 @@ CREATE TABLE notifications (
     read_at    INTEGER
 );
 CREATE INDEX notifications_account ON notifications (account_id, id);
+CREATE INDEX notifications_user ON notifications (user_id, id) WHERE user_id IS NOT NULL;
 
 CREATE TABLE webhooks (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -228,3 +262,4 @@ CREATE TABLE oauth_states (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE INDEX oauth_states_expires ON oauth_states (expires_at);

@@ -1,0 +1,177 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SyncRow is a catalog folder or asset in the form the sync engine compares
+// with a storage entry: identity, place and the file facts the storage
+// reports. Team metadata is not part of it; the engine never touches it.
+type SyncRow struct {
+	ID    int64
+	IsDir bool
+	// StorageID is the Drive ID, or the root-relative path for S3 and local.
+	StorageID string
+	// ParentStorageID is the storage ID of the containing folder; "" when
+	// the row sits directly under the root.
+	ParentStorageID string
+	Name            string
+	Path            string
+	Size            int64
+	ETag            string
+	ModTime         *time.Time
+	MIME            string
+	Native          bool
+	// Removed marks an asset tombstone.
+	Removed   bool
+	RemovedAt *time.Time
+}
+
+const syncFolderColumns = `f.id, f.storage_id, COALESCE(p.storage_id, ''), f.name, f.path`
+
+const syncAssetColumns = `a.id, a.storage_id, COALESCE(p.storage_id, ''), a.name, a.path,
+	a.size, a.etag, a.mod_time, a.mime, a.native, a.removed_at`
+
+func scanSyncFolder(rows *sql.Rows) (SyncRow, error) {
+	r := SyncRow{IsDir: true}
+	err := rows.Scan(&r.ID, &r.StorageID, &r.ParentStorageID, &r.Name, &r.Path)
+	return r, err
+}
+
+func scanSyncAsset(rows *sql.Rows) (SyncRow, error) {
+	var r SyncRow
+	var mod, removed sql.NullInt64
+	err := rows.Scan(&r.ID, &r.StorageID, &r.ParentStorageID, &r.Name, &r.Path,
+		&r.Size, &r.ETag, &mod, &r.MIME, &r.Native, &removed)
+	r.ModTime = fromNullMS(mod)
+	r.RemovedAt = fromNullMS(removed)
+	r.Removed = removed.Valid
+	return r, err
+}
+
+func collectSyncRows(rows *sql.Rows, scan func(*sql.Rows) (SyncRow, error), out []SyncRow) ([]SyncRow, error) {
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading catalog rows for sync: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading catalog rows for sync: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// SyncFolderPage returns up to limit folders of the account whose sort key
+// (storage ID followed by "/", see storage.SortKey) is greater than after,
+// in increasing byte order of that key: one keyset page of the folder side
+// of the sorted merge-join.
+func (s *Store) SyncFolderPage(ctx context.Context, accountID int64, after string, limit int) ([]SyncRow, error) {
+	rows, err := s.query(ctx, s.db, `SELECT `+syncFolderColumns+`
+FROM folders f LEFT JOIN folders p ON p.id = f.parent_id
+WHERE f.account_id = ? AND (f.storage_id || '/') > ?
+ORDER BY (f.storage_id || '/') LIMIT ?`, accountID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing folders for sync: %w", err)
+	}
+	return collectSyncRows(rows, scanSyncFolder, make([]SyncRow, 0, limit))
+}
+
+// SyncAssetPage returns up to limit assets of the account, tombstones
+// included, whose storage ID is greater than after, in increasing byte
+// order: one keyset page of the asset side of the sorted merge-join.
+func (s *Store) SyncAssetPage(ctx context.Context, accountID int64, after string, limit int) ([]SyncRow, error) {
+	rows, err := s.query(ctx, s.db, `SELECT `+syncAssetColumns+`
+FROM assets a LEFT JOIN folders p ON p.id = a.folder_id
+WHERE a.account_id = ? AND a.storage_id > ?
+ORDER BY a.storage_id LIMIT ?`, accountID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing assets for sync: %w", err)
+	}
+	return collectSyncRows(rows, scanSyncAsset, make([]SyncRow, 0, limit))
+}
+
+// SyncLookup returns the folders and assets (tombstones included) of the
+// account whose storage ID is one of ids: the batched lookup of an
+// unsorted scan or a changes feed.
+func (s *Store) SyncLookup(ctx context.Context, accountID int64, ids []string) ([]SyncRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []SyncRow
+	for start := 0; start < len(ids); start += syncInChunk {
+		chunk := ids[start:min(start+syncInChunk, len(ids))]
+		in, args := syncInList(accountID, chunk)
+		rows, err := s.query(ctx, s.db, `SELECT `+syncFolderColumns+`
+FROM folders f LEFT JOIN folders p ON p.id = f.parent_id
+WHERE f.account_id = ? AND f.storage_id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up folders for sync: %w", err)
+		}
+		if out, err = collectSyncRows(rows, scanSyncFolder, out); err != nil {
+			return nil, err
+		}
+		rows, err = s.query(ctx, s.db, `SELECT `+syncAssetColumns+`
+FROM assets a LEFT JOIN folders p ON p.id = a.folder_id
+WHERE a.account_id = ? AND a.storage_id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up assets for sync: %w", err)
+		}
+		if out, err = collectSyncRows(rows, scanSyncAsset, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// syncInChunk bounds the number of parameters of one IN list (SQLite's
+// default limit is 32766, PostgreSQL's 65535).
+const syncInChunk = 500
+
+func syncInList(accountID int64, ids []string) (string, []any) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, accountID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+}
+
+// SyncLibrarySize counts the account's live assets and its folders.
+func (s *Store) SyncLibrarySize(ctx context.Context, accountID int64) (assets, folders int64, err error) {
+	if err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM assets WHERE account_id = ? AND removed_at IS NULL`, accountID).Scan(&assets); err != nil {
+		return 0, 0, fmt.Errorf("counting the library's assets: %w", mapErr(err))
+	}
+	if err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM folders WHERE account_id = ?`, accountID).Scan(&folders); err != nil {
+		return 0, 0, fmt.Errorf("counting the library's folders: %w", mapErr(err))
+	}
+	return assets, folders, nil
+}
+
+// SyncHasAssets reports whether the account has any asset row, tombstones
+// included (an empty catalog lets the first sync insert without staging).
+func (s *Store) SyncHasAssets(ctx context.Context, accountID int64) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM (SELECT 1 FROM assets WHERE account_id = ? LIMIT 1) x`, accountID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("checking whether the library is empty: %w", mapErr(err))
+	}
+	return n > 0, nil
+}
+
+// SyncFolderID returns the catalog ID of the account's folder with the given
+// storage ID, or ErrNotFound.
+func (s *Store) SyncFolderID(ctx context.Context, accountID int64, storageID string) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, s.db, `SELECT id FROM folders WHERE account_id = ? AND storage_id = ?`, accountID, storageID).Scan(&id)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return id, nil
+}
