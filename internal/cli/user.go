@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/shelf-dam/shelf/internal/auth"
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+func runUser(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintf(env.Stdout, "Usage: shelf user create|list|set-password [flags]\n\nRun 'shelf user <subcommand> --help' for the flags of each subcommand.\n")
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usagef("usage: shelf user create|list|set-password [flags]; add --help after a subcommand for its flags")
+	}
+	switch args[0] {
+	case "create":
+		return userCreate(ctx, env, args[1:])
+	case "list":
+		return userList(ctx, env, args[1:])
+	case "set-password":
+		return userSetPassword(ctx, env, args[1:])
+	}
+	return usagef("unknown subcommand %q: use create, list or set-password", args[0])
+}
+
+func userCreate(ctx context.Context, env Env, args []string) error {
+	fs, cfg := newFlags(env, "user create", `Creates a user in an existing account (--account), or in a new account
+(--account-name, which starts on the trial plan), with a role. --operator
+makes the user an instance operator, who may change any account's plan.
+Without --password, the password is read from standard input.`)
+	email := fs.String("email", "", "email address (required)")
+	name := fs.String("name", "", "display name")
+	password := fs.String("password", "", "password (default: read a line from standard input)")
+	accountID := fs.Int64("account", 0, "ID of the account to add the user to")
+	accountName := fs.String("account-name", "", "create a new account with this name instead")
+	role := fs.String("role", catalog.RoleAdmin, "admin, editor or viewer")
+	operator := fs.Bool("operator", false, "make the user an instance operator")
+	if err := parse(fs, cfg, args); err != nil {
+		return err
+	}
+	addr, err := auth.NormalizeEmail(*email)
+	if err != nil {
+		return usagef("--email: %v", err)
+	}
+	if (*accountID == 0) == (*accountName == "") {
+		return usagef("give exactly one of --account ID or --account-name NAME")
+	}
+	if *role != catalog.RoleAdmin && *role != catalog.RoleEditor && *role != catalog.RoleViewer {
+		return usagef("--role must be admin, editor or viewer")
+	}
+	pw, err := passwordArg(env, *password)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPasswordRules(pw, addr); err != nil {
+		return usagef("--password: %v", err)
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	now := a.Now()
+	nu := catalog.NewUser{AccountID: *accountID, Email: addr, Name: *name, PasswordHash: hash, Role: *role, IsOperator: *operator}
+	var u catalog.User
+	if *accountName != "" {
+		trialEnd := now.Add(cfg.TrialLength)
+		var acct catalog.Account
+		acct, u, err = a.Store.CreateAccountWithAdmin(ctx, catalog.NewAccount{Name: *accountName, Plan: catalog.PlanTrial, TrialEndsAt: &trialEnd}, nu, now)
+		if err == nil {
+			fmt.Fprintf(env.Stdout, "created account %d %q (plan trial)\n", acct.ID, acct.Name)
+		}
+	} else {
+		if _, gerr := a.Store.GetAccount(ctx, *accountID); gerr != nil {
+			return fmt.Errorf("account %d: %w", *accountID, gerr)
+		}
+		u, err = a.Store.CreateUser(ctx, nu, now)
+	}
+	if errors.Is(err, catalog.ErrConflict) {
+		return fmt.Errorf("a user with email %s already exists; use 'shelf user set-password' to change its password", addr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "created user %d %s (%s) in account %d\n", u.ID, u.Email, u.Role, u.AccountID)
+	return nil
+}
+
+func userList(ctx context.Context, env Env, args []string) error {
+	fs, cfg := newFlags(env, "user list", "Lists users, of one account (--account) or of all.")
+	accountID := fs.Int64("account", 0, "only users of this account")
+	if err := parse(fs, cfg, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var users []catalog.User
+	if *accountID != 0 {
+		users, err = a.Store.ListUsers(ctx, *accountID)
+	} else {
+		users, err = a.Store.ListAllUsers(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACCOUNT\tEMAIL\tROLE\tOPERATOR\tCREATED")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%v\t%s\n", u.ID, u.AccountID, u.Email, u.Role, u.IsOperator, u.CreatedAt.Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func userSetPassword(ctx context.Context, env Env, args []string) error {
+	fs, cfg := newFlags(env, "user set-password", `Sets a user's password and ends the user's sessions. Without --password,
+the password is read from standard input.`)
+	email := fs.String("email", "", "email address of the user (required)")
+	password := fs.String("password", "", "new password (default: read a line from standard input)")
+	if err := parse(fs, cfg, args); err != nil {
+		return err
+	}
+	addr, err := auth.NormalizeEmail(*email)
+	if err != nil {
+		return usagef("--email: %v", err)
+	}
+	pw, err := passwordArg(env, *password)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPasswordRules(pw, addr); err != nil {
+		return usagef("--password: %v", err)
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, env, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Store.GetUserByEmail(ctx, addr)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return fmt.Errorf("no user with email %s; 'shelf user list' shows who exists", addr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.Store.SetPassword(ctx, u.ID, hash, a.Now()); err != nil {
+		return err
+	}
+	if err := a.Store.DeleteUserSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "password of %s changed; their sessions were ended\n", addr)
+	return nil
+}
+
+// passwordArg returns the flag value, or reads one line from stdin.
+func passwordArg(env Env, flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		if err != nil {
+			return "", usagef("no password: give --password or type it on standard input")
+		}
+		return "", usagef("the password read from standard input is empty")
+	}
+	return line, nil
+}

@@ -1,0 +1,129 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// maxJSONBody bounds JSON request bodies (uploads are multipart, not JSON).
+const maxJSONBody = 1 << 20
+
+// apiError is the JSON error body of SPEC §5: {"error":{"code","message"}}.
+type apiError struct {
+	Status    int    `json:"-"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	SyncRunID *int64 `json:"sync_run_id,omitempty"`
+	// Field names the request field the error concerns, for forms.
+	Field string `json:"field,omitempty"`
+	// Fields carries several field-level errors (connect-storage validation).
+	Fields     map[string]string `json:"fields,omitempty"`
+	RetryAfter time.Duration     `json:"-"`
+	Extra      map[string]any    `json:"-"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Common errors.
+func errNotFound(what string) *apiError {
+	return errorf(http.StatusNotFound, "not_found", "%s not found", what)
+}
+
+func errBadRequest(code, format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, code, format, args...)
+}
+
+func errForbidden(format string, args ...any) *apiError {
+	return errorf(http.StatusForbidden, "forbidden", format, args...)
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// writeError answers err as a JSON error. Errors that are not *apiError are
+// logged and answered as a generic 500 so internals never leak.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = s.classify(err)
+	}
+	if ae.Status >= 500 {
+		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if ae.RetryAfter > 0 {
+		secs := int((ae.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	body := map[string]any{
+		"code":    ae.Code,
+		"message": ae.Message,
+	}
+	if ae.SyncRunID != nil {
+		body["sync_run_id"] = *ae.SyncRunID
+	}
+	if ae.Field != "" {
+		body["field"] = ae.Field
+	}
+	if len(ae.Fields) > 0 {
+		body["fields"] = ae.Fields
+	}
+	for k, v := range ae.Extra {
+		body[k] = v
+	}
+	writeJSON(w, ae.Status, map[string]any{"error": body})
+}
+
+// decodeJSON reads a JSON object body into dst with a clear error for
+// malformed input.
+func decodeJSON(r *http.Request, dst any) error {
+	body := http.MaxBytesReader(nil, r.Body, maxJSONBody)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(dst); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.Is(err, io.EOF):
+			return errBadRequest("invalid_json", "the request body is empty; send a JSON object")
+		case errors.As(err, &syn):
+			return errBadRequest("invalid_json", "the request body is not valid JSON (at byte %d); send a JSON object", syn.Offset)
+		case errors.As(err, &typ):
+			return errBadRequest("invalid_json", "field %q must be a %s", typ.Field, typ.Type.String())
+		case errors.As(err, &tooBig):
+			return errBadRequest("body_too_large", "the request body is larger than %d bytes", maxJSONBody)
+		default:
+			return errBadRequest("invalid_json", "the request body could not be read as JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return errBadRequest("invalid_json", "the request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// timeOrNil renders an optional time as RFC 3339 UTC or null.
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

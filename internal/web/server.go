@@ -1,0 +1,118 @@
+// Package web serves Shelf over HTTP: the JSON API under /api/v1, the
+// server-rendered web app, server-sent events, health and metrics. It checks
+// who is asking (session cookie or API token) and what their role allows;
+// the library lock itself is enforced by the catalog, in the same
+// transaction as each change.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shelf-dam/shelf/internal/auth"
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/secrets"
+)
+
+// Deps are what the web layer needs, passed in by internal/app.
+type Deps struct {
+	Store    *catalog.Store
+	Config   *config.Config
+	Logger   *slog.Logger
+	Box      *secrets.Box
+	Clock    func() time.Time
+	Registry *prometheus.Registry // metrics are registered here and served at /metrics
+	// Plans changes an account's plan and reschedules its auto-sync.
+	Plans PlanSetter
+}
+
+// PlanSetter changes an account's plan; the next auto-sync is rescheduled
+// at once from the new plan.
+type PlanSetter interface {
+	SetPlan(ctx context.Context, accountID int64, plan string) (catalog.Account, error)
+}
+
+// Server is Shelf's HTTP handler.
+type Server struct {
+	store   *catalog.Store
+	cfg     *config.Config
+	logger  *slog.Logger
+	box     *secrets.Box
+	plans   PlanSetter
+	now     func() time.Time
+	limiter *auth.Limiter
+	metrics *httpMetrics
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// Session lifetime and login limits.
+const (
+	sessionTTL        = 30 * 24 * time.Hour
+	loginMaxFailures  = 5
+	loginFailureReset = 15 * time.Minute
+)
+
+// New returns the HTTP handler of a Shelf server.
+func New(d Deps) *Server {
+	now := d.Clock
+	if now == nil {
+		now = time.Now
+	}
+	reg := d.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Server{
+		store:   d.Store,
+		cfg:     d.Config,
+		logger:  d.Logger,
+		box:     d.Box,
+		plans:   d.Plans,
+		now:     func() time.Time { return now().UTC() },
+		limiter: auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
+		metrics: newHTTPMetrics(reg),
+		mux:     http.NewServeMux(),
+	}
+	s.routes(reg)
+	s.handler = s.recoverPanics(s.logRequests(s.mux))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes(reg *prometheus.Registry) {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.handleHealthz)
+	m.HandleFunc("GET /readyz", s.handleReadyz)
+	m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	// Accounts and sign-in.
+	m.HandleFunc("POST /api/v1/signup", s.handleSignup)
+	m.HandleFunc("POST /api/v1/login", s.handleLogin)
+	m.Handle("POST /api/v1/logout", s.authed(anyRole, s.handleLogout))
+	m.Handle("GET /api/v1/me", s.authed(anyRole, s.handleMe))
+	m.Handle("GET /api/v1/tokens", s.authed(anyRole, s.handleListTokens))
+	m.Handle("POST /api/v1/tokens", s.authed(anyRole, s.handleCreateToken))
+	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(anyRole, s.handleRevokeToken))
+	m.Handle("GET /api/v1/users", s.authed(adminOnly, s.handleListUsers))
+	m.Handle("POST /api/v1/users", s.authed(adminOnly, s.handleCreateUser))
+	m.Handle("PATCH /api/v1/users/{id}", s.authed(adminOnly, s.handleUpdateUser))
+	m.Handle("DELETE /api/v1/users/{id}", s.authed(adminOnly, s.handleDeleteUser))
+	m.Handle("GET /api/v1/account", s.authed(anyRole, s.handleGetAccount))
+
+	// Operator.
+	m.Handle("GET /api/v1/admin/accounts", s.authed(operatorOnly, s.handleAdminListAccounts))
+	m.Handle("PUT /api/v1/admin/accounts/{id}/plan", s.authed(operatorOnly, s.handleAdminSetPlan))
+
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
+	})
+}
