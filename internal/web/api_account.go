@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -172,10 +173,10 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int
 		return catalog.Session{}, err
 	}
 	secure := s.secureCookies(r)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: raw, Path: "/", Expires: sess.ExpiresAt, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: raw, Path: "/", MaxAge: int(sessionTTL / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	// The CSRF token is readable by the page's script, which echoes it in
 	// the X-CSRF-Token header; another site can neither read nor set it.
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", Expires: sess.ExpiresAt, Secure: secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", MaxAge: int(sessionTTL / time.Second), Secure: secure, SameSite: http.SameSiteStrictMode})
 	return sess, nil
 }
 
