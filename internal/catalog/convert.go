@@ -165,3 +165,16 @@ func likeEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
 }
+
+// nullInt64 scans a nullable integer column.
+type nullInt64 = sql.NullInt64
+
+// prefixColumns qualifies each name of a comma-separated column list with
+// prefix ("a." → "a.id, a.name").
+func prefixColumns(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -176,7 +176,8 @@ CREATE TABLE sync_runs (
     error          TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX sync_runs_account ON sync_runs (account_id, id);
-CREATE INDEX sync_runs_active ON sync_runs (account_id) WHERE state IN ('queued', 'running');
+-- At most one queued or running run per account: a second is refused.
+CREATE UNIQUE INDEX sync_runs_active ON sync_runs (account_id) WHERE state IN ('queued', 'running');
 
 -- The library lock: at most one row per account, held by a running sync
 -- and renewed while it lives. An expired row no longer locks.

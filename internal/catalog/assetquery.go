@@ -1,0 +1,254 @@
+package catalog
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sort keys of AssetQuery.
+const (
+	SortName = "name"
+	SortDate = "date" // the file's modification time
+	SortSize = "size"
+)
+
+// MaxAssetPage is the largest page ListAssets returns.
+const MaxAssetPage = 1000
+
+// ErrBadCursor: a pagination cursor that this query did not produce.
+var ErrBadCursor = errors.New("invalid page cursor; start again from the first page")
+
+// AssetQuery selects live assets of one account for browsing and search.
+type AssetQuery struct {
+	AccountID int64
+	// FolderID is the folder listed (nil: the root). With Recursive the
+	// whole subtree under it (nil: the whole library).
+	FolderID  *int64
+	Recursive bool
+	// Q searches name, title, description and tags: every word must occur
+	// (substring, case-insensitive).
+	Q string
+	// Tag keeps assets carrying this tag (exact, case-insensitive).
+	Tag string
+	// MIME keeps one type ("image/png") or, ending in "/", a family ("image/").
+	MIME string
+	// Sort is SortName (default), SortDate or SortSize; Desc reverses it.
+	Sort string
+	Desc bool
+	// Cursor continues after the page that returned it ("" starts).
+	Cursor string
+	// Limit is the page size (default 100, at most MaxAssetPage).
+	Limit int
+}
+
+// assetCursor is the opaque keyset position: the last row's sort key and id.
+type assetCursor struct {
+	Sort string `json:"s"`
+	Desc bool   `json:"d,omitempty"`
+	Str  string `json:"k,omitempty"`
+	Int  int64  `json:"n,omitempty"`
+	ID   int64  `json:"i"`
+}
+
+func (c assetCursor) encode() string {
+	b, _ := json.Marshal(c) // a struct of strings and numbers always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeAssetCursor(s string) (assetCursor, error) {
+	var c assetCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, ErrBadCursor
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, ErrBadCursor
+	}
+	return c, nil
+}
+
+// sortKeyExpr is the SQL of a sort key; each matches an index of the schema.
+func sortKeyExpr(sort string) (string, error) {
+	switch sort {
+	case SortName:
+		return "lower(a.name)", nil
+	case SortDate:
+		return "COALESCE(a.mod_time, 0)", nil
+	case SortSize:
+		return "a.size", nil
+	}
+	return "", fmt.Errorf("unknown sort %q; use name, date or size", sort)
+}
+
+// assetFilter builds the WHERE clause shared by ListAssets and CountAssets.
+func (s *Store) assetFilter(ctx context.Context, q AssetQuery) (string, []any, error) {
+	where := []string{"a.account_id = ?", "a.removed_at IS NULL"}
+	args := []any{q.AccountID}
+	switch {
+	case q.FolderID == nil && !q.Recursive:
+		where = append(where, "a.folder_id IS NULL")
+	case q.FolderID != nil && !q.Recursive:
+		where = append(where, "a.folder_id = ?")
+		args = append(args, *q.FolderID)
+	case q.FolderID != nil && q.Recursive:
+		f, err := s.GetFolder(ctx, q.AccountID, *q.FolderID)
+		if err != nil {
+			return "", nil, err
+		}
+		// The path range lets the index narrow the rows; the subtree
+		// membership keeps Drive's same-named sibling folders out.
+		where = append(where, "a.path >= ? AND a.path < ?",
+			"a.folder_id IN ("+folderSubtreeSQL+"SELECT id FROM tree)")
+		args = append(args, f.Path+"/", f.Path+"0", f.ID, q.AccountID, q.AccountID)
+	}
+	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
+		where = append(where, "a.id IN (SELECT asset_id FROM asset_tags WHERE account_id = ? AND tag = ?)")
+		args = append(args, q.AccountID, tag)
+	}
+	if m := strings.ToLower(strings.TrimSpace(q.MIME)); m != "" {
+		if strings.HasSuffix(m, "/") {
+			where = append(where, `a.mime LIKE ? ESCAPE '\'`)
+			args = append(args, likeEscape(m)+"%")
+		} else {
+			where = append(where, "a.mime = ?")
+			args = append(args, m)
+		}
+	}
+	w, a := s.searchFilter(q.Q)
+	where = append(where, w...)
+	args = append(args, a...)
+	return strings.Join(where, " AND "), args, nil
+}
+
+// searchExpr is the searched text on PostgreSQL; it must stay identical to
+// the expression of the assets_search trigram index.
+const searchExpr = `lower(a.name || ' ' || a.title || ' ' || a.description || ' ' || a.tags)`
+
+// searchFilter turns the words of q into conditions. PostgreSQL matches each
+// word with LIKE on searchExpr, served by the pg_trgm GIN index. SQLite
+// matches words of three or more characters in the FTS5 trigram index and
+// shorter ones with LIKE.
+func (s *Store) searchFilter(q string) ([]string, []any) {
+	words := strings.Fields(q)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	var (
+		where  []string
+		args   []any
+		phrase []string
+	)
+	for _, w := range words {
+		pattern := "%" + likeEscape(strings.ToLower(w)) + "%"
+		switch {
+		case s.dialect == DialectPostgres:
+			where = append(where, searchExpr+` LIKE ? ESCAPE '\'`)
+			args = append(args, pattern)
+		case utf8.RuneCountInString(w) >= 3:
+			phrase = append(phrase, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+		default:
+			where = append(where, `(a.name LIKE ? ESCAPE '\' OR a.title LIKE ? ESCAPE '\' OR a.description LIKE ? ESCAPE '\' OR a.tags LIKE ? ESCAPE '\')`)
+			args = append(args, pattern, pattern, pattern, pattern)
+		}
+	}
+	if len(phrase) > 0 {
+		where = append(where, "a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")
+		args = append(args, strings.Join(phrase, " AND "))
+	}
+	return where, args
+}
+
+// ListAssets returns one page of the assets q selects, in q's order, and
+// the cursor of the next page ("" after the last). Pages follow the sort key
+// and the id (keyset pagination), so every asset appears exactly once
+// across pages even while others are added.
+func (s *Store) ListAssets(ctx context.Context, q AssetQuery) ([]Asset, string, error) {
+	if q.Sort == "" {
+		q.Sort = SortName
+	}
+	key, err := sortKeyExpr(q.Sort)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxAssetPage)
+	where, args, err := s.assetFilter(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	cmp, dir := ">", "ASC"
+	if q.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	if q.Cursor != "" {
+		c, err := decodeAssetCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		if c.Sort != q.Sort || c.Desc != q.Desc {
+			return nil, "", ErrBadCursor
+		}
+		where += " AND (" + key + ", a.id) " + cmp + " (?, ?)"
+		if q.Sort == SortName {
+			args = append(args, c.Str, c.ID)
+		} else {
+			args = append(args, c.Int, c.ID)
+		}
+	}
+	query := `SELECT ` + prefixColumns("a.", assetColumns) + `, ` + key + ` FROM assets a WHERE ` + where +
+		` ORDER BY ` + key + ` ` + dir + `, a.id ` + dir + ` LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.query(ctx, s.db, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing assets: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out  []Asset
+		last assetCursor
+	)
+	for rows.Next() {
+		c := assetCursor{Sort: q.Sort, Desc: q.Desc}
+		var (
+			a   Asset
+			err error
+		)
+		if q.Sort == SortName {
+			a, err = scanAsset(rows, &c.Str)
+		} else {
+			a, err = scanAsset(rows, &c.Int)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("reading asset: %w", err)
+		}
+		if len(out) == limit {
+			return out, last.encode(), mapErr(rows.Err())
+		}
+		c.ID = a.ID
+		last = c
+		out = append(out, a)
+	}
+	return out, "", mapErr(rows.Err())
+}
+
+// CountAssets counts the assets q selects (its cursor, sort and limit are
+// ignored).
+func (s *Store) CountAssets(ctx context.Context, q AssetQuery) (int64, error) {
+	where, args, err := s.assetFilter(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM assets a WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting assets: %w", mapErr(err))
+	}
+	return n, nil
+}

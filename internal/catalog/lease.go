@@ -1,0 +1,140 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+const leaseColumns = `account_id, run_id, holder, acquired_at, expires_at`
+
+func scanLease(row interface{ Scan(...any) error }) (Lease, error) {
+	var (
+		l                 Lease
+		acquired, expires int64
+	)
+	if err := row.Scan(&l.AccountID, &l.RunID, &l.Holder, &acquired, &expires); err != nil {
+		return Lease{}, mapErr(err)
+	}
+	l.AcquiredAt, l.ExpiresAt = fromMS(acquired), fromMS(expires)
+	return l, nil
+}
+
+// lockAccount serialises the account's lease and write-intent decisions
+// inside tx. On PostgreSQL it row-locks the account (FOR NO KEY UPDATE,
+// which does not block inserts referencing the account); on SQLite every
+// transaction already begins IMMEDIATE, one writer at a time. A missing
+// account gives ErrNotFound.
+func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, accountID int64) error {
+	query := `SELECT id FROM accounts WHERE id = ?`
+	if s.dialect == DialectPostgres {
+		query += ` FOR NO KEY UPDATE`
+	}
+	var id int64
+	if err := s.queryRow(ctx, tx, query, accountID).Scan(&id); err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
+
+// currentLease returns the account's unexpired lease at now, or ErrNotFound.
+func (s *Store) currentLease(ctx context.Context, q querier, accountID int64, now time.Time) (Lease, error) {
+	return scanLease(s.queryRow(ctx, q, `SELECT `+leaseColumns+` FROM sync_leases WHERE account_id = ? AND expires_at > ?`, accountID, ms(now)))
+}
+
+// AcquireLease takes the account's library lease for a run until now+ttl.
+// While another run (or another holder) has an unexpired lease it returns
+// *LockedError naming that run; an expired lease is taken over. After
+// acquiring, the sync waits until CountOpenWriteIntents is zero before it
+// scans.
+func (s *Store) AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (Lease, error) {
+	var l Lease
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		cur, err := s.currentLease(ctx, tx, accountID, now)
+		switch {
+		case err == nil && (cur.RunID != runID || cur.Holder != holder):
+			return &LockedError{RunID: cur.RunID}
+		case err != nil && err != ErrNotFound:
+			return fmt.Errorf("reading the sync lease: %w", err)
+		}
+		l, err = scanLease(s.queryRow(ctx, tx, `INSERT INTO sync_leases (`+leaseColumns+`) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (account_id) DO UPDATE SET run_id = excluded.run_id, holder = excluded.holder,
+    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+RETURNING `+leaseColumns, accountID, runID, holder, ms(now), ms(now.Add(ttl))))
+		if err != nil {
+			return fmt.Errorf("taking the sync lease: %w", err)
+		}
+		return nil
+	})
+	return l, err
+}
+
+// RenewLease extends the run's lease to now+ttl. ErrLeaseLost when the
+// lease expired or another holder has it: the run must stop.
+func (s *Store) RenewLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) error {
+	err := s.execOne(ctx, s.db, `UPDATE sync_leases SET expires_at = ?
+WHERE account_id = ? AND run_id = ? AND holder = ? AND expires_at > ?`, ms(now.Add(ttl)), accountID, runID, holder, ms(now))
+	if err == ErrNotFound {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+// ReleaseLease gives up the run's lease, unlocking the library. Releasing
+// a lease that is no longer held is not an error.
+func (s *Store) ReleaseLease(ctx context.Context, accountID, runID int64, holder string) error {
+	_, err := s.exec(ctx, s.db, `DELETE FROM sync_leases WHERE account_id = ? AND run_id = ? AND holder = ?`, accountID, runID, holder)
+	if err != nil {
+		return fmt.Errorf("releasing the sync lease: %w", err)
+	}
+	return nil
+}
+
+// GetLease returns the account's unexpired lease at now; ErrNotFound when
+// the library is unlocked.
+func (s *Store) GetLease(ctx context.Context, accountID int64, now time.Time) (Lease, error) {
+	return s.currentLease(ctx, s.db, accountID, now)
+}
+
+// ListExpiredLeases returns up to limit leases expired at now (their
+// holders died), for the reaper to fail their runs and clear them with
+// DeleteExpiredLease.
+func (s *Store) ListExpiredLeases(ctx context.Context, now time.Time, limit int) ([]Lease, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.query(ctx, s.db, `SELECT `+leaseColumns+` FROM sync_leases WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing expired sync leases: %w", err)
+	}
+	defer rows.Close()
+	var out []Lease
+	for rows.Next() {
+		l, err := scanLease(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading sync lease: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// DeleteExpiredLease removes the run's lease if it is still expired at now;
+// ErrNotFound when it was renewed or taken over meanwhile.
+func (s *Store) DeleteExpiredLease(ctx context.Context, accountID, runID int64, now time.Time) error {
+	return s.execOne(ctx, s.db, `DELETE FROM sync_leases WHERE account_id = ? AND run_id = ? AND expires_at <= ?`, accountID, runID, ms(now))
+}
+
+// CountOpenWriteIntents counts the account's library writes in flight
+// (unexpired at now). A sync holding the lease waits for zero.
+func (s *Store) CountOpenWriteIntents(ctx context.Context, accountID int64, now time.Time) (int64, error) {
+	var n int64
+	if err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM write_intents WHERE account_id = ? AND expires_at > ?`, accountID, ms(now)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting write intents: %w", mapErr(err))
+	}
+	return n, nil
+}

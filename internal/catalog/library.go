@@ -1,0 +1,406 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrIntentExpired: a library write took longer than its write intent's
+// time to live, so a sync may have run meanwhile; the storage holds the
+// change and the next sync brings it into the catalog.
+var ErrIntentExpired = errors.New("the write took too long and its reservation expired; the next sync will pick the change up")
+
+// How a library write-through uses the store (write intents keep a sync from
+// scanning while a write is half done; the lease keeps writes out while a
+// sync runs):
+//
+//	id, err := store.BeginWriteIntent(ctx, acct, user, "upload", now, ttl) // *LockedError: 423
+//	defer store.EndWriteIntent(ctx, acct, id)                            // no-op once applied
+//	... write to storage ...
+//	asset, err := store.PutUploadedAsset(ctx, acct, id, a, now)          // re-checks lease and intent, ends the intent
+//
+// Metadata edits touch no storage and call UpdateAssetMetadata directly.
+
+// BeginWriteIntent records a library write about to change the storage.
+// It returns *LockedError while a sync holds an unexpired lease. The intent
+// lasts until now+ttl unless ended earlier.
+func (s *Store) BeginWriteIntent(ctx context.Context, accountID, userID int64, op string, now time.Time, ttl time.Duration) (int64, error) {
+	var id int64
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM write_intents WHERE account_id = ? AND expires_at <= ?`, accountID, ms(now)); err != nil {
+			return fmt.Errorf("clearing expired write intents: %w", err)
+		}
+		var user any
+		if userID != 0 {
+			user = userID
+		}
+		err := s.queryRow(ctx, tx, `INSERT INTO write_intents (account_id, user_id, op, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			accountID, user, op, ms(now), ms(now.Add(ttl))).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("recording write intent: %w", mapErr(err))
+		}
+		return nil
+	})
+	return id, err
+}
+
+// EndWriteIntent drops a write intent (the write failed or is done). Ending
+// an intent that is already gone is not an error.
+func (s *Store) EndWriteIntent(ctx context.Context, accountID, intentID int64) error {
+	if _, err := s.exec(ctx, s.db, `DELETE FROM write_intents WHERE id = ? AND account_id = ?`, intentID, accountID); err != nil {
+		return fmt.Errorf("ending write intent: %w", err)
+	}
+	return nil
+}
+
+// checkUnlocked returns *LockedError when a sync holds an unexpired lease.
+func (s *Store) checkUnlocked(ctx context.Context, q querier, accountID int64, now time.Time) error {
+	l, err := s.currentLease(ctx, q, accountID, now)
+	switch {
+	case err == nil:
+		return &LockedError{RunID: l.RunID}
+	case errors.Is(err, ErrNotFound):
+		return nil
+	default:
+		return fmt.Errorf("checking the library lock: %w", err)
+	}
+}
+
+// libraryWrite runs fn in a transaction that first re-checks the lease and,
+// when intentID is set, that the intent still exists; on success the intent
+// ends in the same transaction, so a waiting sync sees the write either
+// wholly done or not begun.
+func (s *Store) libraryWrite(ctx context.Context, accountID, intentID int64, now time.Time, fn func(tx *sql.Tx) error) error {
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
+			return err
+		}
+		if intentID != 0 {
+			var n int
+			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM write_intents WHERE id = ? AND account_id = ?`, intentID, accountID).Scan(&n); err != nil {
+				return fmt.Errorf("checking write intent: %w", mapErr(err))
+			}
+			if n == 0 {
+				return ErrIntentExpired
+			}
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if intentID != 0 {
+			if _, err := s.exec(ctx, tx, `DELETE FROM write_intents WHERE id = ?`, intentID); err != nil {
+				return fmt.Errorf("ending write intent: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// MetadataUpdate changes an asset's team metadata; nil fields stay.
+type MetadataUpdate struct {
+	Title       *string
+	Description *string
+	Tags        *[]string // replaced as a whole, normalised (trimmed, lower-cased, deduplicated)
+	Rating      *int      // 0 to 5
+	Custom      map[string]string
+}
+
+// UpdateAssetMetadata edits an asset's team metadata. It writes nothing to
+// the storage, so it only checks the lock: *LockedError while a sync runs.
+func (s *Store) UpdateAssetMetadata(ctx context.Context, accountID, assetID int64, m MetadataUpdate, now time.Time) (Asset, error) {
+	if m.Rating != nil && (*m.Rating < 0 || *m.Rating > 5) {
+		return Asset{}, fmt.Errorf("rating %d is out of range; give 0 to 5", *m.Rating)
+	}
+	var out Asset
+	err := s.libraryWrite(ctx, accountID, 0, now, func(tx *sql.Tx) error {
+		a, err := s.getAsset(ctx, tx, accountID, assetID)
+		if err != nil {
+			return err
+		}
+		if m.Title != nil {
+			a.Title = strings.TrimSpace(*m.Title)
+		}
+		if m.Description != nil {
+			a.Description = *m.Description
+		}
+		if m.Rating != nil {
+			a.Rating = *m.Rating
+		}
+		if m.Custom != nil {
+			a.Custom = m.Custom
+		}
+		if m.Tags != nil {
+			a.Tags = normalizeTags(*m.Tags)
+			if err := s.setAssetTags(ctx, tx, accountID, a.ID, a.Tags); err != nil {
+				return err
+			}
+		}
+		tags, err := encodeJSON(a.Tags)
+		if err != nil {
+			return err
+		}
+		custom, err := encodeJSON(a.Custom)
+		if err != nil {
+			return err
+		}
+		if err := s.execOne(ctx, tx, `UPDATE assets SET title = ?, description = ?, tags = ?, rating = ?, custom = ?, updated_at = ?
+WHERE id = ? AND account_id = ?`, a.Title, a.Description, tags, a.Rating, custom, ms(now), a.ID, accountID); err != nil {
+			return fmt.Errorf("saving asset metadata: %w", err)
+		}
+		out, err = s.getAsset(ctx, tx, accountID, assetID)
+		return err
+	})
+	return out, err
+}
+
+// placePath is the path of name inside the folder (nil: the root), checking
+// that the folder belongs to the account.
+func (s *Store) placePath(ctx context.Context, tx *sql.Tx, accountID int64, folderID *int64, name string) (string, error) {
+	if name == "" || strings.Contains(name, "/") {
+		return "", fmt.Errorf("invalid name %q: a name is not empty and has no slash", name)
+	}
+	if folderID == nil {
+		return name, nil
+	}
+	f, err := s.getFolder(ctx, tx, accountID, *folderID)
+	if err != nil {
+		return "", fmt.Errorf("destination folder: %w", err)
+	}
+	return f.Path + "/" + name, nil
+}
+
+// purgeTombstoneAt deletes a tombstone holding storageID so a live row can
+// take that identity.
+func (s *Store) purgeTombstoneAt(ctx context.Context, tx *sql.Tx, accountID int64, storageID string) error {
+	if _, err := s.exec(ctx, tx, `DELETE FROM assets WHERE account_id = ? AND storage_id = ? AND removed_at IS NOT NULL`, accountID, storageID); err != nil {
+		return fmt.Errorf("clearing an old removed asset: %w", err)
+	}
+	return nil
+}
+
+// PutUploadedAsset records a file just written to the storage: a.FolderID
+// (nil: the root), StorageID, Name and the file facts (Size, ETag, ModTime,
+// MIME). The path is derived from the folder. An existing live asset with
+// that storage identity is updated (team metadata kept, preview redone); a
+// tombstone with the same content is brought back with its metadata; any
+// other tombstone there is replaced. Lease and intent are re-checked.
+func (s *Store) PutUploadedAsset(ctx context.Context, accountID, intentID int64, a Asset, now time.Time) (Asset, error) {
+	var out Asset
+	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		path, err := s.placePath(ctx, tx, accountID, a.FolderID, a.Name)
+		if err != nil {
+			return err
+		}
+		if a.StorageID == "" {
+			return fmt.Errorf("an uploaded asset needs its storage identity")
+		}
+		var (
+			id       int64
+			etag     string
+			size     int64
+			removed  sql.NullInt64
+			existing = true
+		)
+		err = s.queryRow(ctx, tx, `SELECT id, etag, size, removed_at FROM assets WHERE account_id = ? AND storage_id = ?`,
+			accountID, a.StorageID).Scan(&id, &etag, &size, &removed)
+		switch {
+		case errors.Is(mapErr(err), ErrNotFound):
+			existing = false
+		case err != nil:
+			return fmt.Errorf("looking up asset %q: %w", a.StorageID, mapErr(err))
+		case removed.Valid && (etag != a.ETag || size != a.Size):
+			if err := s.purgeTombstoneAt(ctx, tx, accountID, a.StorageID); err != nil {
+				return err
+			}
+			existing = false
+		}
+		if existing {
+			err = s.execOne(ctx, tx, `UPDATE assets SET folder_id = ?, name = ?, path = ?, size = ?, etag = ?, mod_time = ?, mime = ?, native = ?,
+    preview_state = 'pending', preview_error = '', removed_at = NULL, updated_at = ?
+WHERE id = ?`, int64PtrArg(a.FolderID), a.Name, path, a.Size, a.ETag, msPtr(a.ModTime), a.MIME, a.Native, ms(now), id)
+		} else {
+			err = s.queryRow(ctx, tx, `INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, accountID, int64PtrArg(a.FolderID), a.StorageID, a.Name, path,
+				a.Size, a.ETag, msPtr(a.ModTime), a.MIME, a.Native, ms(now), ms(now)).Scan(&id)
+		}
+		if err != nil {
+			return fmt.Errorf("saving uploaded asset %q: %w", path, mapErr(err))
+		}
+		out, err = s.getAsset(ctx, tx, accountID, id)
+		return err
+	})
+	return out, err
+}
+
+// MoveAsset renames and/or moves an asset to folderID (nil: the root) under
+// name; storageID is its new storage identity ("" keeps it: Drive IDs
+// survive moves, S3 keys and local paths do not). Another live asset with
+// that identity gives ErrConflict.
+func (s *Store) MoveAsset(ctx context.Context, accountID, intentID, assetID int64, folderID *int64, name, storageID string, now time.Time) (Asset, error) {
+	var out Asset
+	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		a, err := s.getAsset(ctx, tx, accountID, assetID)
+		if err != nil {
+			return err
+		}
+		path, err := s.placePath(ctx, tx, accountID, folderID, name)
+		if err != nil {
+			return err
+		}
+		if storageID == "" {
+			storageID = a.StorageID
+		}
+		if storageID != a.StorageID {
+			if err := s.purgeTombstoneAt(ctx, tx, accountID, storageID); err != nil {
+				return err
+			}
+		}
+		if err := s.execOne(ctx, tx, `UPDATE assets SET folder_id = ?, name = ?, path = ?, storage_id = ?, updated_at = ? WHERE id = ?`,
+			int64PtrArg(folderID), name, path, storageID, ms(now), a.ID); err != nil {
+			return fmt.Errorf("moving asset to %q: %w", path, err)
+		}
+		out, err = s.getAsset(ctx, tx, accountID, a.ID)
+		return err
+	})
+	return out, err
+}
+
+// DeleteAsset removes an asset from the library, keeping it as a tombstone
+// (its metadata is relinked if the file comes back).
+func (s *Store) DeleteAsset(ctx context.Context, accountID, intentID, assetID int64, now time.Time) error {
+	return s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		return s.execOne(ctx, tx, `UPDATE assets SET removed_at = ?, updated_at = ? WHERE id = ? AND account_id = ? AND removed_at IS NULL`,
+			ms(now), ms(now), assetID, accountID)
+	})
+}
+
+// CreateFolder records a folder just made in the storage, in parentID
+// (nil: the root).
+func (s *Store) CreateFolder(ctx context.Context, accountID, intentID int64, parentID *int64, name, storageID string, now time.Time) (Folder, error) {
+	var out Folder
+	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		path, err := s.placePath(ctx, tx, accountID, parentID, name)
+		if err != nil {
+			return err
+		}
+		if storageID == "" {
+			return fmt.Errorf("a new folder needs its storage identity")
+		}
+		out, err = scanFolder(s.queryRow(ctx, tx, `INSERT INTO folders (account_id, parent_id, storage_id, name, path, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+folderColumns, accountID, int64PtrArg(parentID), storageID, name, path, ms(now), ms(now)))
+		if err != nil {
+			return fmt.Errorf("creating folder %q: %w", path, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MoveFolder renames and/or moves a folder to parentID (nil: the root)
+// under name, with storageID its new identity ("" keeps it). The paths of
+// every folder and live asset under it are rewritten in the same
+// transaction, a few statements whatever the subtree's size; descendants
+// whose storage identity is their path (S3, local) get the new one too.
+// Moving a folder into itself or its own subtree is refused.
+func (s *Store) MoveFolder(ctx context.Context, accountID, intentID, folderID int64, parentID *int64, name, storageID string, now time.Time) (Folder, error) {
+	var out Folder
+	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		f, err := s.getFolder(ctx, tx, accountID, folderID)
+		if err != nil {
+			return err
+		}
+		if parentID != nil {
+			var inside int
+			if err := s.queryRow(ctx, tx, folderSubtreeSQL+`SELECT COUNT(*) FROM tree WHERE id = ?`, folderID, accountID, accountID, *parentID).Scan(&inside); err != nil {
+				return fmt.Errorf("checking the destination folder: %w", mapErr(err))
+			}
+			if inside > 0 {
+				return fmt.Errorf("cannot move folder %q into itself or a folder inside it", f.Path)
+			}
+		}
+		newPath, err := s.placePath(ctx, tx, accountID, parentID, name)
+		if err != nil {
+			return err
+		}
+		if storageID == "" {
+			storageID = f.StorageID
+		}
+		if err := s.execOne(ctx, tx, `UPDATE folders SET parent_id = ?, name = ?, path = ?, storage_id = ?, updated_at = ? WHERE id = ?`,
+			int64PtrArg(parentID), name, newPath, storageID, ms(now), f.ID); err != nil {
+			return fmt.Errorf("moving folder to %q: %w", newPath, err)
+		}
+		if newPath != f.Path {
+			if err := s.rewriteSubtree(ctx, tx, accountID, f.ID, f.Path, newPath, now); err != nil {
+				return err
+			}
+		}
+		out, err = s.getFolder(ctx, tx, accountID, f.ID)
+		return err
+	})
+	return out, err
+}
+
+// rewriteSubtree replaces the oldPath prefix by newPath in the paths (and
+// path-shaped storage identities) of everything under folder id.
+func (s *Store) rewriteSubtree(ctx context.Context, tx *sql.Tx, accountID, id int64, oldPath, newPath string, now time.Time) error {
+	cut := utf8.RuneCountInString(oldPath) + 1 // SQL substr counts characters from 1
+	tree := []any{id, accountID, accountID}
+	// Tombstones sitting on the identities the moved assets take are dropped.
+	if _, err := s.exec(ctx, tx, folderSubtreeSQL+`DELETE FROM assets WHERE account_id = ? AND removed_at IS NOT NULL AND storage_id IN (
+    SELECT ? || substr(a.storage_id, ?) FROM assets a
+    WHERE a.account_id = ? AND a.removed_at IS NULL AND a.storage_id = a.path AND a.folder_id IN (SELECT id FROM tree))`,
+		append(tree, accountID, newPath, cut, accountID)...); err != nil {
+		return fmt.Errorf("clearing removed assets in the way of the move: %w", err)
+	}
+	if _, err := s.exec(ctx, tx, folderSubtreeSQL+`UPDATE folders SET
+    storage_id = CASE WHEN storage_id = path THEN ? || substr(path, ?) ELSE storage_id END,
+    path = ? || substr(path, ?), updated_at = ?
+WHERE account_id = ? AND id <> ? AND id IN (SELECT id FROM tree)`,
+		append(tree, newPath, cut, newPath, cut, ms(now), accountID, id)...); err != nil {
+		return fmt.Errorf("rewriting folder paths under %q: %w", newPath, err)
+	}
+	if _, err := s.exec(ctx, tx, folderSubtreeSQL+`UPDATE assets SET
+    storage_id = CASE WHEN storage_id = path THEN ? || substr(path, ?) ELSE storage_id END,
+    path = ? || substr(path, ?), updated_at = ?
+WHERE account_id = ? AND removed_at IS NULL AND folder_id IN (SELECT id FROM tree)`,
+		append(tree, newPath, cut, newPath, cut, ms(now), accountID)...); err != nil {
+		return fmt.Errorf("rewriting asset paths under %q: %w", newPath, err)
+	}
+	return nil
+}
+
+// DeleteFolder removes a folder and its subtree from the library: the
+// folders go, the live assets in them become tombstones. It returns how many
+// assets were removed.
+func (s *Store) DeleteFolder(ctx context.Context, accountID, intentID, folderID int64, now time.Time) (int64, error) {
+	var removed int64
+	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		if _, err := s.getFolder(ctx, tx, accountID, folderID); err != nil {
+			return err
+		}
+		res, err := s.exec(ctx, tx, folderSubtreeSQL+`UPDATE assets SET removed_at = ?, updated_at = ?
+WHERE account_id = ? AND removed_at IS NULL AND folder_id IN (SELECT id FROM tree)`,
+			folderID, accountID, accountID, ms(now), ms(now), accountID)
+		if err != nil {
+			return fmt.Errorf("removing the assets of the folder: %w", err)
+		}
+		removed, _ = res.RowsAffected()
+		// Child folders go by ON DELETE CASCADE on parent_id.
+		return s.execOne(ctx, tx, `DELETE FROM folders WHERE id = ? AND account_id = ?`, folderID, accountID)
+	})
+	return removed, err
+}
