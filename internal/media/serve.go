@@ -1,0 +1,77 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// ServeThumb answers an HTTP request for the derived image of size
+// (SizeThumb or SizePreview) of asset a, which the caller has already loaded
+// and authorised. A ready preview missing on this node's disk (made by
+// another node) is regenerated on the spot; an asset without a preview gets
+// its type icon as SVG.
+func (s *Service) ServeThumb(w http.ResponseWriter, r *http.Request, a catalog.Asset, size string) {
+	if size != SizePreview {
+		size = SizeThumb
+	}
+	if a.PreviewState == StateReady && a.RemovedAt == nil {
+		path := s.cfg.Thumbs.Path(a, size)
+		if !s.cfg.Thumbs.Has(a, size) {
+			s.regenerate(r.Context(), a)
+		}
+		if f, err := os.Open(path); err == nil {
+			defer func() { _ = f.Close() }()
+			if st, err := f.Stat(); err == nil {
+				w.Header().Set("Content-Type", "image/jpeg")
+				w.Header().Set("Cache-Control", "private, max-age=86400")
+				w.Header().Set("ETag", strconv.Quote(Version(a)+"-"+size))
+				http.ServeContent(w, r, "", st.ModTime(), f)
+				return
+			}
+		}
+	}
+	ServeIcon(w, r, IconName(a.Name, a.MIME))
+}
+
+// ServeIcon answers with a type icon (SVG). Icons are not cached for long:
+// the asset's preview may be ready soon.
+func ServeIcon(w http.ResponseWriter, r *http.Request, name string) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "private, max-age=60")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(Icon(name)))
+}
+
+// regenerateTimeout bounds an on-demand regeneration.
+const regenerateTimeout = 2 * time.Minute
+
+// regenerate remakes a's previews on this node, once per asset version even
+// when many requests miss at the same time, and at most OnMissLimit at once.
+func (s *Service) regenerate(ctx context.Context, a catalog.Asset) {
+	key := fmt.Sprintf("%d/%d/%s", a.AccountID, a.ID, Version(a))
+	_, _, _ = s.flight.Do(key, func() (any, error) {
+		select {
+		case s.onMiss <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { <-s.onMiss }()
+		// Finish even if this request goes away: other requests wait on it.
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), regenerateTimeout)
+		defer cancel()
+		if err := s.Generate(gctx, a.AccountID, a.ID); err != nil {
+			s.cfg.Logger.Warn("regenerating a missing preview failed",
+				slog.Int64("account_id", a.AccountID), slog.Int64("asset_id", a.ID), slog.String("error", err.Error()))
+			return nil, err
+		}
+		return nil, nil
+	})
+}
