@@ -38,7 +38,9 @@ func testInvalidPaths(t *testing.T, f Fixture) {
 	}
 }
 
-func quote(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "\x00", `\0`), "\n", `\n`) }
+func quote(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\x00", `\0`), "\n", `\n`)
+}
 
 func testOutsideInvisible(t *testing.T, f Fixture) {
 	if f.Outside == nil {

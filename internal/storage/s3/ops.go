@@ -1,0 +1,204 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/shelf-dam/shelf/internal/storage"
+)
+
+// Stat returns the entry at a root-relative path: a file if the key
+// exists, else a folder if any key lies under "path/". It uses LIST (not
+// HEAD) so the entry carries exactly the ETag and time a scan reports.
+func (c *Conn) Stat(ctx context.Context, p string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return c.stat(ctx, "stat", p)
+}
+
+func (c *Conn) stat(ctx context.Context, op, p string) (storage.Entry, error) {
+	key := c.keyOf(p)
+	// The first key with prefix "key" is "key" itself when it exists.
+	objs, err := c.firstKeys(ctx, key, 1)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if len(objs) > 0 {
+		k := aws.ToString(objs[0].Key)
+		switch {
+		case k == key:
+			return fileEntry(p, objs[0]), nil
+		case k == key+"/":
+			return folderEntry(p, &objs[0]), nil
+		case strings.HasPrefix(k, key+"/"):
+			return folderEntry(p, nil), nil
+		}
+	}
+	// Keys such as "key!x" sort between "key" and "key/": look for the
+	// folder directly.
+	objs, err = c.firstKeys(ctx, key+"/", 1)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if len(objs) == 0 {
+		return storage.Entry{}, storage.Classify(storage.ErrNotFound, op, p, nil)
+	}
+	if aws.ToString(objs[0].Key) == key+"/" {
+		return folderEntry(p, &objs[0]), nil
+	}
+	return folderEntry(p, nil), nil
+}
+
+// Open reads the object at a root-relative path.
+func (c *Conn) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return nil, err
+	}
+	var out *awss3.GetObjectOutput
+	err = c.call(ctx, "open", p, func(ctx context.Context) error {
+		var err error
+		out, err = c.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(c.keyOf(p))})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Body, nil
+}
+
+// Put writes an object (multipart above the part size; the body need not
+// be seekable) and returns its entry as a scan would report it. An
+// existing file is replaced; an existing folder is refused with ErrExists.
+func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mimeType string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	key := c.keyOf(p)
+	under, err := c.firstKeys(ctx, key+"/", 1)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if len(under) > 0 {
+		return storage.Entry{}, storage.Classify(storage.ErrExists, "put", p, errors.New("a folder of this name exists"))
+	}
+	if mimeType == "" {
+		mimeType = mimeFor(storage.Base(p))
+	}
+	if err := c.upload(ctx, p, key, r, size, mimeType); err != nil {
+		return storage.Entry{}, err
+	}
+	// Read the entry back from a listing: multipart ETags differ between
+	// servers (and in gofakes3 between Complete and LIST), and only the
+	// listing's values match what later scans report.
+	return c.stat(ctx, "put", p)
+}
+
+// MkDir creates a folder as a folder-marker object ("path/"). An existing
+// folder is fine; an existing file of that name is ErrExists.
+func (c *Conn) MkDir(ctx context.Context, p string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	e, err := c.stat(ctx, "mkdir", p)
+	switch {
+	case err == nil && e.IsDir:
+		return e, nil
+	case err == nil:
+		return storage.Entry{}, storage.Classify(storage.ErrExists, "mkdir", p, errors.New("a file of this name exists"))
+	case !errors.Is(err, storage.ErrNotFound):
+		return storage.Entry{}, err
+	}
+	if err := c.putSmall(ctx, "mkdir", p, c.keyOf(p)+"/", nil, ""); err != nil {
+		return storage.Entry{}, err
+	}
+	return c.stat(ctx, "mkdir", p)
+}
+
+// Delete removes a file, or a folder with every key under it.
+func (c *Conn) Delete(ctx context.Context, p string) error {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return err
+	}
+	e, err := c.stat(ctx, "delete", p)
+	if err != nil {
+		return err
+	}
+	key := c.keyOf(p)
+	if !e.IsDir {
+		return c.deleteKeys(ctx, p, []string{key})
+	}
+	return c.listPages(ctx, listQuery{prefix: key + "/"}, func(objs []types.Object, _ []string) error {
+		keys := make([]string, 0, len(objs))
+		for _, o := range objs {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		return c.deleteKeys(ctx, p, keys)
+	})
+}
+
+// Move renames or moves a file or folder. S3 has no rename, so each
+// object is copied to its new key and then deleted; a folder moves page by
+// page (copy 1000 keys, delete them, list on). The destination must not
+// exist (ErrExists), and a folder cannot move into itself.
+func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error) {
+	from, err := storage.CleanPath(from, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	to, err = storage.CleanPath(to, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if to == from || strings.HasPrefix(to, from+"/") {
+		return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "move", to, fmt.Errorf("cannot move %q into itself", from))
+	}
+	src, err := c.stat(ctx, "move", from)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if _, err := c.stat(ctx, "move", to); err == nil {
+		return storage.Entry{}, storage.Classify(storage.ErrExists, "move", to, errors.New("the destination exists"))
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, err
+	}
+	if !src.IsDir {
+		if err := c.copyObject(ctx, "move", from, c.keyOf(from), c.keyOf(to), src.Size); err != nil {
+			return storage.Entry{}, err
+		}
+		if err := c.deleteKeys(ctx, from, []string{c.keyOf(from)}); err != nil {
+			return storage.Entry{}, err
+		}
+		return c.stat(ctx, "move", to)
+	}
+	fromKey, toKey := c.keyOf(from)+"/", c.keyOf(to)+"/"
+	moved := false
+	err = c.listPages(ctx, listQuery{prefix: fromKey}, func(objs []types.Object, _ []string) error {
+		keys := make([]string, 0, len(objs))
+		for _, o := range objs {
+			k := aws.ToString(o.Key)
+			if err := c.copyObject(ctx, "move", from, k, toKey+strings.TrimPrefix(k, fromKey), aws.ToInt64(o.Size)); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+		moved = moved || len(keys) > 0
+		return c.deleteKeys(ctx, from, keys)
+	})
+	if err != nil {
+		return storage.Entry{}, fmt.Errorf("moving folder %q to %q stopped part way; run the move again to finish it: %w", from, to, err)
+	}
+	return c.stat(ctx, "move", to)
+}

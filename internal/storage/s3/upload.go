@@ -1,0 +1,167 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/shelf-dam/shelf/internal/storage"
+)
+
+// upload writes r to key: one PutObject when the body fits in one part,
+// else a multipart upload. The body is read one part at a time into
+// memory, so it need not be seekable and every request can be retried.
+// When size is not -1, a body of another length is refused and nothing is
+// stored.
+func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int64, mimeType string) error {
+	if r == nil {
+		r = bytes.NewReader(nil)
+	}
+	buf := make([]byte, c.bufSize(size))
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		if size >= 0 && int64(n) != size {
+			return sizeMismatch(p, int64(n), size)
+		}
+		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType)
+	case err != nil:
+		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
+	}
+	// The part is full: is there more?
+	var one [1]byte
+	m, err := io.ReadFull(r, one[:])
+	if m == 0 && errors.Is(err, io.EOF) {
+		if size >= 0 && int64(n) != size {
+			return sizeMismatch(p, int64(n), size)
+		}
+		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
+	}
+	rest := io.MultiReader(bytes.NewReader(one[:m]), r)
+	return c.putMultipart(ctx, p, key, buf, rest, size, mimeType)
+}
+
+// bufSize is the buffer for the first part: the whole body when it is
+// known to be small, else a full part.
+func (c *Conn) bufSize(size int64) int64 {
+	if size >= 0 && size < c.partSize {
+		return size
+	}
+	return c.partSize
+}
+
+func sizeMismatch(p string, got, want int64) error {
+	return storage.Classify(storage.ErrInvalidPath, "put", p,
+		fmt.Errorf("the body had %d bytes but %d were announced; nothing was stored", got, want))
+}
+
+// putSmall stores body with one PutObject.
+func (c *Conn) putSmall(ctx context.Context, op, p, key string, body []byte, mimeType string) error {
+	return c.call(ctx, op, p, func(ctx context.Context) error {
+		in := &awss3.PutObjectInput{
+			Bucket:        aws.String(c.bucket),
+			Key:           aws.String(key),
+			Body:          bytes.NewReader(body),
+			ContentLength: aws.Int64(int64(len(body))),
+		}
+		if mimeType != "" {
+			in.ContentType = aws.String(mimeType)
+		}
+		_, err := c.client.PutObject(ctx, in)
+		return err
+	})
+}
+
+// putMultipart uploads first, then the rest of r, in parts of
+// c.partSize. On any failure the upload is aborted so no parts linger.
+func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, rest io.Reader, size int64, mimeType string) (err error) {
+	var created *awss3.CreateMultipartUploadOutput
+	err = c.call(ctx, "put", p, func(ctx context.Context) error {
+		in := &awss3.CreateMultipartUploadInput{Bucket: aws.String(c.bucket), Key: aws.String(key)}
+		if mimeType != "" {
+			in.ContentType = aws.String(mimeType)
+		}
+		var err error
+		created, err = c.client.CreateMultipartUpload(ctx, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	uploadID := created.UploadId
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Abort even when ctx was cancelled, or the parts are billed forever.
+		actx := context.WithoutCancel(ctx)
+		if aerr := c.call(actx, "put", p, func(ctx context.Context) error {
+			_, err := c.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{
+				Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: uploadID})
+			return err
+		}); aerr != nil {
+			c.logger.Warn("s3: aborting a failed multipart upload failed; a lifecycle rule for incomplete uploads cleans it up",
+				slog.String("bucket", c.bucket), slog.String("key", key), slog.String("error", aerr.Error()))
+		}
+	}()
+
+	var parts []types.CompletedPart
+	var total int64
+	buf := first
+	for num := int32(1); ; num++ {
+		etag, err := c.uploadPart(ctx, p, key, uploadID, num, buf)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(num)})
+		total += int64(len(buf))
+		buf = buf[:cap(buf)]
+		n, rerr := io.ReadFull(rest, buf)
+		buf = buf[:n]
+		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", rerr))
+		}
+		if n == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if size >= 0 && total != size {
+		return sizeMismatch(p, total, size)
+	}
+	return c.call(ctx, "put", p, func(ctx context.Context) error {
+		_, err := c.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
+			Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: uploadID,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		})
+		return err
+	})
+}
+
+func (c *Conn) uploadPart(ctx context.Context, p, key string, uploadID *string, num int32, body []byte) (*string, error) {
+	var out *awss3.UploadPartOutput
+	err := c.call(ctx, "put", p, func(ctx context.Context) error {
+		var err error
+		out, err = c.client.UploadPart(ctx, &awss3.UploadPartInput{
+			Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: uploadID,
+			PartNumber: aws.Int32(num), Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.ETag, nil
+}
