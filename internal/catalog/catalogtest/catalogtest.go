@@ -26,6 +26,13 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Sessions", func(t *testing.T) { t.Parallel(); testSessions(t, open) })
 	t.Run("APITokens", func(t *testing.T) { t.Parallel(); testAPITokens(t, open) })
 	t.Run("Connections", func(t *testing.T) { t.Parallel(); testConnections(t, open) })
+	t.Run("Folders", func(t *testing.T) { t.Parallel(); testFolders(t, open) })
+	t.Run("AssetPages", func(t *testing.T) { t.Parallel(); testAssetPages(t, open) })
+	t.Run("AssetSearch", func(t *testing.T) { t.Parallel(); testAssetSearch(t, open) })
+	t.Run("SyncRuns", func(t *testing.T) { t.Parallel(); testSyncRuns(t, open) })
+	t.Run("Lease", func(t *testing.T) { t.Parallel(); testLease(t, open) })
+	t.Run("LibraryLock", func(t *testing.T) { t.Parallel(); testLibraryLock(t, open) })
+	t.Run("FolderMoves", func(t *testing.T) { t.Parallel(); testFolderMoves(t, open) })
 }
 
 // fixture is the usual starting point: a store, a clock, and two accounts
