@@ -1,0 +1,76 @@
+package jobs
+
+import (
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Job kinds Shelf registers with River.
+const (
+	KindSync      = "shelf.sync"
+	KindScheduler = "shelf.scheduler"
+)
+
+// activeStates are the River job states in which a job still counts as the
+// account's one sync: a second insert for the account in any of them is
+// skipped as a duplicate.
+var activeStates = []rivertype.JobState{
+	rivertype.JobStateAvailable,
+	rivertype.JobStatePending,
+	rivertype.JobStateRunning,
+	rivertype.JobStateScheduled,
+	rivertype.JobStateRetryable,
+}
+
+// SyncArgs is one sync of an account. It is unique per account (only
+// AccountID counts) over the active states, so an account never has two sync
+// jobs queued or running.
+type SyncArgs struct {
+	AccountID int64 `json:"account_id" river:"unique"`
+	// RunID is the sync_runs row the job works on; a retry after that run
+	// failed works on a new row with the same trigger.
+	RunID   int64  `json:"run_id"`
+	Trigger string `json:"trigger"`
+}
+
+// Kind is the River job kind.
+func (SyncArgs) Kind() string { return KindSync }
+
+// InsertOpts makes the job unique per account.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: syncMaxAttempts,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: activeStates},
+	}
+}
+
+// syncMaxAttempts bounds the retries of one sync (a killed worker, a
+// storage outage); after them the run stays failed until the next trigger.
+const syncMaxAttempts = 5
+
+// SchedulerArgs is the periodic tick that enqueues due auto-syncs, expires
+// trials and reaps expired leases. Unique by kind, so ticks never overlap.
+type SchedulerArgs struct{}
+
+// Kind is the River job kind.
+func (SchedulerArgs) Kind() string { return KindScheduler }
+
+// InsertOpts makes the tick unique while one is pending or running.
+func (SchedulerArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: 1,
+		UniqueOpts:  river.UniqueOpts{ByState: activeStates},
+	}
+}
+
+// syncRetryDelay is how long a failed sync attempt waits before its retry:
+// short at first (a killed worker), growing for a storage outage.
+func syncRetryDelay(attempt int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < attempt && d < 10*time.Minute; i++ {
+		d *= 4
+	}
+	return d
+}

@@ -1,0 +1,171 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// errLeaseLost is the cause of a sync's context when its lease was lost.
+var errLeaseLost = fmt.Errorf("the sync lost its library lease (the worker stalled or lost the database): %w", catalog.ErrLeaseLost)
+
+// holdLease renews the lease every third of the TTL until stop is called.
+// When the lease is lost (taken over after expiry, or not renewable before
+// it expires) it cancels the sync with errLeaseLost.
+func (s *Service) holdLease(ctx context.Context, cancel context.CancelCauseFunc, accountID, runID int64, holder string, expires time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		every := s.cfg.LeaseTTL / 3
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now := s.now()
+			next := now.Add(s.cfg.LeaseTTL)
+			err := s.cat.RenewLease(ctx, accountID, runID, holder, now, s.cfg.LeaseTTL)
+			switch {
+			case err == nil:
+				expires = next
+			case errors.Is(err, catalog.ErrLeaseLost) || errors.Is(err, catalog.ErrNotFound):
+				s.logger.Warn("sync lease lost; stopping the sync", "account_id", accountID, "run_id", runID)
+				cancel(errLeaseLost)
+				return
+			case !s.now().Before(expires):
+				s.logger.Warn("sync lease could not be renewed before it expired; stopping the sync",
+					"account_id", accountID, "run_id", runID, "error", err)
+				cancel(errLeaseLost)
+				return
+			default:
+				s.logger.Warn("renewing the sync lease failed; retrying", "account_id", accountID, "run_id", runID, "error", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// waitForIntents waits until the account has no open library write (write
+// intents end when the write commits, or expire).
+func (s *Service) waitForIntents(ctx context.Context, accountID int64) error {
+	delay := 50 * time.Millisecond
+	for {
+		n, err := s.cat.CountOpenWriteIntents(ctx, accountID, s.now())
+		if err != nil {
+			return fmt.Errorf("checking for library writes in flight: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+// ReapExpiredLeases frees the library of every account whose sync lease
+// expired (its worker died or stalled): the run is marked failed, the lease
+// released, and the River job made retryable at once so another worker
+// retries it as a new run. It returns how many leases it reaped.
+func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, error) {
+	leases, err := s.cat.ListExpiredLeases(ctx, now, 1000)
+	if err != nil {
+		return 0, fmt.Errorf("listing expired sync leases: %w", err)
+	}
+	if len(leases) == 0 {
+		return 0, nil
+	}
+	reaped := 0
+	var errs []error
+	for _, l := range leases {
+		run, err := s.cat.GetSyncRun(ctx, l.AccountID, l.RunID)
+		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		if err == nil && (run.State == catalog.RunQueued || run.State == catalog.RunRunning) {
+			msg := fmt.Sprintf("the worker running this sync (%s) stopped renewing its lease; the sync is retried", l.Holder)
+			run.State, run.Error, run.FinishedAt = catalog.RunFailed, msg, &now
+			if err := s.cat.UpdateSyncRun(ctx, run); err != nil {
+				errs = append(errs, fmt.Errorf("marking sync run %d failed: %w", run.ID, err))
+				continue
+			}
+			s.publishRun(ctx, run)
+			if s.cfg.Finished != nil {
+				if err := s.cfg.Finished(ctx, run); err != nil {
+					s.logger.Warn("sending the failure messages of a reaped run", "run_id", run.ID, "error", err)
+				}
+			}
+		}
+		if err := s.cat.DeleteExpiredLease(ctx, l.AccountID, l.RunID, now); errors.Is(err, catalog.ErrNotFound) {
+			continue // renewed or taken over meanwhile
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("releasing the expired lease of account %d: %w", l.AccountID, err))
+			continue
+		}
+		reaped++
+		s.logger.Warn("reaped an expired sync lease", "account_id", l.AccountID, "run_id", l.RunID, "holder", l.Holder)
+		if err := s.rescueJob(ctx, l.AccountID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return reaped, errors.Join(errs...)
+}
+
+// rescueJob makes the account's running sync job retryable now. River's own
+// rescuer would do it only after MaxSyncDuration, since a live sync may run
+// for hours; the lease tells sooner that this one is dead.
+func (s *Service) rescueJob(ctx context.Context, accountID int64) error {
+	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).States(rivertype.JobStateRunning).First(1000))
+	if err != nil {
+		return fmt.Errorf("listing running sync jobs: %w", err)
+	}
+	// River keeps its own times on the wall clock, whatever clock the
+	// catalog runs on.
+	wall := time.Now().UTC()
+	params := &riverdriver.JobRescueManyParams{StuckHorizon: wall.Add(time.Second)}
+	for _, j := range list.Jobs {
+		var args SyncArgs
+		if err := unmarshalArgs(j, &args); err != nil || args.AccountID != accountID {
+			continue
+		}
+		msg := []byte(fmt.Sprintf(`{"at":%q,"attempt":%d,"error":"sync lease expired; worker presumed dead","trace":""}`,
+			wall.Format(time.RFC3339Nano), j.Attempt))
+		params.ID = append(params.ID, j.ID)
+		params.Error = append(params.Error, msg)
+		params.FinalizedAt = append(params.FinalizedAt, nil)
+		params.ScheduledAt = append(params.ScheduledAt, wall)
+		if j.Attempt >= j.MaxAttempts {
+			params.State = append(params.State, string(rivertype.JobStateDiscarded))
+			params.FinalizedAt[len(params.FinalizedAt)-1] = &wall
+		} else {
+			params.State = append(params.State, string(rivertype.JobStateRetryable))
+		}
+	}
+	if len(params.ID) == 0 {
+		return nil
+	}
+	if _, err := s.exec.JobRescueMany(ctx, params); err != nil {
+		return fmt.Errorf("making the sync job of account %d retryable: %w", accountID, err)
+	}
+	return nil
+}
