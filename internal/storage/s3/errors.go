@@ -75,6 +75,10 @@ func classOf(status int, code string) (class error, hint string) {
 		return storage.ErrFatal, ""
 	case "RequestTimeTooSkewed":
 		return storage.ErrFatal, "this machine's clock and the server's differ by more than 15 minutes; fix the clock"
+	case "ObjectParentIsFile", "ExistingObjectIsDirectory", "DirectoryNotEmpty":
+		// File-system backed stores (versitygw posix, MinIO on a disk)
+		// cannot hold a file and a folder of the same name.
+		return storage.ErrExists, "a file and a folder of the same name cannot both exist on this store"
 	case "NoSuchKey", "NotFound", "NoSuchUpload":
 		return storage.ErrNotFound, ""
 	case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":

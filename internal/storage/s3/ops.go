@@ -189,7 +189,16 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 		keys := make([]string, 0, len(objs))
 		for _, o := range objs {
 			k := aws.ToString(o.Key)
-			if err := c.copyObject(ctx, "move", from, k, toKey+strings.TrimPrefix(k, fromKey), aws.ToInt64(o.Size)); err != nil {
+			dst := toKey + strings.TrimPrefix(k, fromKey)
+			var err error
+			if strings.HasSuffix(k, "/") && aws.ToInt64(o.Size) == 0 {
+				// A folder marker is made anew: file-system backed stores
+				// (versitygw) refuse to copy directory objects.
+				err = c.putSmall(ctx, "move", from, dst, nil, "")
+			} else {
+				err = c.copyObject(ctx, "move", from, k, dst, aws.ToInt64(o.Size))
+			}
+			if err != nil {
 				return err
 			}
 			keys = append(keys, k)
