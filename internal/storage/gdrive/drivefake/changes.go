@@ -1,0 +1,96 @@
+package drivefake
+
+import (
+	"net/http"
+	"strconv"
+)
+
+func (s *Server) handleStartToken(w http.ResponseWriter, r *http.Request, _ string) {
+	v := r.URL.Query()
+	s.mu.Lock()
+	tok := s.st.startToken()
+	if d := v.Get("driveId"); d != "" {
+		if f, ok := s.st.files[d]; !ok || f.parent != "" || f.driveID != d || v.Get("supportsAllDrives") != "true" {
+			s.mu.Unlock()
+			writeError(w, http.StatusNotFound, "notFound", "Shared drive not found: "+d, "driveId", "parameter")
+			return
+		}
+	}
+	s.mu.Unlock()
+	s.respond(w, v, map[string]any{"kind": "drive#startPageToken", "startPageToken": strconv.FormatInt(tok, 10)}, nil)
+}
+
+// handleChanges serves changes.list. Each file appears once, at its latest
+// change, with its current state (as Drive reports it); files deleted for
+// good or no longer visible appear as removed.
+func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request, _ string) {
+	v := r.URL.Query()
+	raw := v.Get("pageToken")
+	if raw == "" {
+		writeError(w, http.StatusBadRequest, "required", "Required parameter: pageToken", "pageToken", "parameter")
+		return
+	}
+	size, err := pageSize(v, 100, 1000)
+	if err != nil {
+		writeInvalid(w, "pageSize", err.Error())
+		return
+	}
+	c := corpusOf(v)
+	includeRemoved := v.Get("includeRemoved") != "false"
+
+	s.mu.Lock()
+	tok, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || tok < s.st.minToken || tok > s.st.startToken() {
+		s.mu.Unlock()
+		writeInvalid(w, "pageToken", "")
+		return
+	}
+	var items []any
+	var seqs []int64
+	for seq := tok; seq < s.st.startToken(); seq++ {
+		ch := s.st.changes[seq-1]
+		if s.st.lastSeq[ch.fileID] != seq {
+			continue // superseded by a later change of the same file
+		}
+		if c.driveID != "" && ch.driveID != c.driveID || c.driveID == "" && ch.driveID != "" && !(c.include && c.allDrives) {
+			continue
+		}
+		item := map[string]any{"kind": "drive#change", "changeType": "file", "fileId": ch.fileID, "time": ch.at.UTC().Format("2006-01-02T15:04:05.000Z"), "removed": true}
+		if ch.driveID != "" {
+			item["driveId"] = ch.driveID
+		}
+		if f, ok := s.st.files[ch.fileID]; ok && !ch.removed && s.st.visible(f) {
+			item["removed"] = false
+			item["file"] = f.json()
+		} else if !includeRemoved {
+			continue
+		}
+		items = append(items, item)
+		seqs = append(seqs, seq)
+	}
+	body := map[string]any{"kind": "drive#changeList"}
+	switch {
+	case s.opts.EmptyPageEvery > 0 && len(seqs) > 0 && seqs[0] != tok && tok%int64(s.opts.EmptyPageEvery) == 0:
+		// The token points at changes this caller cannot see: an empty
+		// page that moves on to the next visible change.
+		items = nil
+		body["nextPageToken"] = strconv.FormatInt(seqs[0], 10)
+	default:
+		if s.opts.MaxPageSize > 0 {
+			size = min(size, s.opts.MaxPageSize)
+		}
+		to := min(size, len(items))
+		if to < len(items) {
+			body["nextPageToken"] = strconv.FormatInt(seqs[to], 10)
+		} else {
+			body["newStartPageToken"] = strconv.FormatInt(s.st.startToken(), 10)
+		}
+		items = items[:to]
+	}
+	s.mu.Unlock()
+	if items == nil {
+		items = []any{}
+	}
+	body["changes"] = items
+	s.respond(w, v, body, defaultChangeFields)
+}

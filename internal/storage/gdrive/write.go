@@ -1,0 +1,316 @@
+package gdrive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"google.golang.org/api/drive/v3"
+	"google.golang.org/api/googleapi"
+
+	"github.com/shelf-dam/shelf/internal/storage"
+)
+
+// errSizeMismatch marks an upload body whose length is not the announced
+// size.
+var errSizeMismatch = errors.New("the body length differs from the announced size")
+
+// Put writes a file. An existing file at the path gets the new content as a
+// new revision (it keeps its Drive ID); an existing folder is ErrExists;
+// missing parent folders are created. Files up to ChunkSize go in one
+// multipart request that is retried on transient errors; larger ones use a
+// resumable upload whose chunks the Drive client retries itself. A body
+// whose length differs from a size that is not -1 is refused and nothing is
+// written.
+func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	root, err := c.rootFolder(ctx)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	folder, _, err := c.mkdirAll(ctx, root, "put", storage.Dir(p))
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	parentID := idOf(folder, root)
+	name := storage.Base(p)
+	existing, err := c.fileToReplace(ctx, root, p, parentID, name)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+
+	head := make([]byte, c.cfg.ChunkSize+1)
+	n, err := io.ReadFull(r, head)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		head = head[:n]
+	case err != nil:
+		return storage.Entry{}, storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
+	}
+	var f *drive.File
+	if n <= c.cfg.ChunkSize {
+		if size >= 0 && int64(n) != size {
+			return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "put", p,
+				fmt.Errorf("the body had %d bytes but %d were announced; nothing was written", n, size))
+		}
+		f, err = c.uploadSmall(ctx, root, p, parentID, name, existing, head, mime)
+	} else {
+		body := io.MultiReader(bytes.NewReader(head), r)
+		if size >= 0 {
+			body = &sizeChecker{r: body, want: size}
+		}
+		f, err = c.upload(ctx, parentID, name, existing, body, mime)
+		if errors.Is(err, errSizeMismatch) {
+			return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "put", p,
+				fmt.Errorf("the body length differs from the announced %d bytes; nothing was written", size))
+		}
+		err = classify("put", p, err)
+	}
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	parentEntryID := parentID
+	if parentID == root.id {
+		parentEntryID = ""
+	}
+	return toEntry(f, parentEntryID, storage.Dir(p), name), nil
+}
+
+// fileToReplace returns the file a Put overwrites ("" for a new file), or
+// ErrExists when only a folder has the name.
+func (c *Conn) fileToReplace(ctx context.Context, root *rootInfo, p, parentID, name string) (string, error) {
+	matches, err := c.children(ctx, root, "put", p, parentID, name, false)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range matches {
+		if m.MimeType != folderMIME {
+			return m.Id, nil
+		}
+	}
+	if len(matches) > 0 {
+		return "", storage.Classify(storage.ErrExists, "put", p, errors.New("a folder of this name exists"))
+	}
+	return "", nil
+}
+
+// uploadSmall uploads an in-memory body through the pacer. A create retried
+// after a transient failure first looks again: if the failed attempt did
+// create the file, the retry updates it instead of making a duplicate.
+func (c *Conn) uploadSmall(ctx context.Context, root *rootInfo, p, parentID, name, existing string, data []byte, mime string) (*drive.File, error) {
+	var f *drive.File
+	attempt := 0
+	err := c.do(ctx, "put", p, func(ctx context.Context) error {
+		attempt++
+		if attempt > 1 && existing == "" {
+			id, err := c.fileToReplace(ctx, root, p, parentID, name)
+			if err != nil {
+				return err
+			}
+			existing = id
+		}
+		var err error
+		f, err = c.upload(ctx, parentID, name, existing, bytes.NewReader(data), mime)
+		return err
+	})
+	return f, err
+}
+
+// upload creates a file in parentID, or replaces existing's content.
+func (c *Conn) upload(ctx context.Context, parentID, name, existing string, body io.Reader, mime string) (*drive.File, error) {
+	opts := []googleapi.MediaOption{googleapi.ChunkSize(c.cfg.ChunkSize)}
+	if mime != "" {
+		opts = append(opts, googleapi.ContentType(mime))
+	}
+	if existing != "" {
+		return c.svc.Files.Update(existing, &drive.File{}).Media(body, opts...).
+			SupportsAllDrives(true).Fields(fileFields).Context(ctx).Do()
+	}
+	return c.svc.Files.Create(&drive.File{Name: name, Parents: []string{parentID}}).Media(body, opts...).
+		SupportsAllDrives(true).Fields(fileFields).Context(ctx).Do()
+}
+
+// sizeChecker fails a read stream whose length is not want.
+type sizeChecker struct {
+	r    io.Reader
+	want int64
+	n    int64
+}
+
+func (s *sizeChecker) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	s.n += int64(n)
+	if s.n > s.want || (errors.Is(err, io.EOF) && s.n != s.want) {
+		return n, errSizeMismatch
+	}
+	return n, err
+}
+
+// MkDir creates a folder and its missing parents; an existing folder is
+// returned as is, a file in the way is ErrExists.
+func (c *Conn) MkDir(ctx context.Context, p string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	root, err := c.rootFolder(ctx)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	f, parentID, err := c.mkdirAll(ctx, root, "mkdir", p)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	return entryAt(resolved{root: root, file: f, parent: parentID}, p)
+}
+
+// mkdirAll makes sure the folders of path dir exist and returns the folder
+// at dir (nil for the root itself) and the ID of its parent.
+func (c *Conn) mkdirAll(ctx context.Context, root *rootInfo, op, dir string) (*drive.File, string, error) {
+	if dir == "" {
+		return nil, "", nil
+	}
+	parent, cur := "", root.id
+	var last *drive.File
+	for _, el := range strings.Split(dir, "/") {
+		f, err := c.folderChild(ctx, root, op, dir, cur, el)
+		if err != nil {
+			return nil, "", err
+		}
+		if f == nil {
+			f, err = c.createFolder(ctx, root, op, dir, cur, el)
+			if err != nil {
+				return nil, "", err
+			}
+		}
+		c.rememberFolder(f.Id, cur, el)
+		last, parent, cur = f, cur, f.Id
+	}
+	return last, parent, nil
+}
+
+// idOf returns a folder's ID, the root's for nil.
+func idOf(folder *drive.File, root *rootInfo) string {
+	if folder == nil {
+		return root.id
+	}
+	return folder.Id
+}
+
+// folderChild returns the folder named el in parentID, nil if there is
+// none, or ErrExists when only files have that name.
+func (c *Conn) folderChild(ctx context.Context, root *rootInfo, op, p, parentID, el string) (*drive.File, error) {
+	matches, err := c.children(ctx, root, op, p, parentID, el, true)
+	if err != nil || len(matches) == 0 {
+		return nil, err
+	}
+	if matches[0].MimeType != folderMIME {
+		return nil, storage.Classify(storage.ErrExists, op, p, fmt.Errorf("a file named %q is in the way of a folder", el))
+	}
+	return matches[0], nil
+}
+
+// createFolder creates a folder through the pacer; a retry first checks
+// whether the failed attempt made it after all.
+func (c *Conn) createFolder(ctx context.Context, root *rootInfo, op, p, parentID, name string) (*drive.File, error) {
+	var f *drive.File
+	attempt := 0
+	err := c.do(ctx, op, p, func(ctx context.Context) error {
+		attempt++
+		if attempt > 1 {
+			got, err := c.folderChild(ctx, root, op, p, parentID, name)
+			if err != nil || got != nil {
+				f = got
+				return err
+			}
+		}
+		var err error
+		f, err = c.svc.Files.Create(&drive.File{Name: name, MimeType: folderMIME, Parents: []string{parentID}}).
+			SupportsAllDrives(true).Fields(fileFields).Context(ctx).Do()
+		return err
+	})
+	return f, err
+}
+
+// Move renames or moves a file or folder. The destination must not exist
+// (ErrExists); its missing parent folders are created; a folder cannot move
+// into itself (ErrInvalidPath). The item keeps its Drive ID.
+func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error) {
+	from, err := storage.CleanPath(from, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	to, err = storage.CleanPath(to, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if to == from || strings.HasPrefix(to, from+"/") {
+		return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "move", to, fmt.Errorf("cannot move %q into itself", from))
+	}
+	src, err := c.resolve(ctx, "move", from)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	folder, _, err := c.mkdirAll(ctx, src.root, "move", storage.Dir(to))
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	destParent := idOf(folder, src.root)
+	name := storage.Base(to)
+	taken, err := c.children(ctx, src.root, "move", to, destParent, name, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if len(taken) > 0 {
+		return storage.Entry{}, storage.Classify(storage.ErrExists, "move", to, errors.New("the destination exists"))
+	}
+	update := &drive.File{}
+	if src.file.Name != name {
+		update.Name = name
+	}
+	var f *drive.File
+	err = c.do(ctx, "move", from, func(ctx context.Context) error {
+		call := c.svc.Files.Update(src.file.Id, update).SupportsAllDrives(true).Fields(fileFields).Context(ctx)
+		if destParent != src.parent {
+			call = call.AddParents(destParent).RemoveParents(src.parent)
+		}
+		var err error
+		f, err = call.Do()
+		return err
+	})
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if f.MimeType == folderMIME {
+		c.rememberFolder(f.Id, destParent, name)
+	}
+	return entryAt(resolved{root: src.root, file: f, parent: destParent}, to)
+}
+
+// Delete sends a file or folder (with its content) to Drive's trash.
+func (c *Conn) Delete(ctx context.Context, p string) error {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return err
+	}
+	res, err := c.resolve(ctx, "delete", p)
+	if err != nil {
+		return err
+	}
+	err = c.do(ctx, "delete", p, func(ctx context.Context) error {
+		_, err := c.svc.Files.Update(res.file.Id, &drive.File{Trashed: true}).
+			SupportsAllDrives(true).Fields("id").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.forgetFolder(res.file.Id)
+	return nil
+}
