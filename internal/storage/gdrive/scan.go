@@ -12,7 +12,6 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
-
 // folderRef is a folder waiting to be listed during a walk.
 type folderRef struct {
 	id   string
@@ -148,7 +147,7 @@ func (c *Conn) listQueryFields(ctx context.Context, root *rootInfo, q, fields st
 		var page *drive.FileList
 		err := c.do(ctx, "scan", "", func(ctx context.Context) error {
 			call := c.svc.Files.List().Q(q).PageSize(int64(c.cfg.PageSize)).
-				Fields(googleapi.Field("nextPageToken,incompleteSearch,files("+fields+")")).
+				Fields(googleapi.Field("nextPageToken,incompleteSearch,files(" + fields + ")")).
 				SupportsAllDrives(true).IncludeItemsFromAllDrives(true).Context(ctx)
 			switch {
 			case root == nil: // folder picker: the folder may be anywhere

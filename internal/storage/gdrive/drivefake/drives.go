@@ -66,8 +66,8 @@ func (s *Server) handleAbout(w http.ResponseWriter, r *http.Request, _ string) {
 		return
 	}
 	body := map[string]any{
-		"kind": "drive#about",
-		"user": map[string]any{"kind": "drive#user", "displayName": "Fake User", "emailAddress": "user@example.com", "me": true},
+		"kind":         "drive#about",
+		"user":         map[string]any{"kind": "drive#user", "displayName": "Fake User", "emailAddress": "user@example.com", "me": true},
 		"storageQuota": map[string]any{"limit": "16106127360", "usage": "0"},
 	}
 	s.respond(w, v, body, nil)
