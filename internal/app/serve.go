@@ -15,8 +15,8 @@ import (
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
 
-// Handler returns Shelf's HTTP handler.
-func (a *App) Handler() http.Handler {
+// Handler returns Shelf's HTTP handler using the started services.
+func (a *App) Handler(svc *Services) *web.Server {
 	return web.New(web.Deps{
 		Store:    a.Store,
 		Config:   a.Cfg,
@@ -25,6 +25,10 @@ func (a *App) Handler() http.Handler {
 		Clock:    a.Now,
 		Registry: a.Registry,
 		Plans:    a,
+		Policy:   a.Policy,
+		Conns:    svc.Conns,
+		Jobs:     svc.Jobs,
+		Hub:      svc.Hub,
 	})
 }
 
@@ -38,9 +42,9 @@ func (a *App) Listen() (net.Listener, error) {
 }
 
 // ServeHTTP serves h on ln until ctx is canceled, then shuts down
-// gracefully: the listener closes and in-flight requests get shutdownGrace
-// to finish.
-func (a *App) ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
+// gracefully: event streams end, the listener closes and in-flight
+// requests get shutdownGrace to finish.
+func (a *App) ServeHTTP(ctx context.Context, ln net.Listener, h *web.Server) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -55,6 +59,7 @@ func (a *App) ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler) er
 	case <-ctx.Done():
 	}
 	a.Logger.Info("shutting down: finishing in-flight requests", slog.Duration("grace", shutdownGrace))
+	h.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -36,7 +36,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the web app, the API and the job workers", runServe},
+		{"worker", "run job workers only (syncs, scheduling, thumbnails, webhooks); scale out on PostgreSQL", runWorker},
 		{"migrate", "apply database migrations and exit", runMigrate},
+		{"sync", "sync one account now in the foreground, with progress", runSync},
 		{"user", "manage users: create, list, set-password", runUser},
 		{"account", "manage accounts: create, list, set-plan", runAccount},
 		{"demo", "run Shelf on SQLite with a local demo library, printing the URL and sign-in", runDemo},

@@ -53,14 +53,15 @@ start.`)
 	if err != nil {
 		return err
 	}
-	ln, err := a.Listen()
-	if err != nil {
-		return err
-	}
-	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(env.Stdout, "\nShelf demo is running at %s\n  sign in as: %s\n  password:   %s\n  library:    %s (a local folder: change files there, then Sync now)\n  account:    %d on plan %s\nStop with Ctrl-C.\n\n",
-		url, demoEmail, password, libDir, acct.ID, acct.Plan)
-	return a.ServeHTTP(ctx, ln, a.Handler())
+	return a.Run(ctx, true, func(url string, svc *app.Services) {
+		if _, err := a.Store.LatestFinishedSyncRun(ctx, acct.ID); errors.Is(err, catalog.ErrNotFound) {
+			if _, _, err := svc.Jobs.StartInitialSync(ctx, acct.ID, 0, a.Now()); err != nil {
+				a.Logger.Error("starting the demo library's first sync", slog.Any("err", err))
+			}
+		}
+		fmt.Fprintf(env.Stdout, "\nShelf demo is running at %s\n  sign in as: %s\n  password:   %s\n  library:    %s (a local folder: change files there, then Sync now)\n  account:    %d on plan %s\nStop with Ctrl-C.\n\n",
+			url, demoEmail, password, libDir, acct.ID, acct.Plan)
+	})
 }
 
 // ensureDemoAccount creates the demo account, its admin and its local

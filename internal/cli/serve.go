@@ -2,13 +2,14 @@ package cli
 
 import (
 	"context"
-	"log/slog"
+	"flag"
 )
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	fs, cfg := newFlags(env, "serve", `Runs Shelf: the web app, the JSON API under /api/v1, server-sent events,
 /healthz, /readyz and /metrics, plus job workers (syncs, auto-sync
 scheduling, thumbnails, webhooks). Stops gracefully on SIGTERM or Ctrl-C.`)
+	fs.Bool("no-workers", false, "serve HTTP only and leave jobs to 'shelf worker' processes (PostgreSQL)")
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
@@ -17,10 +18,6 @@ scheduling, thumbnails, webhooks). Stops gracefully on SIGTERM or Ctrl-C.`)
 		return err
 	}
 	defer a.Close()
-	ln, err := a.Listen()
-	if err != nil {
-		return err
-	}
-	a.Logger.Info("shelf serving", slog.String("url", cfg.PublicURL), slog.String("database", a.Store.Dialect()))
-	return a.ServeHTTP(ctx, ln, a.Handler())
+	noWorkers := fs.Lookup("no-workers").Value.(flag.Getter).Get().(bool)
+	return a.Run(ctx, !noWorkers, nil)
 }

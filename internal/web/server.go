@@ -17,6 +17,10 @@ import (
 	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/connections"
+	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/notify"
+	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/secrets"
 )
 
@@ -30,6 +34,14 @@ type Deps struct {
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	// Plans changes an account's plan and reschedules its auto-sync.
 	Plans PlanSetter
+	// Policy is the plans table (manual-sync availability).
+	Policy *policy.Policy
+	// Conns connects storage and builds connectors.
+	Conns *connections.Service
+	// Jobs starts syncs.
+	Jobs *jobs.Service
+	// Hub carries live events to SSE subscribers.
+	Hub *notify.Hub
 }
 
 // PlanSetter changes an account's plan; the next auto-sync is rescheduled
@@ -45,6 +57,12 @@ type Server struct {
 	logger  *slog.Logger
 	box     *secrets.Box
 	plans   PlanSetter
+	policy  *policy.Policy
+	conns   *connections.Service
+	jobs    *jobs.Service
+	hub     *notify.Hub
+	// closing is closed when the server shuts down, ending SSE streams.
+	closing chan struct{}
 	now     func() time.Time
 	limiter *auth.Limiter
 	metrics *httpMetrics
@@ -75,6 +93,11 @@ func New(d Deps) *Server {
 		logger:  d.Logger,
 		box:     d.Box,
 		plans:   d.Plans,
+		policy:  d.Policy,
+		conns:   d.Conns,
+		jobs:    d.Jobs,
+		hub:     d.Hub,
+		closing: make(chan struct{}),
 		now:     func() time.Time { return now().UTC() },
 		limiter: auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
 		metrics: newHTTPMetrics(reg),
@@ -83,6 +106,16 @@ func New(d Deps) *Server {
 	s.routes(reg)
 	s.handler = s.recoverPanics(s.logRequests(s.mux))
 	return s
+}
+
+// Close ends long-lived responses (server-sent event streams) so that a
+// graceful shutdown does not wait for them.
+func (s *Server) Close() {
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -107,6 +140,15 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("PATCH /api/v1/users/{id}", s.authed(adminOnly, s.handleUpdateUser))
 	m.Handle("DELETE /api/v1/users/{id}", s.authed(adminOnly, s.handleDeleteUser))
 	m.Handle("GET /api/v1/account", s.authed(anyRole, s.handleGetAccount))
+
+	// Storage and sync.
+	m.Handle("GET /api/v1/storage", s.authed(adminOnly, s.handleGetStorage))
+	m.Handle("PUT /api/v1/storage", s.authed(adminOnly, s.handlePutStorage))
+	m.Handle("GET /api/v1/sync", s.authed(anyRole, s.handleGetSync))
+	m.Handle("POST /api/v1/sync", s.authed(editorOrAdmin, s.handleStartSync))
+	m.Handle("GET /api/v1/sync/runs", s.authed(anyRole, s.handleListRuns))
+	m.Handle("GET /api/v1/sync/runs/{id}", s.authed(anyRole, s.handleGetRun))
+	m.Handle("GET /api/v1/events", s.authed(anyRole, s.handleEvents))
 
 	// Operator.
 	m.Handle("GET /api/v1/admin/accounts", s.authed(operatorOnly, s.handleAdminListAccounts))
