@@ -36,7 +36,9 @@ func (o outside) Get(t *testing.T, name string) ([]byte, bool) {
 	return info.Content, ok
 }
 
-func (o outside) Names() []string { return []string{"sibling/secret.txt", "top-secret.txt", "sibling/Shelf"} }
+func (o outside) Names() []string {
+	return []string{"sibling/secret.txt", "top-secret.txt", "sibling/Shelf"}
+}
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, storagetest.Config{
