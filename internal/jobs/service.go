@@ -139,7 +139,7 @@ type Service struct {
 	// completeTx marks a sync job completed inside t, so the job's unique
 	// slot frees in the same commit that finishes its run.
 	completeTx func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error
-	exec     riverdriver.Executor
+	exec       riverdriver.Executor
 
 	mu      sync.Mutex
 	started bool

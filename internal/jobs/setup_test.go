@@ -46,6 +46,8 @@ type fakeSync struct {
 	block chan struct{}
 	// ignoreCtx makes a blocked run ignore cancellation (a hung worker).
 	ignoreCtx bool
+	// blockCalls, when positive, limits blocking to the first calls.
+	blockCalls int
 	err       error
 }
 
@@ -55,6 +57,9 @@ func (f *fakeSync) Run(ctx context.Context, req SyncRequest) (SyncResult, error)
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
 	block, ignore, err := f.block, f.ignoreCtx, f.err
+	if f.blockCalls > 0 && len(f.calls) > f.blockCalls {
+		block = nil
+	}
 	f.mu.Unlock()
 	f.started <- req
 	req.Progress(catalog.Counts{Seen: 1}, nil)
