@@ -48,7 +48,7 @@ type fakeSync struct {
 	ignoreCtx bool
 	// blockCalls, when positive, limits blocking to the first calls.
 	blockCalls int
-	err       error
+	err        error
 }
 
 func newFakeSync() *fakeSync { return &fakeSync{started: make(chan SyncRequest, 100)} }
