@@ -228,6 +228,16 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_account ON notifications (account_id, id);
 CREATE INDEX notifications_user ON notifications (user_id, id) WHERE user_id IS NOT NULL;
 
+-- Per-user read marks of account-wide notifications (user_id NULL above);
+-- a notification for one user keeps its read_at on its own row.
+CREATE TABLE notification_reads (
+    notification_id INTEGER NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
+    user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    read_at         INTEGER NOT NULL,
+    PRIMARY KEY (notification_id, user_id)
+);
+CREATE INDEX notification_reads_user ON notification_reads (user_id);
+
 CREATE TABLE webhooks (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id      INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
