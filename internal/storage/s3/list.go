@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,6 +60,10 @@ func (c *Conn) listPages(ctx context.Context, q listQuery, fn func(objs []types.
 			Prefix:            aws.String(q.prefix),
 			MaxKeys:           aws.Int32(maxKeys),
 			ContinuationToken: token,
+			// Keys may hold characters XML 1.0 cannot carry; ask for
+			// URL-encoded keys and decode them only when the answer says
+			// it is encoded (many S3-compatible stores ignore the request).
+			EncodingType: types.EncodingTypeUrl,
 		}
 		if q.delimiter != "" {
 			in.Delimiter = aws.String(q.delimiter)
@@ -75,6 +80,9 @@ func (c *Conn) listPages(ctx context.Context, q listQuery, fn func(objs []types.
 		violation := func(err error, detail string) error {
 			return storage.Classify(storage.ErrFatal, "list", "",
 				fmt.Errorf("%w (%s; page %d of the listing of %q); the listing was stopped so nothing is missed silently", err, detail, page, q.prefix))
+		}
+		if err := decodeKeys(out); err != nil {
+			return violation(err, "URL-encoded listing")
 		}
 		for _, o := range out.Contents {
 			k := aws.ToString(o.Key)
@@ -113,6 +121,39 @@ func (c *Conn) listPages(ctx context.Context, q listQuery, fn func(objs []types.
 		}
 		token = aws.String(next)
 	}
+}
+
+// ErrBadEncoding: a URL-encoded listing held a key that does not decode.
+var ErrBadEncoding = errors.New("the server sent a URL-encoded key that does not decode")
+
+// decodeKeys decodes keys and common prefixes in place when the answer
+// says they are URL-encoded ("+" is a space, as AWS encodes).
+func decodeKeys(out *awss3.ListObjectsV2Output) error {
+	if out.EncodingType != types.EncodingTypeUrl {
+		return nil
+	}
+	dec := func(s *string) error {
+		if s == nil {
+			return nil
+		}
+		v, err := url.QueryUnescape(*s)
+		if err != nil {
+			return fmt.Errorf("%w: %q", ErrBadEncoding, *s)
+		}
+		*s = v
+		return nil
+	}
+	for i := range out.Contents {
+		if err := dec(out.Contents[i].Key); err != nil {
+			return err
+		}
+	}
+	for i := range out.CommonPrefixes {
+		if err := dec(out.CommonPrefixes[i].Prefix); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // firstKeys returns up to n objects under prefix (one LIST call).

@@ -72,7 +72,15 @@ func (c *Conn) listTopLevel(ctx context.Context) ([]topItem, error) {
 	var items []topItem
 	err := c.listPages(ctx, listQuery{prefix: c.prefix, delimiter: "/"}, func(objs []types.Object, prefixes []string) error {
 		for _, o := range objs {
-			items = append(items, topItem{key: aws.ToString(o.Key), obj: o})
+			k := aws.ToString(o.Key)
+			if strings.HasSuffix(k, "/") && k != c.prefix {
+				// A folder marker returned as an object instead of being
+				// rolled into its common prefix (gofakes3 does this): list
+				// it with its prefix.
+				items = append(items, topItem{key: k, prefix: true})
+				continue
+			}
+			items = append(items, topItem{key: k, obj: o})
 		}
 		for _, p := range prefixes {
 			items = append(items, topItem{key: p, prefix: true})
@@ -83,6 +91,7 @@ func (c *Conn) listTopLevel(ctx context.Context) ([]topItem, error) {
 		return nil
 	})
 	slices.SortFunc(items, func(a, b topItem) int { return strings.Compare(a.key, b.key) })
+	items = slices.CompactFunc(items, func(a, b topItem) bool { return a.key == b.key && a.prefix == b.prefix })
 	return items, err
 }
 

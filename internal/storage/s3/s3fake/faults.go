@@ -66,6 +66,9 @@ type faultTable struct {
 	rate    map[Op]rateFault
 	latency map[Op]time.Duration
 	counts  map[Op]int
+	// inFlight and maxInFlight track concurrent requests per operation.
+	inFlight    map[Op]int
+	maxInFlight map[Op]int
 }
 
 type rateFault struct {
@@ -77,6 +80,8 @@ func newFaultTable() *faultTable {
 	t := &faultTable{}
 	t.clear()
 	t.counts = map[Op]int{}
+	t.inFlight = map[Op]int{}
+	t.maxInFlight = map[Op]int{}
 	return t
 }
 
@@ -133,6 +138,30 @@ func (t *faultTable) resetCalls() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.counts = map[Op]int{}
+	t.maxInFlight = map[Op]int{}
+}
+
+func (t *faultTable) maxConcurrent(op Op) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.maxInFlight[op]
+}
+
+// enter and leave track requests in flight.
+func (t *faultTable) enter(op Op) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range []Op{op, OpAny} {
+		t.inFlight[k]++
+		t.maxInFlight[k] = max(t.maxInFlight[k], t.inFlight[k])
+	}
+}
+
+func (t *faultTable) leave(op Op) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inFlight[op]--
+	t.inFlight[OpAny]--
 }
 
 // decide counts a request and picks its latency and fault, if any.
@@ -158,7 +187,10 @@ func (t *faultTable) decide(op Op) (time.Duration, Fault) {
 // wrap puts the fault layer in front of h.
 func (t *faultTable) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		delay, fault := t.decide(opOf(r))
+		op := opOf(r)
+		t.enter(op)
+		defer t.leave(op)
+		delay, fault := t.decide(op)
 		if delay > 0 {
 			timer := time.NewTimer(delay)
 			select {

@@ -79,7 +79,11 @@ func (s *Server) ObjectExists(bucket, key string) bool {
 // included). OpAny counts every request.
 func (s *Server) Calls(op Op) int { return s.faults.calls(op) }
 
-// ResetCalls sets every call count back to zero.
+// MaxConcurrent returns the most requests of op (OpAny: of any
+// operation) that were in flight at once since the last ResetCalls.
+func (s *Server) MaxConcurrent(op Op) int { return s.faults.maxConcurrent(op) }
+
+// ResetCalls sets every call count (and MaxConcurrent) back to zero.
 func (s *Server) ResetCalls() { s.faults.resetCalls() }
 
 // FailNext makes the next n requests of op (OpAny: of any operation) fail
