@@ -175,3 +175,16 @@ func (s *Store) SyncFolderID(ctx context.Context, accountID int64, storageID str
 	}
 	return id, nil
 }
+
+// SyncSubtreeAssetCount counts the live assets in a folder and every folder
+// under it.
+func (s *Store) SyncSubtreeAssetCount(ctx context.Context, accountID, folderID int64) (int64, error) {
+	var n int64
+	err := s.queryRow(ctx, s.db, subtreeCTE+`SELECT COUNT(*) FROM assets
+WHERE account_id = ? AND removed_at IS NULL AND folder_id IN (SELECT id FROM sub)`,
+		folderID, accountID, accountID, accountID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting the assets under a folder: %w", mapErr(err))
+	}
+	return n, nil
+}

@@ -1,0 +1,104 @@
+package syncer
+
+import (
+	"context"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// keyedRow is a catalog row with its storage.SortKey.
+type keyedRow struct {
+	catalog.SyncRow
+	key string
+}
+
+// tableCursor pages through one table (folders or assets) in sort-key
+// order. A short page means the end: rows the run itself adds later are
+// never read back (they are the storage entries just handled).
+type tableCursor struct {
+	fetch func(ctx context.Context, after string) ([]catalog.SyncRow, error)
+	dirs  bool
+	limit int
+	buf   []catalog.SyncRow
+	after string
+	done  bool
+}
+
+func (t *tableCursor) peek(ctx context.Context) (keyedRow, bool, error) {
+	if len(t.buf) == 0 && !t.done {
+		rows, err := t.fetch(ctx, t.after)
+		if err != nil {
+			return keyedRow{}, false, err
+		}
+		if len(rows) < t.limit {
+			t.done = true
+		}
+		if len(rows) > 0 {
+			t.after = keyOf(rows[len(rows)-1])
+		}
+		t.buf = rows
+	}
+	if len(t.buf) == 0 {
+		return keyedRow{}, false, nil
+	}
+	return keyedRow{t.buf[0], keyOf(t.buf[0])}, true, nil
+}
+
+func (t *tableCursor) next() { t.buf = t.buf[1:] }
+
+func keyOf(row catalog.SyncRow) string {
+	if row.IsDir {
+		return row.StorageID + "/"
+	}
+	return row.StorageID
+}
+
+// catalogCursor merges the folder and asset cursors into one stream in
+// storage.SortKey order: the catalog side of the merge-join.
+type catalogCursor struct {
+	folders, assets tableCursor
+	cur             *tableCursor // the cursor whose head peek returned
+}
+
+func newCatalogCursor(r *run, limit int) *catalogCursor {
+	acct := r.job.AccountID
+	s := r.store
+	return &catalogCursor{
+		folders: tableCursor{limit: limit, dirs: true, fetch: func(ctx context.Context, after string) ([]catalog.SyncRow, error) {
+			return s.SyncFolderPage(ctx, acct, after, limit)
+		}},
+		assets: tableCursor{limit: limit, fetch: func(ctx context.Context, after string) ([]catalog.SyncRow, error) {
+			return s.SyncAssetPage(ctx, acct, after, limit)
+		}},
+	}
+}
+
+// peek returns the next row without consuming it.
+func (c *catalogCursor) peek(ctx context.Context) (keyedRow, bool, error) {
+	f, fok, err := c.folders.peek(ctx)
+	if err != nil {
+		return keyedRow{}, false, err
+	}
+	a, aok, err := c.assets.peek(ctx)
+	if err != nil {
+		return keyedRow{}, false, err
+	}
+	switch {
+	case fok && (!aok || f.key < a.key):
+		c.cur = &c.folders
+		return f, true, nil
+	case aok:
+		c.cur = &c.assets
+		return a, true, nil
+	}
+	c.cur = nil
+	return keyedRow{}, false, nil
+}
+
+// next consumes the row the last peek returned.
+func (c *catalogCursor) next() {
+	if c.cur != nil {
+		c.cur.next()
+		c.cur = nil
+	}
+}

@@ -1,0 +1,132 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
+)
+
+// errEmptyRoot: a complete listing found nothing while the library holds
+// assets.
+var errEmptyRoot = errors.New("the storage root is empty")
+
+// finishFull runs once a full listing completed: it matches moves,
+// checks the safety guards, applies the staged additions and removals,
+// purges expired tombstones and saves the cursor.
+func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error) {
+	res := Result{State: catalog.RunSucceeded, FullScan: true}
+	if r.counts.Seen == 0 && r.liveAssets > 0 && !r.job.ConfirmedMassDelete {
+		return res, fmt.Errorf("%w while the library holds %d assets: nothing was deleted. If the files were moved, check the storage connection in Settings → Storage; if the storage was emptied on purpose, confirm the removal to empty the library: %w",
+			errEmptyRoot, r.liveAssets, storage.ErrNotFound)
+	}
+	if r.byPath {
+		if err := r.matchMoves(ctx); err != nil {
+			return res, err
+		}
+	}
+	removals, err := r.store.SyncStageCount(ctx, r.job.AccountID, catalog.StageGoneAsset, true)
+	if err != nil {
+		return res, err
+	}
+	hold := r.guard(removals)
+	if err := r.applyMoves(ctx); err != nil {
+		return res, err
+	}
+	if err := r.applyStagedAdds(ctx); err != nil {
+		return res, err
+	}
+	if hold {
+		return r.needsConfirmation(ctx, res, removals)
+	}
+	if err := r.applyRemovals(ctx); err != nil {
+		return res, err
+	}
+	now := r.e.now()
+	err = r.store.SyncApply(ctx, r.job.AccountID, now, func(tx *catalog.SyncTx) error {
+		if _, err := tx.PurgeTombstones(now.Add(-r.e.cfg.TombstoneTTL)); err != nil {
+			return err
+		}
+		return tx.SetCursor(startCursor, &now)
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Cursor = startCursor
+	return res, r.store.SyncClearStage(ctx, r.job.AccountID, "")
+}
+
+// guard reports whether removing this many assets needs an admin's
+// confirmation first.
+func (r *run) guard(removals int64) bool {
+	cfg := r.e.cfg
+	if r.job.ConfirmedMassDelete || cfg.MassDeleteShare < 0 || r.liveAssets < cfg.MassDeleteMin {
+		return false
+	}
+	return float64(removals) > cfg.MassDeleteShare*float64(r.liveAssets)
+}
+
+func (r *run) needsConfirmation(ctx context.Context, res Result, removals int64) (Result, error) {
+	res.State = catalog.RunNeedsConfirmation
+	res.PendingRemovals = removals
+	res.Message = fmt.Sprintf("This sync would remove %d of the library's %d assets (more than %.0f%%), so nothing was removed. "+
+		"New and changed files were applied. If the files were really deleted from the storage, confirm to run the sync again and remove them; "+
+		"otherwise check the storage connection.", removals, r.liveAssets, r.e.cfg.MassDeleteShare*100)
+	r.log.Warn("sync held back removals for confirmation", slog.Int64("removals", removals), slog.Int64("library", r.liveAssets))
+	return res, r.store.SyncClearStage(ctx, r.job.AccountID, "")
+}
+
+// applyStagedAdds adds the new files that turned out not to be moves.
+func (r *run) applyStagedAdds(ctx context.Context) error {
+	return r.eachStaged(ctx, catalog.StageNewAsset, func(st catalog.StageRow) error {
+		if st.Matched {
+			return nil
+		}
+		e := entryOf(st)
+		return r.push(ctx, op{kind: opAddAsset, e: e, etag: r.etagFor(nil, e, true), count: countAdded})
+	})
+}
+
+// applyRemovals turns the gone assets into tombstones, then deletes the
+// gone folders.
+func (r *run) applyRemovals(ctx context.Context) error {
+	err := r.eachStaged(ctx, catalog.StageGoneAsset, func(st catalog.StageRow) error {
+		if st.Matched {
+			return nil
+		}
+		return r.push(ctx, op{kind: opRemoveAsset, row: catalog.SyncRow{ID: st.RefID, StorageID: st.StorageID}, count: countRemoved})
+	})
+	if err != nil {
+		return err
+	}
+	return r.eachStaged(ctx, catalog.StageGoneFolder, func(st catalog.StageRow) error {
+		return r.push(ctx, op{kind: opDeleteFolder, row: catalog.SyncRow{ID: st.RefID, IsDir: true, StorageID: st.StorageID}, count: countRemoved})
+	})
+}
+
+// eachStaged calls fn for every staged row of a kind, in storage ID order,
+// a page at a time, and flushes what fn pushed.
+func (r *run) eachStaged(ctx context.Context, kind string, fn func(catalog.StageRow) error) error {
+	after := ""
+	for {
+		page, err := r.store.SyncStagePage(ctx, r.job.AccountID, kind, after, r.e.cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		for _, st := range page {
+			if err := fn(st); err != nil {
+				return err
+			}
+		}
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+		if len(page) < r.e.cfg.BatchSize {
+			return nil
+		}
+		after = page[len(page)-1].StorageID
+	}
+}

@@ -1,0 +1,223 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
+)
+
+var (
+	errNoHasher     = errors.New("the connector cannot hash content")
+	errNeedFullScan = errors.New("a full scan is needed")
+)
+
+// fullScan lists the whole storage, applies additions and updates as it
+// goes, then — only if the listing completed — matches moves, removes
+// what is gone and saves the changes-feed cursor taken before the scan.
+func (r *run) fullScan(ctx context.Context, startCursor string) (Result, error) {
+	var err error
+	if sc, ok := r.job.Conn.(storage.SortedScanner); ok && r.byPath {
+		err = r.mergeScan(ctx, sc)
+	} else {
+		err = r.batchScan(ctx)
+	}
+	if ferr := r.flush(ctx); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		var se *scanError
+		if errors.As(err, &se) {
+			return Result{FullScan: true}, scanFailure(se.err)
+		}
+		return Result{FullScan: true}, err
+	}
+	return r.finishFull(ctx, startCursor)
+}
+
+// scanError marks an error of the storage listing (as opposed to one of
+// the catalog).
+type scanError struct{ err error }
+
+func (e *scanError) Error() string { return e.err.Error() }
+func (e *scanError) Unwrap() error { return e.err }
+
+// scanWith runs a connector scan, telling its own failures from those of
+// emit (the catalog side).
+func scanWith(scan func(func(storage.Entry) error) error, emit func(storage.Entry) error) error {
+	var emitErr error
+	err := scan(func(e storage.Entry) error {
+		if err := emit(e); err != nil {
+			emitErr = err
+			return err
+		}
+		return nil
+	})
+	if emitErr != nil {
+		return emitErr
+	}
+	if err != nil {
+		return &scanError{err}
+	}
+	return nil
+}
+
+// mergeScan merge-joins a sorted storage listing with the catalog read in
+// the same order: constant memory whatever the library's size.
+func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
+	cur := newCatalogCursor(r, r.e.cfg.BatchSize)
+	prev := ""
+	first := true
+	err := scanWith(func(emit func(storage.Entry) error) error { return sc.ScanSorted(ctx, emit) }, func(e storage.Entry) error {
+		if e.ID == "" {
+			e.ID = e.Path
+		}
+		key := storage.SortKey(e.ID, e.IsDir)
+		if !first && key <= prev {
+			return &scanError{fmt.Errorf("%w: the storage listed %q after %q, out of order; the listing cannot be trusted", storage.ErrFatal, key, prev)}
+		}
+		first, prev = false, key
+		r.counts.Seen++
+		for {
+			row, ok, err := cur.peek(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok || row.key >= key {
+				break
+			}
+			cur.next()
+			// A folder with entries under it exists even without a marker
+			// object (S3 prefixes): key is the first storage key after it.
+			if row.IsDir && strings.HasPrefix(key, row.key) {
+				continue
+			}
+			if err := r.gone(ctx, row.SyncRow); err != nil {
+				return err
+			}
+		}
+		if row, ok, _ := cur.peek(ctx); ok && row.key == key {
+			cur.next()
+			return r.existing(ctx, row.SyncRow, e)
+		}
+		return r.added(ctx, e)
+	})
+	if err != nil {
+		return err
+	}
+	for {
+		row, ok, err := cur.peek(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		cur.next()
+		if err := r.gone(ctx, row.SyncRow); err != nil {
+			return err
+		}
+	}
+}
+
+// batchScan handles a listing in no useful order (Drive): bounded batches
+// looked up by storage ID, every ID seen recorded in sync_stage so what
+// was not seen can be found once the listing is complete.
+func (r *run) batchScan(ctx context.Context) error {
+	pending := make([]storage.Entry, 0, r.e.cfg.BatchSize)
+	process := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		err := r.processEntries(ctx, pending, true)
+		pending = pending[:0]
+		return err
+	}
+	err := scanWith(func(emit func(storage.Entry) error) error { return r.job.Conn.Scan(ctx, emit) }, func(e storage.Entry) error {
+		if e.ID == "" {
+			e.ID = e.Path
+		}
+		r.counts.Seen++
+		pending = append(pending, e)
+		if len(pending) >= r.e.cfg.BatchSize {
+			return process()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := process(); err != nil {
+		return err
+	}
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	return r.stageUnseen(ctx)
+}
+
+// processEntries diffs one batch of entries against the catalog rows with
+// the same storage IDs. markSeen records each ID as seen by a full scan.
+func (r *run) processEntries(ctx context.Context, entries []storage.Entry, markSeen bool) error {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	rows, err := r.store.SyncLookup(ctx, r.job.AccountID, ids)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]catalog.SyncRow, len(rows))
+	for _, row := range rows {
+		if prev, dup := byID[row.StorageID]; dup && prev.IsDir {
+			continue // path-identified storage: the folder and a file may share a key
+		}
+		byID[row.StorageID] = row
+	}
+	for _, e := range entries {
+		if markSeen {
+			if err := r.push(ctx, op{kind: opStage, stage: catalog.StageRow{Kind: catalog.StageSeen, StorageID: e.ID}}); err != nil {
+				return err
+			}
+		}
+		row, ok := byID[e.ID]
+		if ok {
+			err = r.existing(ctx, row, e)
+		} else {
+			err = r.added(ctx, e)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageUnseen records every folder and live asset the complete unsorted
+// scan did not report as gone.
+func (r *run) stageUnseen(ctx context.Context) error {
+	for _, dirs := range []bool{false, true} {
+		var after int64
+		for {
+			rows, err := r.store.SyncUnseenPage(ctx, r.job.AccountID, dirs, after, r.e.cfg.BatchSize)
+			if err != nil {
+				return err
+			}
+			for _, row := range rows {
+				if err := r.gone(ctx, row); err != nil {
+					return err
+				}
+			}
+			// Staging writes "gone" rows, not "seen" ones: the next page
+			// (by ID) is unaffected.
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			if len(rows) < r.e.cfg.BatchSize {
+				break
+			}
+			after = rows[len(rows)-1].ID
+		}
+	}
+	return r.store.SyncClearStage(ctx, r.job.AccountID, catalog.StageSeen)
+}
