@@ -63,7 +63,7 @@ func classOf(status int, code string) (class error, hint string) {
 	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
 		"OperationAborted", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests":
 		return storage.ErrRetryable, ""
-	case "InvalidAccessKeyId":
+	case "InvalidAccessKeyId", "XAdminUserNotFound": // versitygw answers 404 XAdminUserNotFound
 		return storage.ErrAuth, "the access key ID is not known to the server; check it"
 	case "SignatureDoesNotMatch":
 		return storage.ErrAuth, "the secret access key does not match the access key ID; check it"

@@ -8,3 +8,7 @@ func ListDelimitedForTest(ctx context.Context, c *Conn) error {
 	_, err := c.listTopLevel(ctx)
 	return err
 }
+
+// SetCopyPartSizeForTest lowers the size above which Move copies an
+// object in parts, so the multipart copy path runs on small files.
+func SetCopyPartSizeForTest(c *Conn, n int64) { c.copyPartSize = n }

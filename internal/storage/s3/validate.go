@@ -74,7 +74,7 @@ func (c *Conn) explain(err error, step string) error {
 	switch {
 	case isCode(err, "NoSuchBucket"):
 		field, msg = FieldBucket, fmt.Sprintf("bucket %q does not exist at this endpoint; check the name (and the endpoint)", c.bucket)
-	case isCode(err, "InvalidAccessKeyId"):
+	case isCode(err, "InvalidAccessKeyId", "XAdminUserNotFound"):
 		field, msg = FieldAccessKeyID, "the server does not know this access key ID; check it"
 	case isCode(err, "SignatureDoesNotMatch"):
 		field, msg = FieldSecretAccessKey, "the secret access key does not match the access key ID; check it"
