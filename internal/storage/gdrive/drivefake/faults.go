@@ -29,6 +29,7 @@ type fault struct {
 	method string // "" matches every Drive method
 	n      int
 	p      float64
+	after  bool // serve the call, then answer the fault (the reply is lost)
 }
 
 func (f *fault) write(w http.ResponseWriter) {
@@ -52,6 +53,15 @@ func (s *Server) FailNext(method string, n int, kind Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &fault{kind: kind, method: method, n: n})
+}
+
+// FailAfterNext makes the next n calls to method take effect but answer
+// with the fault, as when Drive applies a change and the reply is lost (a
+// retried create must not make a duplicate).
+func (s *Server) FailAfterNext(method string, n int, kind Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{kind: kind, method: method, n: n, after: true})
 }
 
 // FailRandomly makes each call to method (or any Drive method for "")

@@ -80,6 +80,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 
 	s.mu.Lock()
+	q.resolveRoot(s.st.rootID)
 	var matches []*file
 	if !(s.opts.BrokenORParents && q.orParents > 1) {
 		matches = s.listMatches(q, c, corpora)

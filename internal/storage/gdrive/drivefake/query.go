@@ -78,6 +78,33 @@ func parseQuery(q string) (*query, error) {
 
 func (q *query) match(f *file) bool { return q.root == nil || q.root.match(f) }
 
+// resolveRoot rewrites "'root' in parents" to My Drive's real root ID, as
+// Drive accepts the alias in queries.
+func (q *query) resolveRoot(rootID string) {
+	q.root = rewriteRoot(q.root, rootID)
+	for i, p := range q.parents {
+		if p == "root" {
+			q.parents[i] = rootID
+		}
+	}
+}
+
+func rewriteRoot(n node, rootID string) node {
+	switch t := n.(type) {
+	case inParents:
+		if t.id == "root" {
+			return inParents{id: rootID}
+		}
+	case andNode:
+		return andNode{rewriteRoot(t.l, rootID), rewriteRoot(t.r, rootID)}
+	case orNode:
+		return orNode{rewriteRoot(t.l, rootID), rewriteRoot(t.r, rootID)}
+	case notNode:
+		return notNode{rewriteRoot(t.n, rootID)}
+	}
+	return n
+}
+
 // parentSet returns the parent IDs a node restricts files to, if it does.
 func parentSet(n node) ([]string, bool) {
 	switch n := n.(type) {

@@ -1,0 +1,93 @@
+package gdrive_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
+)
+
+func TestWritesRetryWithoutDuplicates(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	ctx := context.Background()
+	// Drive creates the folder and the file, but the replies are lost.
+	b.fake.FailAfterNext("files.create", 1, drivefake.FaultServerError)
+	b.fake.FailAfterNext("files.upload", 1, drivefake.FaultServerError)
+	e, err := b.conn.Put(ctx, "dir/a.txt", strings.NewReader("hello"), 5, "text/plain")
+	if err != nil {
+		t.Fatalf("Put under lost replies: %v", err)
+	}
+	dirs := b.fake.Children(b.rootID)
+	if len(dirs) != 1 {
+		t.Fatalf("root holds %d items after a retried folder create, want 1", len(dirs))
+	}
+	files := b.fake.Children(dirs[0].ID)
+	if len(files) != 1 || files[0].ID != e.ID || string(files[0].Content) != "hello" {
+		t.Fatalf("dir holds %+v after a retried upload, want one a.txt", files)
+	}
+
+	// Rate limits and 5xx before anything happens are simply retried.
+	for _, fault := range []drivefake.Fault{drivefake.FaultRateLimit, drivefake.FaultTooManyRequests, drivefake.FaultUnavailable} {
+		b.fake.FailNext("files.update", 2, fault)
+		if _, err := b.conn.Move(ctx, "dir/a.txt", "dir/b.txt"); err != nil {
+			t.Fatalf("Move under fault %d: %v", fault, err)
+		}
+		if _, err := b.conn.Move(ctx, "dir/b.txt", "dir/a.txt"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPutLargeResumable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	conn := connect(t, b.fake, b.rootID, func(c *gdrive.Config) { c.ChunkSize = 256 << 10 })
+	ctx := context.Background()
+	body := make([]byte, 1<<20+123)
+	rand.Read(body)
+	e, err := conn.Put(ctx, "big.bin", bytes.NewReader(body), int64(len(body)), "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Size != int64(len(body)) {
+		t.Errorf("size %d, want %d", e.Size, len(body))
+	}
+	if n := b.fake.Calls("files.upload"); n < 5 {
+		t.Errorf("a 1 MiB upload with 256 KiB chunks took %d upload calls; want a resumable session", n)
+	}
+	rc, err := conn.Open(ctx, "big.bin")
+	must(t, err)
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, body) {
+		t.Error("read back differs")
+	}
+	// A body shorter than announced writes nothing.
+	_, err = conn.Put(ctx, "short.bin", bytes.NewReader(body[:600<<10]), int64(len(body)), "")
+	mustClass(t, err, storage.ErrInvalidPath)
+	if _, ok := b.fake.FindPath(b.rootID, "short.bin"); ok {
+		t.Error("a short body left a file behind")
+	}
+}
+
+func TestWritePermissionAndAuthErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	ctx := context.Background()
+	must(t, b.fake.SetAccess(b.rootID, drivefake.AccessReader))
+	_, err := b.conn.Put(ctx, "x.txt", strings.NewReader("x"), 1, "")
+	mustClass(t, err, storage.ErrPermission)
+	_, err = b.conn.MkDir(ctx, "d")
+	mustClass(t, err, storage.ErrPermission)
+
+	b.fake.FailNext("", 1, drivefake.FaultAuth)
+	_, err = b.conn.Stat(ctx, "x.txt")
+	mustClass(t, err, storage.ErrAuth)
+}
