@@ -139,7 +139,7 @@ func (c *Conn) ValidateRoot(ctx context.Context, folderID string) (Folder, error
 	}
 	root := &rootInfo{id: f.Id, driveID: f.DriveId, name: f.Name}
 	err = c.do(ctx, op, "", func(ctx context.Context) error {
-		call := c.svc.Files.List().Q(escapeQuery(f.Id)+" in parents and trashed = false").PageSize(1).
+		call := c.svc.Files.List().Q(escapeQuery(f.Id) + " in parents and trashed = false").PageSize(1).
 			Fields("files(id)").SupportsAllDrives(true).IncludeItemsFromAllDrives(true).Context(ctx)
 		if root.driveID != "" {
 			call = call.Corpora("drive").DriveId(root.driveID)
