@@ -22,9 +22,12 @@ var ErrIntentExpired = errors.New("the write took too long and its reservation e
 //	id, err := store.BeginWriteIntent(ctx, acct, user, "upload", now, ttl) // *LockedError: 423
 //	defer store.EndWriteIntent(ctx, acct, id)                            // no-op once applied
 //	... write to storage ...
-//	asset, err := store.PutUploadedAsset(ctx, acct, id, a, now)          // re-checks lease and intent, ends the intent
+//	asset, err := store.PutUploadedAsset(ctx, acct, id, a, now)          // re-checks the intent, ends it
 //
-// Metadata edits touch no storage and call UpdateAssetMetadata directly.
+// A sync that takes the lease while the write is in flight waits for the
+// intent to end (CountOpenWriteIntents) before it scans, so the write lands
+// first and nothing is lost. Metadata edits touch no storage and call
+// UpdateAssetMetadata directly: they only check the lease.
 
 // BeginWriteIntent records a library write about to change the storage.
 // It returns *LockedError while a sync holds an unexpired lease. The intent
@@ -77,24 +80,31 @@ func (s *Store) checkUnlocked(ctx context.Context, q querier, accountID int64, n
 	}
 }
 
-// libraryWrite runs fn in a transaction that first re-checks the lease and,
-// when intentID is set, that the intent still exists; on success the intent
-// ends in the same transaction, so a waiting sync sees the write either
-// wholly done or not begun.
+// libraryWrite runs fn in a transaction that re-checks the lock first.
+// A write holding a live intent (intentID, unexpired at now) goes ahead even
+// if a sync took the lease after the intent began: that sync is waiting for
+// the intent to end before it scans, and the intent ends in this same
+// transaction, so the sync sees the write either wholly done or not begun.
+// Without an intent (intentID 0: metadata edits) or with one that expired,
+// a lease refuses the write with *LockedError; an expired intent without a
+// lease gives ErrIntentExpired.
 func (s *Store) libraryWrite(ctx context.Context, accountID, intentID int64, now time.Time, fn func(tx *sql.Tx) error) error {
 	return s.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
-			return err
-		}
+		live := 0
 		if intentID != 0 {
-			var n int
-			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM write_intents WHERE id = ? AND account_id = ?`, intentID, accountID).Scan(&n); err != nil {
+			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM write_intents WHERE id = ? AND account_id = ? AND expires_at > ?`,
+				intentID, accountID, ms(now)).Scan(&live); err != nil {
 				return fmt.Errorf("checking write intent: %w", mapErr(err))
 			}
-			if n == 0 {
+		}
+		if live == 0 {
+			if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
+				return err
+			}
+			if intentID != 0 {
 				return ErrIntentExpired
 			}
 		}

@@ -209,8 +209,8 @@ func testLibraryLock(t *testing.T, open OpenFunc) {
 	// While the lease is held every write is refused and changes nothing.
 	_, err = s.BeginWriteIntent(ctx, f.accA.ID, f.adminA.ID, "rename", now, ttl)
 	wantLocked(t, err, run.ID, "BeginWriteIntent while locked")
-	_, err = s.PutUploadedAsset(ctx, f.accA.ID, intent, catalog.Asset{FolderID: &dir.ID, Name: "new.txt", StorageID: "docs/new.txt"}, now)
-	wantLocked(t, err, run.ID, "PutUploadedAsset while locked")
+	_, err = s.PutUploadedAsset(ctx, f.accA.ID, 0, catalog.Asset{FolderID: &dir.ID, Name: "new.txt", StorageID: "docs/new.txt"}, now)
+	wantLocked(t, err, run.ID, "PutUploadedAsset without an intent while locked")
 	_, err = s.UpdateAssetMetadata(ctx, f.accA.ID, asset.ID, catalog.MetadataUpdate{Title: ptr("changed")}, now)
 	wantLocked(t, err, run.ID, "UpdateAssetMetadata while locked")
 	_, err = s.MoveAsset(ctx, f.accA.ID, 0, asset.ID, nil, "b.txt", "b.txt", now)
@@ -237,10 +237,10 @@ func testLibraryLock(t *testing.T, open OpenFunc) {
 	_, err = s.BeginWriteIntent(ctx, f.accB.ID, f.adminB.ID, "upload", now, ttl)
 	must(t, err, "BeginWriteIntent for an unlocked account")
 
-	// After release the pending write lands and ends its intent with it.
-	must(t, s.ReleaseLease(ctx, f.accA.ID, run.ID, "worker"), "ReleaseLease")
+	// The write that began before the lease finishes (the sync waits for
+	// it) and ends its intent with it; then the sync may scan.
 	up, err := s.PutUploadedAsset(ctx, f.accA.ID, intent, catalog.Asset{FolderID: &dir.ID, Name: "new.txt", StorageID: "docs/new.txt", Size: 7, ETag: "e1"}, now)
-	must(t, err, "PutUploadedAsset after release")
+	must(t, err, "PutUploadedAsset of a write begun before the lease")
 	if up.Path != "docs/new.txt" || up.PreviewState != "pending" {
 		t.Fatalf("uploaded asset = %+v", up)
 	}
@@ -249,6 +249,16 @@ func testLibraryLock(t *testing.T, open OpenFunc) {
 	if n != 0 {
 		t.Fatalf("the applied write left %d intents", n)
 	}
+	// An intent that expired while a lease is held is refused as locked:
+	// the sync stopped waiting for it and scans.
+	must(t, s.ReleaseLease(ctx, f.accA.ID, run.ID, "worker"), "ReleaseLease")
+	short, err := s.BeginWriteIntent(ctx, f.accA.ID, f.adminA.ID, "upload", now, time.Second)
+	must(t, err, "BeginWriteIntent")
+	_, err = s.AcquireLease(ctx, f.accA.ID, run.ID, "worker", now, ttl)
+	must(t, err, "AcquireLease")
+	_, err = s.PutUploadedAsset(ctx, f.accA.ID, short, catalog.Asset{Name: "late.txt", StorageID: "late.txt"}, now.Add(time.Minute))
+	wantLocked(t, err, run.ID, "a write whose intent expired under the lease")
+	must(t, s.ReleaseLease(ctx, f.accA.ID, run.ID, "worker"), "ReleaseLease")
 	_, err = s.PutUploadedAsset(ctx, f.accA.ID, intent, catalog.Asset{Name: "again.txt", StorageID: "again.txt"}, now)
 	wantErr(t, err, catalog.ErrIntentExpired, "reusing an ended intent")
 
