@@ -15,8 +15,8 @@ import (
 
 // AssetStore is the part of the catalog the preview service uses.
 type AssetStore interface {
-	// GetAsset returns one asset of the account (tombstones included) or
-	// an error matching catalog.ErrNotFound.
+	// GetAsset returns a live asset of the account, or an error matching
+	// catalog.ErrNotFound (also for removed assets).
 	GetAsset(ctx context.Context, accountID, assetID int64) (catalog.Asset, error)
 	// SetAssetPreview records preview state and content facts for the
 	// version of the asset that was read (seen); it reports false, writing

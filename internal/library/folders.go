@@ -1,0 +1,130 @@
+package library
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
+)
+
+// CreateFolder makes a folder named name inside parentID (nil: the root)
+// in the storage, then in the library. A name already taken there is
+// ErrConflict.
+func (s *Service) CreateFolder(ctx context.Context, accountID, userID int64, parentID *int64, name string) (catalog.Folder, error) {
+	if err := checkName(name); err != nil {
+		return catalog.Folder{}, err
+	}
+	dir, err := s.folderPath(ctx, accountID, parentID)
+	if err != nil {
+		return catalog.Folder{}, err
+	}
+	path := storage.Join(dir, name)
+	what := fmt.Sprintf("Creating folder %q", path)
+	w, err := s.begin(ctx, accountID, userID, "create_folder", s.cfg.IntentTTL, false, path)
+	if err != nil {
+		return catalog.Folder{}, err
+	}
+	defer w.end(ctx)
+	if err := w.checkFree(ctx, path, what); err != nil {
+		return catalog.Folder{}, err
+	}
+	e, err := w.conn.MkDir(ctx, path)
+	if err != nil {
+		return catalog.Folder{}, fromStorage(err, what)
+	}
+	f, err := s.cfg.Catalog.CreateFolder(ctx, accountID, w.intentID, parentID, e.Name, e.ID, s.cfg.Now())
+	if err != nil {
+		return catalog.Folder{}, afterStorage(err, fmt.Sprintf("The folder %q", path))
+	}
+	s.checkPlaced(accountID, f.Path, e.Path)
+	s.publish(ctx, accountID, FolderCreated, folderPayload(f, userID, ""))
+	return f, nil
+}
+
+// RenameFolder gives a folder a new name in its parent; everything inside
+// moves with it.
+func (s *Service) RenameFolder(ctx context.Context, accountID, userID, folderID int64, name string) (catalog.Folder, error) {
+	f, err := s.cfg.Catalog.GetFolder(ctx, accountID, folderID)
+	if err != nil {
+		return catalog.Folder{}, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
+	}
+	return s.relocateFolder(ctx, accountID, userID, f, f.ParentID, name)
+}
+
+// MoveFolder moves a folder, with everything inside, into parentID (nil:
+// the root), keeping its name.
+func (s *Service) MoveFolder(ctx context.Context, accountID, userID, folderID int64, parentID *int64) (catalog.Folder, error) {
+	f, err := s.cfg.Catalog.GetFolder(ctx, accountID, folderID)
+	if err != nil {
+		return catalog.Folder{}, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
+	}
+	return s.relocateFolder(ctx, accountID, userID, f, parentID, f.Name)
+}
+
+func (s *Service) relocateFolder(ctx context.Context, accountID, userID int64, f catalog.Folder, parentID *int64, name string) (catalog.Folder, error) {
+	if err := checkName(name); err != nil {
+		return catalog.Folder{}, err
+	}
+	dir, err := s.folderPath(ctx, accountID, parentID)
+	if err != nil {
+		return catalog.Folder{}, err
+	}
+	to := storage.Join(dir, name)
+	if to == f.Path {
+		return f, nil
+	}
+	if dir == f.Path || strings.HasPrefix(dir, f.Path+"/") {
+		return catalog.Folder{}, newError(ErrInvalid, nil, "The folder %q cannot move into itself or a folder inside it.", f.Path)
+	}
+	what := fmt.Sprintf("Moving folder %q to %q", f.Path, to)
+	w, err := s.begin(ctx, accountID, userID, "move_folder", s.cfg.IntentTTL, true)
+	if err != nil {
+		return catalog.Folder{}, err
+	}
+	defer w.end(ctx)
+	if err := w.checkFree(ctx, to, what); err != nil {
+		return catalog.Folder{}, err
+	}
+	e, err := w.conn.Move(ctx, f.Path, to)
+	if err != nil {
+		return catalog.Folder{}, fromStorage(err, what)
+	}
+	out, err := s.cfg.Catalog.MoveFolder(ctx, accountID, w.intentID, f.ID, parentID, e.Name, e.ID, s.cfg.Now())
+	if err != nil {
+		return catalog.Folder{}, afterStorage(err, fmt.Sprintf("The folder %q", f.Path))
+	}
+	s.checkPlaced(accountID, out.Path, e.Path)
+	s.publish(ctx, accountID, FolderMoved, folderPayload(out, userID, f.Path))
+	return out, nil
+}
+
+// DeleteFolder deletes a folder with everything inside from the storage
+// (Drive: to the trash) and from the library; its assets become tombstones
+// that keep their team metadata for a while. It returns how many assets
+// were removed.
+func (s *Service) DeleteFolder(ctx context.Context, accountID, userID, folderID int64) (int64, error) {
+	f, err := s.cfg.Catalog.GetFolder(ctx, accountID, folderID)
+	if err != nil {
+		return 0, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
+	}
+	what := fmt.Sprintf("Deleting folder %q", f.Path)
+	w, err := s.begin(ctx, accountID, userID, "delete_folder", s.cfg.IntentTTL, true)
+	if err != nil {
+		return 0, err
+	}
+	defer w.end(ctx)
+	if err := w.conn.Delete(ctx, f.Path); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return 0, fromStorage(err, what)
+	}
+	n, err := s.cfg.Catalog.DeleteFolder(ctx, accountID, w.intentID, f.ID, s.cfg.Now())
+	if err != nil {
+		return 0, afterStorage(err, fmt.Sprintf("The folder %q", f.Path))
+	}
+	p := folderPayload(f, userID, "")
+	p.AssetsRemoved = n
+	s.publish(ctx, accountID, FolderDeleted, p)
+	return n, nil
+}
