@@ -154,6 +154,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("GET /api/v1/admin/accounts", s.authed(operatorOnly, s.handleAdminListAccounts))
 	m.Handle("PUT /api/v1/admin/accounts/{id}/plan", s.authed(operatorOnly, s.handleAdminSetPlan))
 
+	s.pageRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})

@@ -1,0 +1,159 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// storageView is the content of Settings → Storage.
+type storageView struct {
+	Conn *catalog.Connection
+	// Config holds the connection's non-secret settings.
+	Config        map[string]any
+	LocalRoots    []string
+	OAuthEnabled  bool
+	DriveAuthored bool // back from the OAuth consent screen
+}
+
+// Str returns a non-secret setting as text for a form field.
+func (sv storageView) Str(key string) string {
+	v, ok := sv.Config[key]
+	if !ok || v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// Bool returns a non-secret boolean setting.
+func (sv storageView) Bool(key string) bool {
+	b, _ := sv.Config[key].(bool)
+	return b
+}
+
+// Kind is the connected kind, or "" when none.
+func (sv storageView) Kind() string {
+	if sv.Conn == nil {
+		return ""
+	}
+	return sv.Conn.Kind
+}
+
+// handleStorage renders the storage connection and the forms to connect
+// or reconnect S3, Google Drive or a local folder.
+func (p *pages) handleStorage(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !v.IsAdmin() {
+		return errForbidden("only account admins manage storage; your role is %s", v.User.Role)
+	}
+	sv := storageView{
+		LocalRoots:    p.s.cfg.LocalRoots,
+		OAuthEnabled:  p.s.cfg.GoogleClientID != "",
+		DriveAuthored: r.URL.Query().Get("drive") == "authorized",
+		Config:        map[string]any{},
+	}
+	conn, err := p.s.store.GetConnection(r.Context(), v.Account.ID)
+	switch {
+	case err == nil:
+		sv.Conn = &conn
+		if len(conn.Config) > 0 {
+			if err := json.Unmarshal(conn.Config, &sv.Config); err != nil {
+				return fmt.Errorf("reading the storage settings: %w", err)
+			}
+		}
+	case !errors.Is(err, catalog.ErrNotFound):
+		return err
+	}
+	v.Nav, v.Title, v.Data = "storage", "Storage", sv
+	return p.render(w, http.StatusOK, "storage", v)
+}
+
+// syncView is the content of Settings → Sync. The availability of a
+// manual sync is computed by GET /api/v1/sync (the plans policy lives
+// there) and filled in by the page's script.
+type syncView struct {
+	HasStorage bool
+	Running    *catalog.SyncRun
+	Latest     *catalog.SyncRun
+	Runs       []catalog.SyncRun
+}
+
+// handleSync renders the sync status and the run history.
+func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) error {
+	ctx := r.Context()
+	var sv syncView
+	if _, err := p.s.store.GetConnection(ctx, v.Account.ID); err == nil {
+		sv.HasStorage = true
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return err
+	}
+	if run, err := p.s.store.ActiveSyncRun(ctx, v.Account.ID); err == nil {
+		sv.Running = &run
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return err
+	}
+	if run, err := p.s.store.LatestFinishedSyncRun(ctx, v.Account.ID); err == nil {
+		sv.Latest = &run
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return err
+	}
+	runs, err := p.s.store.ListSyncRuns(ctx, v.Account.ID, 25)
+	if err != nil {
+		return err
+	}
+	sv.Runs = runs
+	v.Nav, v.Title, v.Data = "sync", "Sync", sv
+	return p.render(w, http.StatusOK, "sync", v)
+}
+
+// teamView is the content of the team page.
+type teamView struct {
+	Users []catalog.User
+	Roles []string
+}
+
+// handleTeam lists the account's users; admins may add users and change
+// roles.
+func (p *pages) handleTeam(w http.ResponseWriter, r *http.Request, v *view) error {
+	users, err := p.s.store.ListUsers(r.Context(), v.Account.ID)
+	if err != nil {
+		return err
+	}
+	v.Nav, v.Title = "team", "Team"
+	v.Data = teamView{Users: users, Roles: []string{catalog.RoleViewer, catalog.RoleEditor, catalog.RoleAdmin}}
+	return p.render(w, http.StatusOK, "team", v)
+}
+
+// handleTokens lists the user's personal API tokens.
+func (p *pages) handleTokens(w http.ResponseWriter, r *http.Request, v *view) error {
+	tokens, err := p.s.store.ListAPITokens(r.Context(), v.User.ID)
+	if err != nil {
+		return err
+	}
+	live := slices.DeleteFunc(tokens, func(t catalog.APIToken) bool { return t.RevokedAt != nil })
+	v.Nav, v.Title, v.Data = "tokens", "API tokens", live
+	return p.render(w, http.StatusOK, "tokens", v)
+}
+
+// handleNotifications renders the notification list shell; the list is
+// read from GET /api/v1/notifications by the page's script and grows live.
+func (p *pages) handleNotifications(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Nav, v.Title = "notifications", "Notifications"
+	return p.render(w, http.StatusOK, "notifications", v)
+}
+
+// handleWebhooks renders the webhook manager for admins (data from
+// GET /api/v1/webhooks).
+func (p *pages) handleWebhooks(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !v.IsAdmin() {
+		return errForbidden("only account admins manage webhooks; your role is %s", v.User.Role)
+	}
+	v.Nav, v.Title = "webhooks", "Webhooks"
+	return p.render(w, http.StatusOK, "webhooks", v)
+}

@@ -1,0 +1,883 @@
+// Shelf web app: small progressive enhancements over server-rendered pages.
+// Changes go through the JSON API (docs/api.md); live updates arrive as
+// server-sent events from /api/v1/events.
+(() => {
+  'use strict';
+
+  const body = document.body;
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const signedIn = body.dataset.signedIn === 'true';
+  const canEdit = body.dataset.role === 'admin' || body.dataset.role === 'editor';
+
+  function csrfToken() {
+    if (body.dataset.csrf) return body.dataset.csrf;
+    const m = document.cookie.match(/(?:^|;\s*)shelf_csrf=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : '';
+  }
+
+  // ---- API calls -------------------------------------------------------
+
+  // api calls the JSON API and resolves to {ok, status, data, error};
+  // it never rejects, so callers show every failure to the user.
+  async function api(method, path, payload) {
+    const opts = { method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' };
+    if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = csrfToken();
+    if (payload !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(payload);
+    }
+    let res;
+    try {
+      res = await fetch('/api/v1' + path, opts);
+    } catch (e) {
+      return { ok: false, status: 0, data: null, error: { code: 'network', message: 'Shelf could not be reached; check your connection and try again.' } };
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try { data = await res.json(); } catch (e) { data = null; }
+    }
+    const error = res.ok ? null : ((data && data.error) || { code: 'http_' + res.status, message: 'The server answered ' + res.status + '.' });
+    if (res.status === 401 && signedIn) {
+      location.href = '/signin?next=' + encodeURIComponent(location.pathname + location.search);
+    }
+    if (res.status === 423) showLocked(error);
+    return { ok: res.ok, status: res.status, data, error, headers: res.headers };
+  }
+
+  // ---- Toasts ------------------------------------------------------------
+
+  function toast(message, kind = 'info', timeoutMs = 8000) {
+    const box = $('#toasts');
+    if (!box) return;
+    const el = document.createElement('div');
+    el.className = 'toast ' + kind;
+    el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+    const p = document.createElement('p');
+    p.textContent = message;
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'link';
+    close.textContent = 'Dismiss';
+    close.addEventListener('click', () => el.remove());
+    el.append(p, close);
+    box.append(el);
+    if (timeoutMs > 0) setTimeout(() => el.remove(), timeoutMs);
+    return el;
+  }
+
+  function showLocked(error) {
+    const msg = (error && error.message) || 'The library is locked while a sync runs; try again when it completes.';
+    toast(msg, 'error', 12000);
+    setLocked(true, error && error.sync_run_id ? { id: error.sync_run_id } : null);
+  }
+
+  // ---- Dialogs -------------------------------------------------------------
+
+  // ask shows a modal dialog with a text field; resolves to the value or null.
+  function ask(title, label, value = '', okText = 'Save') {
+    return new Promise((resolve) => {
+      const d = document.createElement('dialog');
+      d.setAttribute('aria-label', title);
+      d.innerHTML = '<form method="dialog" class="stack"><h2></h2><div class="field"><label for="ask-input"></label><input id="ask-input" required></div><div class="row"><button value="ok" class="primary"></button><button value="cancel" type="button" class="cancel">Cancel</button></div></form>';
+      $('h2', d).textContent = title;
+      $('label', d).textContent = label;
+      const input = $('input', d);
+      input.value = value;
+      $('button.primary', d).textContent = okText;
+      $('.cancel', d).addEventListener('click', () => d.close('cancel'));
+      d.addEventListener('close', () => {
+        const v = d.returnValue === 'ok' ? input.value.trim() : null;
+        d.remove();
+        resolve(v || null);
+      });
+      body.append(d);
+      d.showModal();
+      input.select();
+    });
+  }
+
+  // confirmDialog asks a yes/no question; resolves to true on yes.
+  function confirmDialog(message, okText = 'Delete') {
+    return new Promise((resolve) => {
+      const d = document.createElement('dialog');
+      d.setAttribute('role', 'alertdialog');
+      d.innerHTML = '<form method="dialog" class="stack"><p></p><div class="row"><button value="ok" class="danger"></button><button value="cancel" class="cancel" autofocus>Cancel</button></div></form>';
+      $('p', d).textContent = message;
+      $('button.danger', d).textContent = okText;
+      d.addEventListener('close', () => { const ok = d.returnValue === 'ok'; d.remove(); resolve(ok); });
+      body.append(d);
+      d.showModal();
+    });
+  }
+
+  // ---- Form helpers --------------------------------------------------------
+
+  function clearErrors(form) {
+    $$('.field-error, .form-error', form).forEach((el) => { el.hidden = true; el.textContent = ''; });
+    $$('[aria-invalid]', form).forEach((el) => el.removeAttribute('aria-invalid'));
+  }
+
+  // showErrors places an API error beside the fields it names (field /
+  // fields), else in the form's general error line.
+  function showErrors(form, error, prefix = '') {
+    const fields = Object.assign({}, (error && error.fields) || {});
+    if (error && error.field && !fields[error.field]) fields[error.field] = error.message;
+    let placed = false;
+    for (const [name, msg] of Object.entries(fields)) {
+      const el = document.getElementById((prefix ? prefix + '-' : '') + name + '-error');
+      if (!el) continue;
+      el.textContent = msg;
+      el.hidden = false;
+      const input = form.querySelector('[name="' + name + '"]');
+      if (input) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-errormessage', el.id);
+        if (!placed) input.focus();
+      }
+      placed = true;
+    }
+    if (!placed) {
+      const el = $('.form-error', form) || $('#storage-error');
+      if (el) {
+        el.textContent = (error && error.message) || 'Something went wrong.';
+        el.hidden = false;
+      } else {
+        toast((error && error.message) || 'Something went wrong.', 'error');
+      }
+    }
+  }
+
+  function formValues(form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.disabled) continue;
+      if (el.type === 'checkbox') {
+        if (el.name === 'events') { (out.events = out.events || []); if (el.checked) out.events.push(el.value); } else out[el.name] = el.checked;
+      } else if (el.value.trim() !== '') out[el.name] = el.value.trim();
+    }
+    return out;
+  }
+
+  function busy(form, on) {
+    $$('button[type=submit], button:not([type])', form).forEach((b) => { b.disabled = on || (b.hasAttribute('data-change') && body.dataset.locked === 'true'); });
+  }
+
+  // ---- The sync lock and live progress -------------------------------------
+
+  let currentRun = null;
+
+  function countsText(c) {
+    if (!c) return '';
+    let t = c.seen + ' seen · ' + c.added + ' added · ' + c.updated + ' updated · ' + c.moved + ' moved · ' + c.removed + ' removed';
+    if (c.errors) t += ' · ' + c.errors + ' errors';
+    return t;
+  }
+
+  function setLocked(locked, run) {
+    body.dataset.locked = locked ? 'true' : 'false';
+    if (locked && run && run.id) { currentRun = run.id; body.dataset.run = run.id; }
+    if (!locked) { currentRun = null; delete body.dataset.run; }
+    const banner = $('#sync-banner');
+    if (banner) banner.hidden = !locked;
+    if (locked && run && run.counts) {
+      const p = $('#sync-progress');
+      if (p) {
+        let t = countsText(run.counts);
+        if (run.total_estimate) t += ' of about ' + run.total_estimate;
+        p.textContent = t;
+      }
+    }
+    $$('[data-change]').forEach((el) => { el.disabled = locked; });
+    const syncNow = $('#sync-now');
+    if (syncNow) syncNow.disabled = locked || syncNow.dataset.cooldown === 'true';
+  }
+
+  const announced = new Set();
+
+  function runFinished(run, type) {
+    if (run && run.id) {
+      if (announced.has(run.id)) return;
+      announced.add(run.id);
+    }
+    setLocked(false);
+    if (type === 'sync.failed' || (run && run.state === 'failed')) {
+      toast('Sync failed' + (run && run.error ? ': ' + run.error : '.') + ' The library is unlocked.', 'error', 15000);
+    } else if (type === 'sync.needs_confirmation' || (run && run.state === 'needs_confirmation')) {
+      toast('Sync stopped before removing many files; an admin must confirm it on the Sync page.', 'error', 15000);
+    } else {
+      const c = run && run.counts;
+      const changed = c ? c.added + c.updated + c.moved + c.removed : 0;
+      toast('Sync completed: ' + (c ? (changed === 0 ? 'nothing changed' : countsText(c)) : 'done') + '.', 'ok', 15000);
+    }
+    refreshView();
+  }
+
+  function handleEvent(ev) {
+    const run = ev.run || (ev.data && ev.data.id ? ev.data : null);
+    switch (ev.type) {
+      case 'sync.started':
+      case 'sync.progress':
+        if (run && run.state && run.state !== 'running' && run.state !== 'queued') return runFinished(run, ev.type);
+        setLocked(true, run);
+        break;
+      case 'sync.completed':
+      case 'sync.failed':
+      case 'sync.needs_confirmation':
+        runFinished(run, ev.type);
+        break;
+      case 'notification':
+        bumpUnread(1);
+        if (ev.notification && ev.notification.kind && !String(ev.notification.kind).startsWith('sync.')) toast(ev.notification.message || 'New notification');
+        if (location.pathname === '/notifications') loadNotifications();
+        break;
+    }
+  }
+
+  // reconcile asks the server for the sync state, for events missed while
+  // the event stream was (re)connecting.
+  async function reconcile() {
+    const r = await api('GET', '/sync');
+    if (!r.ok || !r.data) return;
+    const s = r.data;
+    if (s.state === 'running' && s.running_run) {
+      setLocked(true, s.running_run);
+    } else if (body.dataset.locked === 'true') {
+      if (s.latest_run) runFinished(s.latest_run, s.latest_run.state === 'failed' ? 'sync.failed' : 'sync.completed');
+      else setLocked(false);
+    }
+    if (location.pathname === '/settings/sync') renderSyncState(s);
+  }
+
+  function startEvents() {
+    if (!signedIn || !window.EventSource) return;
+    const es = new EventSource('/api/v1/events');
+    const on = (e) => { try { handleEvent(JSON.parse(e.data)); } catch (err) { /* ignore malformed events */ } };
+    es.onmessage = on;
+    ['sync.started', 'sync.progress', 'sync.completed', 'sync.failed', 'sync.needs_confirmation', 'notification',
+      'asset.created', 'asset.updated', 'asset.deleted'].forEach((t) => es.addEventListener(t, on));
+    es.addEventListener('open', reconcile);
+    // While locked, check now and then too, in case the stream is cut by a proxy.
+    setInterval(() => { if (body.dataset.locked === 'true') reconcile(); }, 5000);
+  }
+
+  // refreshView reloads the parts of the current page that a sync changes,
+  // without a full reload (the open dialogs and scroll position stay).
+  async function refreshView() {
+    const swap = ['#items', '.subfolders', '#tree', '#runs', '#sync-latest', '#sync-next', '.empty'];
+    if (!$('.library') && !$('#runs')) return;
+    let html;
+    try {
+      const res = await fetch(location.href, { credentials: 'same-origin' });
+      if (!res.ok) return;
+      html = await res.text();
+    } catch (e) { return; }
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    const lib = $('.library'), newLib = $('.library', doc);
+    if (lib && newLib) {
+      lib.replaceWith(document.adoptNode(newLib));
+      initLibrary();
+    } else {
+      swap.forEach((sel) => { const a = $(sel), b = $(sel, doc); if (a && b) a.replaceWith(document.adoptNode(b)); });
+    }
+    setLocked(body.dataset.locked === 'true');
+    if (location.pathname === '/settings/sync') reconcile();
+  }
+
+  // ---- Library ------------------------------------------------------------
+
+  function fragment(html, view) {
+    const t = document.createElement('template');
+    if (view === 'list') {
+      t.innerHTML = '<table><tbody>' + html + '</tbody></table>';
+      return Array.from(t.content.querySelector('tbody').children);
+    }
+    t.innerHTML = html;
+    return Array.from(t.content.children);
+  }
+
+  let moreObserver = null;
+
+  async function loadMore(link) {
+    if (link.dataset.loading) return;
+    link.dataset.loading = '1';
+    link.textContent = 'Loading…';
+    const items = $('#items');
+    const res = await fetch(link.href, { credentials: 'same-origin' }).catch(() => null);
+    if (!res || !res.ok) {
+      link.textContent = 'Could not load more; try again';
+      delete link.dataset.loading;
+      return;
+    }
+    const nodes = fragment(await res.text(), items.dataset.view);
+    const holder = link.closest('tr.more-row') || link;
+    holder.replaceWith(...nodes);
+    observeMore();
+  }
+
+  function observeMore() {
+    const link = $('#items [data-more]');
+    if (!link) return;
+    if (!moreObserver && 'IntersectionObserver' in window) {
+      moreObserver = new IntersectionObserver((entries) => {
+        entries.forEach((e) => { if (e.isIntersecting) { moreObserver.unobserve(e.target); loadMore(e.target); } });
+      }, { rootMargin: '600px' });
+    }
+    if (moreObserver) moreObserver.observe(link);
+  }
+
+  async function expandTree(btn) {
+    const li = btn.closest('li');
+    const open = li.getAttribute('aria-expanded') === 'true';
+    const group = $(':scope > ul', li);
+    if (open) {
+      li.setAttribute('aria-expanded', 'false');
+      btn.textContent = '▸';
+      if (group) group.hidden = true;
+      return;
+    }
+    li.setAttribute('aria-expanded', 'true');
+    btn.textContent = '▾';
+    if (group) { group.hidden = false; return; }
+    if (li.dataset.leaf) return;
+    const res = await fetch('/library/tree?parent=' + encodeURIComponent(li.dataset.folder), { credentials: 'same-origin' }).catch(() => null);
+    if (!res || !res.ok) { toast('Could not load the folders; try again.', 'error'); return; }
+    const nodes = fragment(await res.text());
+    if (nodes.length === 0) { li.dataset.leaf = '1'; btn.textContent = '·'; btn.setAttribute('aria-label', 'No subfolders'); return; }
+    li.append(...nodes);
+  }
+
+  function currentFolderID() {
+    const lib = $('.library');
+    return lib && lib.dataset.folder ? Number(lib.dataset.folder) : null;
+  }
+
+  // upload sends each file in its own request with its own progress bar.
+  function uploadFiles(files) {
+    if (!files.length) return;
+    if (body.dataset.locked === 'true') { showLocked(null); return; }
+    const list = $('#uploads');
+    const folder = currentFolderID();
+    let pending = files.length;
+    let uploaded = 0;
+    const done = () => {
+      pending--;
+      if (pending === 0) {
+        if (uploaded) toast('Uploaded ' + uploaded + ' file' + (uploaded === 1 ? '' : 's') + '.', 'ok');
+        refreshView();
+      }
+    };
+    Array.from(files).forEach((file) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.textContent = file.name;
+      const bar = document.createElement('progress');
+      bar.max = 100; bar.value = 0;
+      bar.setAttribute('aria-label', 'Upload of ' + file.name);
+      const state = document.createElement('span');
+      state.textContent = 'waiting';
+      li.append(name, bar, state);
+      list.append(li);
+      const fd = new FormData();
+      if (folder !== null) fd.append('folder_id', String(folder));
+      fd.append('file', file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()));
+      xhr.setRequestHeader('X-CSRF-Token', csrfToken());
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.addEventListener('progress', (e) => {
+        if (e.lengthComputable) { bar.value = Math.round(e.loaded / e.total * 100); state.textContent = bar.value + '%'; }
+      });
+      xhr.addEventListener('load', () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          bar.value = 100; state.textContent = 'done'; uploaded++;
+        } else {
+          let err = null;
+          try { err = JSON.parse(xhr.responseText).error; } catch (e) { err = null; }
+          state.textContent = (err && err.message) || ('failed (' + xhr.status + ')');
+          li.classList.add('failed');
+          if (xhr.status === 423) showLocked(err);
+        }
+        done();
+      });
+      xhr.addEventListener('error', () => { state.textContent = 'failed: connection lost'; li.classList.add('failed'); done(); });
+      state.textContent = '0%';
+      xhr.send(fd);
+    });
+  }
+
+  function initLibrary() {
+    const lib = $('.library');
+    if (!lib) return;
+    observeMore();
+    lib.addEventListener('click', (e) => {
+      const more = e.target.closest('[data-more]');
+      if (more) { e.preventDefault(); loadMore(more); return; }
+      const tw = e.target.closest('[data-expand]');
+      if (tw) { e.preventDefault(); expandTree(tw); }
+    });
+    if (!canEdit) return;
+    const input = $('#upload-input');
+    if (input) input.addEventListener('change', () => { uploadFiles(Array.from(input.files)); input.value = ''; });
+    const zone = $('#drop-zone');
+    if (zone) {
+      zone.addEventListener('dragover', (e) => { if (e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files')) { e.preventDefault(); zone.classList.add('dragging'); } });
+      zone.addEventListener('dragleave', (e) => { if (e.target === zone) zone.classList.remove('dragging'); });
+      zone.addEventListener('drop', (e) => {
+        zone.classList.remove('dragging');
+        if (e.dataTransfer && e.dataTransfer.files.length) { e.preventDefault(); uploadFiles(Array.from(e.dataTransfer.files)); }
+      });
+    }
+    const nf = $('#new-folder');
+    if (nf) nf.addEventListener('click', async () => {
+      const name = await ask('New folder', 'Folder name', '', 'Create');
+      if (!name) return;
+      const r = await api('POST', '/folders', { parent_id: currentFolderID(), name });
+      if (r.ok) { toast('Folder “' + name + '” created.', 'ok'); refreshView(); } else if (r.status !== 423) toast(r.error.message, 'error');
+    });
+    const rf = $('#rename-folder');
+    if (rf) rf.addEventListener('click', async () => {
+      const name = await ask('Rename folder', 'New name', rf.dataset.name, 'Rename');
+      if (!name || name === rf.dataset.name) return;
+      const r = await api('PATCH', '/folders/' + rf.dataset.folderId, { name });
+      if (r.ok) location.reload(); else if (r.status !== 423) toast(r.error.message, 'error');
+    });
+    const df = $('#delete-folder');
+    if (df) df.addEventListener('click', async () => {
+      if (!await confirmDialog('Delete the folder “' + df.dataset.name + '” and everything in it, from the storage too?')) return;
+      const r = await api('DELETE', '/folders/' + df.dataset.folderId);
+      if (r.ok) location.href = df.dataset.parent ? '/library/folder/' + df.dataset.parent : '/library';
+      else if (r.status !== 423) toast(r.error.message, 'error');
+    });
+  }
+
+  // ---- Asset page ---------------------------------------------------------
+
+  async function renameAsset(id, name) {
+    const r = await api('PATCH', '/assets/' + id, { name });
+    if (r.ok) { location.reload(); return r; }
+    if (r.status !== 423) toast(r.error.message, 'error');
+    return r;
+  }
+
+  function initAsset() {
+    const page = $('.asset-page');
+    if (!page || !canEdit) return;
+    const id = page.dataset.asset;
+    const rn = $('#rename-asset');
+    rn.addEventListener('click', async () => {
+      const name = await ask('Rename file', 'New name', rn.dataset.name, 'Rename');
+      if (name && name !== rn.dataset.name) renameAsset(id, name);
+    });
+    $('#delete-asset').addEventListener('click', async () => {
+      if (!await confirmDialog('Delete “' + $('#delete-asset').dataset.name + '” from the library and the storage?')) return;
+      const r = await api('DELETE', '/assets/' + id);
+      if (r.ok) location.href = page.dataset.folder ? '/library/folder/' + page.dataset.folder : '/library';
+      else if (r.status !== 423) toast(r.error.message, 'error');
+    });
+    initMove(id);
+    const add = $('#add-custom');
+    add.addEventListener('click', () => {
+      const rows = $('#custom-rows');
+      const n = rows.children.length + Date.now();
+      const row = document.createElement('div');
+      row.className = 'custom-row';
+      row.innerHTML = '<label class="sr-only" for="ck' + n + '">Field name</label><input id="ck' + n + '" class="ck" placeholder="Field" data-change><label class="sr-only" for="cv' + n + '">Value</label><input id="cv' + n + '" class="cv" placeholder="Value" data-change>';
+      rows.append(row);
+      $('.ck', row).focus();
+    });
+    const form = $('#meta-form');
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const custom = {};
+      $$('.custom-row', form).forEach((row) => {
+        const k = $('.ck', row).value.trim();
+        if (k) custom[k] = $('.cv', row).value;
+      });
+      const payload = {
+        title: form.title.value,
+        description: form.description.value,
+        tags: form.tags.value.split(',').map((t) => t.trim()).filter(Boolean),
+        rating: Number(form.rating.value),
+        custom,
+      };
+      busy(form, true);
+      const r = await api('PATCH', '/assets/' + id, payload);
+      busy(form, false);
+      if (r.ok) toast('Metadata saved.', 'ok');
+      else if (r.status !== 423) showErrors(form, r.error);
+    });
+  }
+
+  function initMove(id) {
+    const dlg = $('#move-dialog');
+    const btn = $('#move-asset');
+    if (!dlg || !btn) return;
+    let stack = [{ id: null, name: 'Library (top level)' }];
+    const list = $('#move-folders');
+    async function show() {
+      const here = stack[stack.length - 1];
+      $('#move-where').textContent = stack.map((s) => s.name).join(' / ');
+      list.innerHTML = '<li class="muted">Loading…</li>';
+      const r = await api('GET', '/folders' + (here.id ? '?parent=' + here.id : ''));
+      list.innerHTML = '';
+      if (!r.ok) { list.innerHTML = '<li class="form-error"></li>'; list.firstChild.textContent = r.error.message; return; }
+      const folders = r.data.folders || [];
+      if (!folders.length) list.innerHTML = '<li class="muted">No folders inside.</li>';
+      folders.forEach((f) => {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = '📁 ' + f.name;
+        b.addEventListener('click', () => { stack.push({ id: f.id, name: f.name }); show(); });
+        li.append(b);
+        list.append(li);
+      });
+      $('#move-up').disabled = stack.length === 1;
+    }
+    btn.addEventListener('click', () => { stack = stack.slice(0, 1); dlg.showModal(); show(); });
+    $('#move-up').addEventListener('click', () => { if (stack.length > 1) { stack.pop(); show(); } });
+    $('#move-here').addEventListener('click', async () => {
+      const here = stack[stack.length - 1];
+      const r = await api('PATCH', '/assets/' + id, { folder_id: here.id });
+      if (r.ok) { dlg.close(); location.reload(); return; }
+      const err = $('.form-error', dlg);
+      err.textContent = r.error.message;
+      err.hidden = false;
+    });
+  }
+
+  // ---- Sign-in and sign-up --------------------------------------------------
+
+  function initAuth() {
+    const signin = $('#signin-form');
+    if (signin) signin.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(signin);
+      busy(signin, true);
+      const r = await api('POST', '/login', { email: signin.email.value.trim(), password: signin.password.value });
+      busy(signin, false);
+      if (r.ok) location.href = signin.dataset.next || '/library';
+      else showErrors(signin, r.error);
+    });
+    const signup = $('#signup-form');
+    if (signup) signup.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(signup);
+      const v = formValues(signup);
+      v.password = signup.password.value;
+      busy(signup, true);
+      const r = await api('POST', '/signup', v);
+      if (!r.ok) { busy(signup, false); showErrors(signup, r.error); return; }
+      const l = await api('POST', '/login', { email: v.email, password: v.password });
+      busy(signup, false);
+      if (l.ok) location.href = signup.dataset.next || '/library';
+      else location.href = '/signin?email=' + encodeURIComponent(v.email);
+    });
+  }
+
+  // ---- Settings → Storage -----------------------------------------------------
+
+  async function connectStorage(payload, form, prefix) {
+    const err = $('#storage-error');
+    err.hidden = true;
+    if (form) { clearErrors(form); busy(form, true); }
+    let r = await api('PUT', '/storage', payload);
+    if (!r.ok && r.error && r.error.code === 'root_change_needs_confirmation') {
+      if (await confirmDialog(r.error.message + ' Connect the new root and clear the library?', 'Replace the library')) {
+        r = await api('PUT', '/storage', Object.assign({}, payload, { confirm_root_change: true }));
+      } else { if (form) busy(form, false); return; }
+    }
+    if (form) busy(form, false);
+    if (r.ok) {
+      toast('Storage connected. The first sync has started.', 'ok');
+      if (r.data && r.data.sync_run) setLocked(r.data.sync_run.state === 'running' || r.data.sync_run.state === 'queued', r.data.sync_run);
+      location.href = '/settings/sync';
+      return;
+    }
+    if (form) showErrors(form, r.error, prefix);
+    if (!form || !(r.error.fields || r.error.field)) { err.textContent = r.error.message; err.hidden = false; }
+  }
+
+  function initStorage() {
+    $$('.storage-form').forEach((form) => form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const v = formValues(form);
+      if (form.dataset.kind === 's3') v.path_style = form.path_style.checked;
+      v.kind = form.dataset.kind;
+      connectStorage(v, form, form.dataset.prefix);
+    }));
+    const picker = $('#gdrive-picker');
+    if (!picker) return;
+    let stack = [{ id: '', name: 'My Drive' }];
+    const list = $('#gdrive-folders');
+    async function show() {
+      const here = stack[stack.length - 1];
+      $('#gdrive-where').textContent = stack.map((s) => s.name).join(' / ');
+      list.innerHTML = '<li class="muted">Loading…</li>';
+      const r = await api('GET', '/storage/gdrive/folders' + (here.id ? '?parent=' + encodeURIComponent(here.id) : ''));
+      list.innerHTML = '';
+      if (!r.ok) {
+        const li = document.createElement('li');
+        li.className = 'form-error';
+        li.textContent = r.error.message;
+        list.append(li);
+        return;
+      }
+      const entries = (r.data.folders || []).concat(stack.length === 1 ? (r.data.shared_drives || []).map((d) => Object.assign({ shared: true }, d)) : []);
+      if (!entries.length) list.innerHTML = '<li class="muted">No folders inside.</li>';
+      entries.forEach((f) => {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = (f.shared ? '🗄 ' : '📁 ') + f.name;
+        b.addEventListener('click', () => { stack.push({ id: f.id, name: f.name }); show(); });
+        li.append(b);
+        list.append(li);
+      });
+      $('#gdrive-up').disabled = stack.length === 1;
+      $('#gdrive-use').disabled = stack.length === 1;
+    }
+    $('#gdrive-up').addEventListener('click', () => { if (stack.length > 1) { stack.pop(); show(); } });
+    $('#gdrive-use').addEventListener('click', () => {
+      const here = stack[stack.length - 1];
+      connectStorage({ kind: 'gdrive', folder_id: here.id }, picker, 'gdrive');
+    });
+    show();
+  }
+
+  // ---- Settings → Sync ----------------------------------------------------------
+
+  let countdown = null;
+
+  function fmtLeft(ms) {
+    const s = Math.max(0, Math.ceil(ms / 1000));
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
+    return (h ? h + ':' + String(m).padStart(2, '0') : String(m)) + ':' + String(sec).padStart(2, '0');
+  }
+
+  function fmtTime(iso) {
+    return new Date(iso).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  // renderSyncState shows whether a manual sync is available now, or a
+  // live countdown to when and the plan that would allow it now.
+  function renderSyncState(s) {
+    const el = $('#sync-manual');
+    const btn = $('#sync-now');
+    if (!el) return;
+    if (countdown) { clearInterval(countdown); countdown = null; }
+    $('#sync-plan').textContent = s.plan || $('#sync-plan').textContent;
+    const next = $('#sync-next');
+    if (next) next.textContent = s.next_auto_sync_at ? fmtTime(s.next_auto_sync_at) : 'none on this plan';
+    if (!s.storage_kind && s.storage_kind !== undefined) { el.textContent = 'needs storage'; return; }
+    const at = s.manual_sync_available_at ? new Date(s.manual_sync_available_at) : null;
+    const allowed = s.manual_sync_allowed !== false && (!at || at.getTime() <= Date.now());
+    if (allowed) {
+      el.textContent = 'Available now';
+      if (btn) { btn.dataset.cooldown = 'false'; btn.disabled = body.dataset.locked === 'true'; }
+      return;
+    }
+    if (btn) { btn.dataset.cooldown = 'true'; btn.disabled = true; }
+    const plan = s.plan_allowing_manual_now || s.plan_allowing_now;
+    const tick = () => {
+      const left = at.getTime() - Date.now();
+      if (left <= 0) { renderSyncState(Object.assign({}, s, { manual_sync_available_at: null, manual_sync_allowed: true })); return; }
+      el.textContent = 'Next available in ' + fmtLeft(left) + ' (at ' + fmtTime(at.toISOString()) + ').' +
+        (plan ? ' The ' + plan + ' plan would allow it now.' : '');
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  }
+
+  function initSync() {
+    if (location.pathname !== '/settings/sync') return;
+    const btn = $('#sync-now');
+    if (btn) btn.addEventListener('click', async () => {
+      const msg = $('#sync-now-msg');
+      btn.disabled = true;
+      const r = await api('POST', '/sync');
+      if (r.ok) {
+        const run = r.data && r.data.run;
+        msg.textContent = r.status === 202 && run && run.state !== 'running' ? 'Sync queued.' : 'Sync started.';
+        if (run) setLocked(run.state === 'running' || run.state === 'queued', run);
+        return;
+      }
+      if (r.status === 429) {
+        const e = r.error;
+        renderSyncState({ manual_sync_available_at: e.available_at, manual_sync_allowed: false, plan_allowing_now: e.plan_allowing_now, plan: $('#sync-plan').textContent });
+        msg.textContent = e.message;
+        return;
+      }
+      btn.disabled = false;
+      msg.textContent = r.error.message;
+    });
+    reconcile();
+  }
+
+  // ---- Team, tokens, notifications, webhooks --------------------------------
+
+  function initTeam() {
+    const form = $('#user-form');
+    if (form) form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const v = formValues(form);
+      v.password = form.password.value;
+      busy(form, true);
+      const r = await api('POST', '/users', v);
+      busy(form, false);
+      if (r.ok) location.reload(); else showErrors(form, r.error, 'u');
+    });
+    $$('.role-select').forEach((sel) => {
+      const before = sel.value;
+      sel.addEventListener('change', async () => {
+        const r = await api('PATCH', '/users/' + sel.dataset.user, { role: sel.value });
+        if (r.ok) toast('Role changed to ' + sel.value + '.', 'ok'); else { toast(r.error.message, 'error'); sel.value = before; }
+      });
+    });
+    $$('.remove-user').forEach((b) => b.addEventListener('click', async () => {
+      if (!await confirmDialog('Remove ' + b.dataset.email + ' from the team?', 'Remove')) return;
+      const r = await api('DELETE', '/users/' + b.dataset.user);
+      if (r.ok) b.closest('tr').remove(); else toast(r.error.message, 'error');
+    }));
+  }
+
+  function initTokens() {
+    const form = $('#token-form');
+    if (!form) return;
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const r = await api('POST', '/tokens', { name: form.name.value.trim() });
+      if (!r.ok) { showErrors(form, r.error); return; }
+      $('#new-token').hidden = false;
+      const out = $('#new-token-value');
+      out.value = r.data.token;
+      out.focus();
+      out.select();
+      form.reset();
+    });
+    $('#copy-token').addEventListener('click', async () => {
+      try { await navigator.clipboard.writeText($('#new-token-value').value); toast('Copied.', 'ok'); } catch (e) { $('#new-token-value').select(); }
+    });
+    $$('.revoke-token').forEach((b) => b.addEventListener('click', async () => {
+      if (!await confirmDialog('Revoke the token “' + b.dataset.name + '”? Scripts using it stop working.', 'Revoke')) return;
+      const r = await api('DELETE', '/tokens/' + b.dataset.token);
+      if (r.ok) b.closest('tr').remove(); else toast(r.error.message, 'error');
+    }));
+  }
+
+  let unread = 0;
+  function bumpUnread(n) { setUnread(unread + n); }
+  function setUnread(n) {
+    unread = n;
+    const b = $('#unread');
+    if (!b) return;
+    b.hidden = n <= 0;
+    b.textContent = String(n);
+    b.setAttribute('aria-label', n + ' unread');
+  }
+
+  async function loadNotifications() {
+    const list = $('#notifications');
+    const r = await api('GET', '/notifications?limit=100');
+    if (!list) { if (r.ok && r.data) setUnread(r.data.unread || 0); return; }
+    list.innerHTML = '';
+    if (!r.ok) { const li = document.createElement('li'); li.className = 'form-error'; li.textContent = r.error.message; list.append(li); return; }
+    setUnread(r.data.unread || 0);
+    const items = r.data.notifications || [];
+    if (!items.length) list.innerHTML = '<li class="muted">No notifications yet.</li>';
+    items.forEach((n) => {
+      const li = document.createElement('li');
+      if (!n.read_at) li.className = 'unread';
+      const t = document.createElement('time');
+      t.dateTime = n.created_at;
+      t.textContent = fmtTime(n.created_at);
+      const p = document.createElement('div');
+      p.textContent = n.message;
+      li.append(p, t);
+      list.append(li);
+    });
+  }
+
+  function initNotifications() {
+    if (!signedIn) return;
+    loadNotifications();
+    const mr = $('#mark-read');
+    if (mr) mr.addEventListener('click', async () => {
+      const r = await api('POST', '/notifications/read', {});
+      if (r.ok) loadNotifications(); else toast(r.error.message, 'error');
+    });
+  }
+
+  async function loadWebhooks() {
+    const tb = $('#webhooks');
+    const r = await api('GET', '/webhooks');
+    tb.innerHTML = '';
+    if (!r.ok) { tb.innerHTML = '<tr><td colspan="4" class="form-error"></td></tr>'; $('td', tb).textContent = r.error.message; return; }
+    const hooks = r.data.webhooks || [];
+    if (!hooks.length) tb.innerHTML = '<tr><td colspan="4" class="muted">No webhooks yet.</td></tr>';
+    hooks.forEach((h) => {
+      const tr = document.createElement('tr');
+      const url = document.createElement('td'); url.textContent = h.url; url.className = 'mono';
+      const ev = document.createElement('td'); ev.textContent = (h.events || []).join(', ');
+      const st = document.createElement('td'); st.textContent = h.enabled ? 'enabled' : ('disabled' + (h.disabled_reason ? ': ' + h.disabled_reason : ''));
+      const act = document.createElement('td');
+      const tog = document.createElement('button'); tog.type = 'button'; tog.textContent = h.enabled ? 'Disable' : 'Enable';
+      tog.addEventListener('click', async () => { const x = await api('PATCH', '/webhooks/' + h.id, { enabled: !h.enabled }); if (x.ok) loadWebhooks(); else toast(x.error.message, 'error'); });
+      const del = document.createElement('button'); del.type = 'button'; del.className = 'danger'; del.textContent = 'Delete';
+      del.addEventListener('click', async () => {
+        if (!await confirmDialog('Delete the webhook to ' + h.url + '?')) return;
+        const x = await api('DELETE', '/webhooks/' + h.id); if (x.ok) loadWebhooks(); else toast(x.error.message, 'error');
+      });
+      act.append(tog, ' ', del);
+      tr.append(url, ev, st, act);
+      tb.append(tr);
+    });
+  }
+
+  function initWebhooks() {
+    const form = $('#webhook-form');
+    if (!form) return;
+    loadWebhooks();
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const v = formValues(form);
+      const r = await api('POST', '/webhooks', { url: v.url || '', events: v.events || [] });
+      if (!r.ok) { showErrors(form, r.error, 'wh'); return; }
+      const secret = (r.data && (r.data.secret || (r.data.webhook && r.data.webhook.secret))) || '';
+      if (secret) { $('#new-secret').hidden = false; $('#new-secret-value').value = secret; }
+      form.reset();
+      loadWebhooks();
+    });
+  }
+
+  function initNav() {
+    const t = $('.nav-toggle');
+    if (!t) return;
+    t.addEventListener('click', () => {
+      const open = t.getAttribute('aria-expanded') !== 'true';
+      t.setAttribute('aria-expanded', String(open));
+      $('#nav').classList.toggle('open', open);
+    });
+  }
+
+  // Exposed for tests and the console: the same calls the controls make.
+  window.shelf = { api, renameAsset, setLocked, toast, refreshView, reconcile };
+
+  initNav();
+  initAuth();
+  initLibrary();
+  initAsset();
+  initStorage();
+  initSync();
+  initTeam();
+  initTokens();
+  initWebhooks();
+  initNotifications();
+  if (body.dataset.locked === 'true') setLocked(true, body.dataset.run ? { id: Number(body.dataset.run) } : null);
+  startEvents();
+})();
