@@ -19,6 +19,10 @@ type schedulerWorker struct {
 	svc *Service
 }
 
+// Timeout gives a tick over many accounts room beyond River's one-minute
+// default.
+func (w *schedulerWorker) Timeout(*river.Job[SchedulerArgs]) time.Duration { return 10 * time.Minute }
+
 func (w *schedulerWorker) Work(ctx context.Context, _ *river.Job[SchedulerArgs]) error {
 	_, err := w.svc.Tick(ctx, w.svc.now())
 	return err
