@@ -168,11 +168,19 @@ func (c *Conn) Kind() storage.Kind { return storage.KindGDrive }
 // rootFolder resolves the connected folder once (and again after a
 // failure).
 func (c *Conn) rootFolder(ctx context.Context) (*rootInfo, error) {
+	return c.resolveRoot(ctx, false)
+}
+
+// resolveRoot resolves the connected folder; fresh asks Drive again even
+// when it is known (a full scan checks the root still exists and is not in
+// the trash, so it never reports a vanished root as an empty one).
+func (c *Conn) resolveRoot(ctx context.Context, fresh bool) (*rootInfo, error) {
 	c.rootMu.Lock()
 	defer c.rootMu.Unlock()
-	if c.root != nil {
+	if c.root != nil && !fresh {
 		return c.root, nil
 	}
+	c.root = nil
 	if c.cfg.FolderID == "" {
 		return nil, storage.Classify(storage.ErrFatal, "connect", "", errors.New("no Drive folder is configured; choose the folder to connect"))
 	}

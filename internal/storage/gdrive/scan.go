@@ -22,7 +22,7 @@ type folderRef struct {
 // children, walking the tree level by level with up to ParentsPerQuery
 // folders per files.list query.
 func (c *Conn) Scan(ctx context.Context, emit func(storage.Entry) error) error {
-	root, err := c.rootFolder(ctx)
+	root, err := c.resolveRoot(ctx, true)
 	if err != nil {
 		return err
 	}

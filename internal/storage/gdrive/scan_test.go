@@ -153,3 +153,33 @@ func TestScanGivesUpAfterPersistentFaults(t *testing.T) {
 	err := b.conn.Scan(context.Background(), func(storage.Entry) error { return nil })
 	mustClass(t, err, storage.ErrRetryable)
 }
+
+func TestScanRootGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	b.fake.CreateFile(b.rootID, "a.txt", "text/plain", nil)
+	scanAll(t, b.conn)
+	must(t, b.fake.Trash(b.rootID))
+	err := b.conn.Scan(context.Background(), func(storage.Entry) error { return nil })
+	mustClass(t, err, storage.ErrNotFound)
+	must(t, b.fake.Untrash(b.rootID))
+	must(t, b.fake.Delete(b.rootID))
+	err = b.conn.Scan(context.Background(), func(storage.Entry) error { return nil })
+	mustClass(t, err, storage.ErrNotFound)
+}
+
+func TestScanRandomFaults(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{Seed: 7})
+	for i := range 20 {
+		d := b.fake.CreateFolder(b.rootID, fmt.Sprintf("d%d", i))
+		b.fake.CreateFile(d, "f.txt", "text/plain", nil)
+	}
+	b.fake.FailRandomly("", 0.3, drivefake.FaultRateLimit)
+	if got := scanAll(t, b.conn); len(got) != 40 {
+		t.Fatalf("scan under random rate limits found %d entries, want 40", len(got))
+	}
+	if n := b.fake.TotalCalls(); n <= 3 {
+		t.Errorf("%d calls: no fault was injected (a fault-free scan takes 3)", n)
+	}
+}
