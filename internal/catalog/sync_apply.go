@@ -88,15 +88,18 @@ func (w *SyncTx) UpdateFolder(id int64, parentID *int64, name, oldPath, newPath 
 	if oldPath == newPath {
 		return nil
 	}
-	cut := utf8.RuneCountInString(oldPath) + 1 // SQL substr counts characters, from 1
+	// SQL substr counts characters, from 1. Only paths still under the old
+	// one are rewritten: items the changes feed already placed at their new
+	// path stay as they are.
+	cut := utf8.RuneCountInString(oldPath) + 1
 	if _, err := w.exec(subtreeCTE+`UPDATE folders SET path = ? || substr(path, ?), updated_at = ?
-WHERE account_id = ? AND id <> ? AND id IN (SELECT id FROM sub)`,
-		id, w.accountID, w.accountID, newPath, cut, w.now, w.accountID, id); err != nil {
+WHERE account_id = ? AND id <> ? AND id IN (SELECT id FROM sub) AND substr(path, 1, ?) = ?`,
+		id, w.accountID, w.accountID, newPath, cut, w.now, w.accountID, id, cut, oldPath+"/"); err != nil {
 		return fmt.Errorf("rewriting paths under folder %q: %w", newPath, err)
 	}
 	if _, err := w.exec(subtreeCTE+`UPDATE assets SET path = ? || substr(path, ?), updated_at = ?
-WHERE account_id = ? AND removed_at IS NULL AND folder_id IN (SELECT id FROM sub)`,
-		id, w.accountID, w.accountID, newPath, cut, w.now, w.accountID); err != nil {
+WHERE account_id = ? AND removed_at IS NULL AND folder_id IN (SELECT id FROM sub) AND substr(path, 1, ?) = ?`,
+		id, w.accountID, w.accountID, newPath, cut, w.now, w.accountID, cut, oldPath+"/"); err != nil {
 		return fmt.Errorf("rewriting asset paths under folder %q: %w", newPath, err)
 	}
 	return nil

@@ -272,9 +272,13 @@ func mirrorLine(path string, dir bool, parent string) string {
 // setMeta gives the live asset at path tags and a description.
 func (e *env) setMeta(path string, tags []string, desc string) {
 	e.t.Helper()
-	id := e.assetID(path)
+	e.setMetaID(e.assetID(path), tags, desc)
+}
+
+func (e *env) setMetaID(id int64, tags []string, desc string) {
+	e.t.Helper()
 	if _, err := e.store.UpdateAssetMetadata(e.ctx, e.account, id, catalog.MetadataUpdate{Tags: &tags, Description: &desc}, e.clock.now); err != nil {
-		e.t.Fatalf("setting metadata on %s: %v", path, err)
+		e.t.Fatalf("setting metadata on asset %d: %v", id, err)
 	}
 }
 
