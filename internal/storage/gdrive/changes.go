@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/googleapi"
@@ -66,7 +67,7 @@ func (c *Conn) Changes(ctx context.Context, cursor string) ([]storage.Change, st
 		}
 		var err error
 		page, err = call.Do()
-		if httpStatus(err) == http.StatusBadRequest || httpStatus(err) == http.StatusGone {
+		if invalidCursor(err) {
 			return storage.Classify(storage.ErrInvalidCursor, "changes", "",
 				fmt.Errorf("Drive refused the saved changes cursor (%w); a full scan follows", err))
 		}
@@ -116,6 +117,23 @@ func (c *Conn) Changes(ctx context.Context, cursor string) ([]storage.Change, st
 		return nil, "", false, storage.Classify(storage.ErrFatal, "changes", "", errors.New("Drive answered a changes page with neither a next page nor a new start token"))
 	}
 	return out, page.NewStartPageToken, false, nil
+}
+
+// invalidCursor reports whether changes.list refused its page token: Drive
+// answers 400 "Invalid Value" (reason invalid) at location pageToken.
+func invalidCursor(err error) bool {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Code {
+	case http.StatusGone:
+		return true
+	case http.StatusBadRequest:
+		r := reason(err)
+		return r == "invalid" || r == "invalidPageToken" || strings.Contains(ge.Body, "pageToken")
+	}
+	return false
 }
 
 // convertChange turns one Drive change into a storage change, if it

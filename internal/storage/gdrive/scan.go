@@ -2,6 +2,7 @@ package gdrive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -164,6 +165,9 @@ func (c *Conn) listQueryFields(ctx context.Context, root *rootInfo, q, fields st
 		})
 		if err != nil {
 			return count, err
+		}
+		if page.IncompleteSearch && root != nil {
+			return count, storage.Classify(storage.ErrRetryable, "scan", "", errors.New("Drive reported an incomplete search; the listing cannot be trusted, try again later"))
 		}
 		for _, f := range page.Files {
 			count++

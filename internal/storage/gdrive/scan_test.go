@@ -183,3 +183,11 @@ func TestScanRandomFaults(t *testing.T) {
 		t.Errorf("%d calls: no fault was injected (a fault-free scan takes 3)", n)
 	}
 }
+
+func TestScanIncompleteSearchFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{IncompleteSearch: true})
+	b.fake.CreateFile(b.rootID, "a.txt", "text/plain", nil)
+	err := b.conn.Scan(context.Background(), func(storage.Entry) error { return nil })
+	mustClass(t, err, storage.ErrRetryable)
+}

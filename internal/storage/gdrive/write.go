@@ -82,22 +82,27 @@ func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime 
 	return toEntry(f, parentEntryID, storage.Dir(p), name), nil
 }
 
-// fileToReplace returns the file a Put overwrites ("" for a new file), or
-// ErrExists when only a folder has the name.
+// fileToReplace returns the file a Put overwrites ("" for a new file). A
+// folder, Google-native document or shortcut of that name (and no plain
+// file) is ErrExists: Put never turns one into a plain file.
 func (c *Conn) fileToReplace(ctx context.Context, root *rootInfo, p, parentID, name string) (string, error) {
 	matches, err := c.children(ctx, root, "put", p, parentID, name, false)
 	if err != nil {
 		return "", err
 	}
 	for _, m := range matches {
-		if m.MimeType != folderMIME {
+		if m.MimeType != folderMIME && !isNative(m.MimeType) {
 			return m.Id, nil
 		}
 	}
-	if len(matches) > 0 {
+	switch {
+	case len(matches) == 0:
+		return "", nil
+	case matches[0].MimeType == folderMIME:
 		return "", storage.Classify(storage.ErrExists, "put", p, errors.New("a folder of this name exists"))
 	}
-	return "", nil
+	return "", storage.Classify(storage.ErrExists, "put", p,
+		fmt.Errorf("a Google-native document or shortcut of this name exists (%s); rename or remove it in Drive", matches[0].MimeType))
 }
 
 // uploadSmall uploads an in-memory body through the pacer. A create retried

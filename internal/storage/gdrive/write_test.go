@@ -91,3 +91,14 @@ func TestWritePermissionAndAuthErrors(t *testing.T) {
 	_, err = b.conn.Stat(ctx, "x.txt")
 	mustClass(t, err, storage.ErrAuth)
 }
+
+func TestPutNeverReplacesNatives(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	doc := b.fake.CreateNative(b.rootID, "Plan", drivefake.DocMIME)
+	_, err := b.conn.Put(context.Background(), "Plan", strings.NewReader("x"), 1, "text/plain")
+	mustClass(t, err, storage.ErrExists)
+	if info, _ := b.fake.File(doc); info.MIME != drivefake.DocMIME || len(b.fake.Children(b.rootID)) != 1 {
+		t.Errorf("Put over a Google Doc changed it or added a file: %+v", info)
+	}
+}

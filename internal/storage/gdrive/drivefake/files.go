@@ -90,9 +90,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	for _, f := range matches[from:to] {
 		items = append(items, f.json())
 	}
+	incomplete := s.opts.IncompleteSearch
 	s.mu.Unlock()
 
-	body := map[string]any{"kind": "drive#fileList", "incompleteSearch": false, "files": items}
+	body := map[string]any{"kind": "drive#fileList", "incompleteSearch": incomplete, "files": items}
 	if next {
 		body["nextPageToken"] = pageState{offset: to, page: p.page + 1, hash: p.hash}.token()
 	}

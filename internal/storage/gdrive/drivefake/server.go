@@ -36,6 +36,9 @@ type Options struct {
 	// BrokenORParents reproduces the known Drive bug: a files.list query
 	// that ORs two or more "'id' in parents" terms returns no files.
 	BrokenORParents bool
+	// IncompleteSearch makes files.list answer incompleteSearch: true, as
+	// Drive does when it could not search every corpus.
+	IncompleteSearch bool
 	// RequireAuth makes every Drive call check its Bearer token against the
 	// tokens the fake's OAuth endpoint issued (401 authError otherwise).
 	RequireAuth bool
