@@ -196,12 +196,14 @@ func (s *Store) ListAssets(ctx context.Context, q AssetQuery) ([]Asset, string, 
 		if c.Sort != q.Sort || c.Desc != q.Desc {
 			return nil, "", ErrBadCursor
 		}
-		where += " AND (" + key + ", a.id) " + cmp + " (?, ?)"
+		// (key, id) after the cursor, written so that both databases range
+		// over the sort index: key >= k AND (key > k OR id > i).
+		where += " AND " + key + " " + cmp + "= ? AND (" + key + " " + cmp + " ? OR a.id " + cmp + " ?)"
+		var k any = c.Int
 		if q.Sort == SortName {
-			args = append(args, c.Str, c.ID)
-		} else {
-			args = append(args, c.Int, c.ID)
+			k = c.Str
 		}
+		args = append(args, k, k, c.ID)
 	}
 	query := `SELECT ` + prefixColumns("a.", assetColumns) + `, ` + key + ` FROM assets a WHERE ` + where +
 		` ORDER BY ` + key + ` ` + dir + `, a.id ` + dir + ` LIMIT ?`
