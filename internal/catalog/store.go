@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -85,6 +88,11 @@ func openSQLite(ctx context.Context, databaseURL string, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	if file := sqliteFile(databaseURL); file != "" {
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return nil, fmt.Errorf("creating the directory of SQLite catalog %q: %w", file, err)
+		}
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening SQLite catalog %q: %w", databaseURL, err)
@@ -128,8 +136,29 @@ func sqliteDSN(databaseURL string) (string, error) {
 	return base + "?" + values.Encode(), nil
 }
 
-// Close releases the database connections.
+// sqliteFile is the file path of a SQLite path or file: URL, "" for an
+// in-memory database.
+func sqliteFile(databaseURL string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(databaseURL, "file:"), "?")
+	if strings.HasPrefix(p, "///") {
+		p = p[2:]
+	}
+	if p == "" || p == ":memory:" {
+		return ""
+	}
+	return p
+}
+
+// Close releases the database connections. On SQLite it first lets the
+// query planner refresh its statistics (PRAGMA optimize).
 func (s *Store) Close() error {
+	if s.dialect == DialectSQLite {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := s.db.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			s.logger.Debug("optimizing SQLite catalog on close", "error", err)
+		}
+		cancel()
+	}
 	err := s.db.Close()
 	if s.pool != nil {
 		s.pool.Close()
