@@ -52,12 +52,12 @@ func TestPutLargeResumable(t *testing.T) {
 	ctx := context.Background()
 	body := make([]byte, 1<<20+123)
 	rand.Read(body)
-	e, err := conn.Put(ctx, "big.bin", bytes.NewReader(body), int64(len(body)), "application/octet-stream")
+	e, err := conn.Put(ctx, "big.bin", bytes.NewReader(body), int64(len(body)), "video/mp4")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Size != int64(len(body)) {
-		t.Errorf("size %d, want %d", e.Size, len(body))
+	if e.Size != int64(len(body)) || e.MIME != "video/mp4" {
+		t.Errorf("size %d MIME %q, want %d video/mp4", e.Size, e.MIME, len(body))
 	}
 	if n := b.fake.Calls("files.upload"); n < 5 {
 		t.Errorf("a 1 MiB upload with 256 KiB chunks took %d upload calls; want a resumable session", n)
@@ -100,5 +100,23 @@ func TestPutNeverReplacesNatives(t *testing.T) {
 	mustClass(t, err, storage.ErrExists)
 	if info, _ := b.fake.File(doc); info.MIME != drivefake.DocMIME || len(b.fake.Children(b.rootID)) != 1 {
 		t.Errorf("Put over a Google Doc changed it or added a file: %+v", info)
+	}
+}
+
+func TestNamesDifferingOnlyInCase(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	ctx := context.Background()
+	upper := b.fake.CreateFile(b.rootID, "Photo.JPG", "image/jpeg", []byte("upper"))
+	e, err := b.conn.Put(ctx, "photo.jpg", strings.NewReader("lower"), 5, "image/jpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID == upper {
+		t.Fatal("Put(photo.jpg) overwrote Photo.JPG: Drive's name query ignores case, the connector must not")
+	}
+	st, err := b.conn.Stat(ctx, "Photo.JPG")
+	if err != nil || st.ID != upper {
+		t.Errorf("Stat(Photo.JPG) = %+v, %v; want %s", st, err, upper)
 	}
 }

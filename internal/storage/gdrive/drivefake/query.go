@@ -45,7 +45,9 @@ func (n cmpNode) match(f *file) bool {
 	case "mimeType":
 		eq = f.mime == n.str
 	case "name":
-		eq = f.name == n.str
+		// Drive compares names without regard to case; callers must
+		// filter the exact name themselves.
+		eq = strings.EqualFold(f.name, n.str)
 	}
 	if n.op == "!=" {
 		return !eq
