@@ -215,3 +215,24 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestChangesOutsideRootStayCheap(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	cursor := startCursor(t, b.conn)
+	other := b.fake.CreateFolder("root", "Other")
+	for i := range 50 {
+		b.fake.CreateFile("root", fmt.Sprintf("top%d", i), "text/plain", nil)
+		b.fake.CreateFile(other, fmt.Sprintf("o%d", i), "text/plain", nil)
+	}
+	b.fake.ResetCalls()
+	chs, _, _ := drain(t, b.conn, cursor)
+	for _, c := range chs {
+		if c.Kind == storage.ChangeUpsert {
+			t.Fatalf("an item outside the root came through as an upsert: %+v", c)
+		}
+	}
+	if n := b.fake.Calls("files.get"); n > 3 {
+		t.Errorf("101 changes outside the root cost %d files.get calls; ancestors must be cached", n)
+	}
+}

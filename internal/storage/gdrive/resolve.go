@@ -49,6 +49,9 @@ func (c *Conn) folderPath(ctx context.Context, id string) (string, bool, error) 
 			return "", false, nil
 		}
 		node, ok := c.knownFolder(cur)
+		if ok && node.parent == "" {
+			return "", false, nil // a top: My Drive's root or a shared drive
+		}
 		if !ok {
 			f, err := c.getFile(ctx, "resolve", "", cur, "id,name,mimeType,parents,trashed")
 			switch {
@@ -56,6 +59,9 @@ func (c *Conn) folderPath(ctx context.Context, id string) (string, bool, error) 
 				return "", false, nil
 			case err != nil:
 				return "", false, err
+			case f.MimeType == folderMIME && len(f.Parents) == 0:
+				c.rememberFolder(cur, "", "")
+				return "", false, nil
 			case f.Trashed || f.MimeType != folderMIME || len(f.Parents) == 0:
 				return "", false, nil
 			}
