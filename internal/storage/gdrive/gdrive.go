@@ -101,7 +101,9 @@ type rootInfo struct {
 	name    string
 }
 
-// folderNode is one known folder: its parent and its path-safe name.
+// folderNode is one known folder: its parent and its path-safe name. A
+// parent of "" marks a top of a tree outside the root (My Drive's root, a
+// shared drive).
 type folderNode struct {
 	parent string
 	name   string

@@ -22,9 +22,8 @@ var errSizeMismatch = errors.New("the body length differs from the announced siz
 // new revision (it keeps its Drive ID); an existing folder is ErrExists;
 // missing parent folders are created. Files up to ChunkSize go in one
 // multipart request that is retried on transient errors; larger ones use a
-// resumable upload whose chunks the Drive client retries itself. A body
-// whose length differs from a size that is not -1 is refused and nothing is
-// written.
+// resumable upload (see uploadLarge). A body whose length differs from a
+// size that is not -1 is refused and nothing is written.
 func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
 	p, err := storage.CleanPath(p, false)
 	if err != nil {
@@ -45,32 +44,19 @@ func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime 
 		return storage.Entry{}, err
 	}
 
-	head := make([]byte, c.cfg.ChunkSize+1)
-	n, err := io.ReadFull(r, head)
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		head = head[:n]
-	case err != nil:
+	head, err := io.ReadAll(io.LimitReader(r, int64(c.cfg.ChunkSize)+1))
+	if err != nil {
 		return storage.Entry{}, storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 	}
 	var f *drive.File
-	if n <= c.cfg.ChunkSize {
-		if size >= 0 && int64(n) != size {
+	if len(head) <= c.cfg.ChunkSize {
+		if size >= 0 && int64(len(head)) != size {
 			return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "put", p,
-				fmt.Errorf("the body had %d bytes but %d were announced; nothing was written", n, size))
+				fmt.Errorf("the body had %d bytes but %d were announced; nothing was written", len(head), size))
 		}
 		f, err = c.uploadSmall(ctx, root, p, parentID, name, existing, head, mime)
 	} else {
-		body := io.MultiReader(bytes.NewReader(head), r)
-		if size >= 0 {
-			body = &sizeChecker{r: body, want: size}
-		}
-		f, err = c.upload(ctx, parentID, name, existing, body, mime)
-		if errors.Is(err, errSizeMismatch) {
-			return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "put", p,
-				fmt.Errorf("the body length differs from the announced %d bytes; nothing was written", size))
-		}
-		err = classify("put", p, err)
+		f, err = c.uploadLarge(ctx, root, p, parentID, name, existing, head, r, size, mime)
 	}
 	if err != nil {
 		return storage.Entry{}, err
@@ -125,6 +111,54 @@ func (c *Conn) uploadSmall(ctx context.Context, root *rootInfo, p, parentID, nam
 		return err
 	})
 	return f, err
+}
+
+// uploadLarge uploads a body larger than one chunk (head is its start,
+// already read from r) in a resumable session, whose chunks the Drive
+// client retries itself. When r can seek back, a failed session is started
+// again through the pacer (a retried create first looks for a file the
+// failed attempt made); otherwise it is tried once.
+func (c *Conn) uploadLarge(ctx context.Context, root *rootInfo, p, parentID, name, existing string, head []byte, r io.Reader, size int64, mime string) (*drive.File, error) {
+	seeker, rewindable := r.(io.Seeker)
+	var start int64
+	if rewindable {
+		cur, err := seeker.Seek(0, io.SeekCurrent)
+		rewindable = err == nil && cur >= int64(len(head))
+		start = cur - int64(len(head))
+	}
+	var f *drive.File
+	attempt := 0
+	try := func(ctx context.Context) error {
+		attempt++
+		var body io.Reader = io.MultiReader(bytes.NewReader(head), r)
+		if attempt > 1 {
+			if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+				return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("rewinding the content for a retry: %w", err))
+			}
+			body = r
+			if existing == "" {
+				id, err := c.fileToReplace(ctx, root, p, parentID, name)
+				if err != nil {
+					return err
+				}
+				existing = id
+			}
+		}
+		if size >= 0 {
+			body = &sizeChecker{r: body, want: size}
+		}
+		var err error
+		f, err = c.upload(ctx, parentID, name, existing, body, mime)
+		if errors.Is(err, errSizeMismatch) {
+			return storage.Classify(storage.ErrInvalidPath, "put", p,
+				fmt.Errorf("the body length differs from the announced %d bytes; nothing was written", size))
+		}
+		return err
+	}
+	if rewindable {
+		return f, c.do(ctx, "put", p, try)
+	}
+	return f, classify("put", p, try(ctx))
 }
 
 // upload creates a file in parentID, or replaces existing's content.

@@ -120,3 +120,25 @@ func TestNamesDifferingOnlyInCase(t *testing.T) {
 		t.Errorf("Stat(Photo.JPG) = %+v, %v; want %s", st, err, upper)
 	}
 }
+
+func TestPutLargeRetriesWhenRewindable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{})
+	conn := connect(t, b.fake, b.rootID, func(c *gdrive.Config) { c.ChunkSize = 256 << 10 })
+	ctx := context.Background()
+	body := make([]byte, 700<<10)
+	rand.Read(body)
+
+	b.fake.FailNext("files.upload", 1, drivefake.FaultRateLimit) // the session start is refused
+	e, err := conn.Put(ctx, "seekable.bin", bytes.NewReader(body), int64(len(body)), "")
+	if err != nil {
+		t.Fatalf("large Put from a seekable body under a rate limit: %v", err)
+	}
+	if info, _ := b.fake.File(e.ID); !bytes.Equal(info.Content, body) {
+		t.Error("retried upload stored other content")
+	}
+
+	b.fake.FailNext("files.upload", 1, drivefake.FaultRateLimit)
+	_, err = conn.Put(ctx, "stream.bin", struct{ io.Reader }{bytes.NewReader(body)}, int64(len(body)), "")
+	mustClass(t, err, storage.ErrRetryable)
+}
