@@ -101,10 +101,22 @@ func (s siblingKeys) Put(t *testing.T, name string, content []byte) { s.raw.put(
 func (s siblingKeys) Get(t *testing.T, name string) ([]byte, bool)  { return s.raw.get(t, name) }
 
 func TestConformanceOnFake(t *testing.T) {
-	srv := s3fake.Start()
-	t.Cleanup(srv.Close)
-	for _, parallel := range []int{0, 4} {
-		t.Run(map[int]string{0: "Sequential", 4: "ParallelPrefixes"}[parallel], func(t *testing.T) {
+	indexed := s3fake.Start()
+	t.Cleanup(indexed.Close)
+	raw := s3fake.Start(s3fake.WithGofakes3Listing())
+	t.Cleanup(raw.Close)
+	for _, run := range []struct {
+		name     string
+		srv      *s3fake.Server
+		parallel int
+	}{
+		{"Sequential", indexed, 0},
+		{"ParallelPrefixes", indexed, 4},
+		{"Gofakes3Listing/Sequential", raw, 0},
+		{"Gofakes3Listing/ParallelPrefixes", raw, 4},
+	} {
+		srv, parallel := run.srv, run.parallel
+		t.Run(run.name, func(t *testing.T) {
 			storagetest.Run(t, storagetest.Config{New: func(t *testing.T) storagetest.Fixture {
 				bucket := testenv.RandomName("conf")
 				if err := srv.CreateBucket(bucket); err != nil {

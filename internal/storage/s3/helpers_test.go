@@ -23,9 +23,9 @@ type fakeEnv struct {
 	bucket string
 }
 
-func newFakeEnv(t *testing.T) fakeEnv {
+func newFakeEnv(t *testing.T, opts ...s3fake.Option) fakeEnv {
 	t.Helper()
-	srv := s3fake.Start()
+	srv := s3fake.Start(opts...)
 	t.Cleanup(srv.Close)
 	bucket := testenv.RandomName("b")
 	if err := srv.CreateBucket(bucket); err != nil {

@@ -110,7 +110,7 @@ func TestParallelListingMatchesSequential(t *testing.T) {
 // The parallel scan must notice and fall back to the full listing.
 func TestRepeatedCommonPrefixFallsBack(t *testing.T) {
 	t.Parallel()
-	env := newFakeEnv(t)
+	env := newFakeEnv(t, s3fake.WithGofakes3Listing())
 	var keys []string
 	for i := range 999 {
 		keys = append(keys, keyf("f%04d.txt", i))
@@ -214,7 +214,7 @@ func TestListingGuards(t *testing.T) {
 
 func TestRepeatedCommonPrefixGuard(t *testing.T) {
 	t.Parallel()
-	env := newFakeEnv(t)
+	env := newFakeEnv(t, s3fake.WithGofakes3Listing())
 	var keys []string
 	for i := range 999 {
 		keys = append(keys, keyf("f%04d.txt", i))

@@ -12,8 +12,20 @@
 //     the prefix.
 //   - CompleteMultipartUpload answers an ETag of the form "md5(md5s)-N",
 //     but HEAD and LIST later report the plain MD5 of the whole object.
+//   - A folder-marker key ("a/") is returned among the objects of a
+//     delimited listing instead of being rolled into its common prefix.
+//   - s3mem's listing walks the bucket from its first key for every page
+//     of a prefix listing (and to its end on the last page), so listing
+//     many prefixes is O(prefixes × objects).
+//   - Keys holding characters XML 1.0 cannot carry are mangled in
+//     listings, and encoding-type=url is ignored.
 //   - Credentials are not checked: any keys work (inject FaultInvalidKey or
 //     FaultSignature to test the connector's handling).
+//
+// By default the fake answers listings from its own sorted key index, as
+// AWS S3 does (no repeated or unrolled prefixes, O(log n) per page);
+// WithGofakes3Listing keeps gofakes3's own listing with its quirks, so
+// tests can prove a connector survives them.
 package s3fake
 
 import (
@@ -34,14 +46,31 @@ type Server struct {
 	URL string
 
 	http    *httptest.Server
-	backend *s3mem.Backend
+	backend gofakes3.Backend
 	faults  *faultTable
 }
 
+// Option adjusts a Server made by Start.
+type Option func(*settings)
+
+type settings struct{ rawListing bool }
+
+// WithGofakes3Listing answers listings with gofakes3's own s3mem listing,
+// quirks included (see the package doc), instead of the sorted index.
+func WithGofakes3Listing() Option { return func(s *settings) { s.rawListing = true } }
+
 // Start starts a fake S3 server on a loopback port. Close it when done.
-func Start() *Server {
-	backend := s3mem.New()
-	faker := gofakes3.New(backend, gofakes3.WithAutoBucket(false), gofakes3.WithLogger(gofakes3.DiscardLog()))
+func Start(opts ...Option) *Server {
+	var set settings
+	for _, o := range opts {
+		o(&set)
+	}
+	var backend gofakes3.Backend = newIndexedBackend(s3mem.New())
+	if set.rawListing {
+		backend = s3mem.New()
+	}
+	faker := gofakes3.New(backend, gofakes3.WithAutoBucket(false), gofakes3.WithoutVersioning(),
+		gofakes3.WithLogger(gofakes3.DiscardLog()))
 	s := &Server{backend: backend, faults: newFaultTable()}
 	s.http = httptest.NewServer(s.faults.wrap(faker.Server()))
 	s.URL = s.http.URL
