@@ -19,9 +19,9 @@ type row struct {
 	objects int // entries the scan reported
 	elapsed time.Duration
 	cpu     time.Duration // user+system CPU of the whole process (fake server included)
-	lists   int    // LIST calls, -1 when unknown
-	rssMiB  string // peak RSS during the run
-	ratio   string // to the group's baseline
+	lists   int           // LIST calls, -1 when unknown
+	rssMiB  string        // peak RSS during the run
+	ratio   string        // to the group's baseline
 	note    string
 }
 
