@@ -66,11 +66,11 @@ func (SchedulerArgs) InsertOpts() river.InsertOpts {
 }
 
 // syncRetryDelay is how long a failed sync attempt waits before its retry:
-// short at first (a killed worker), growing for a storage outage.
-func syncRetryDelay(attempt int) time.Duration {
-	d := 5 * time.Second
+// short at first (a killed worker, a blip), growing for a storage outage.
+func syncRetryDelay(first time.Duration, attempt int) time.Duration {
+	d := first
 	for i := 1; i < attempt && d < 10*time.Minute; i++ {
 		d *= 4
 	}
-	return d
+	return min(d, 10*time.Minute)
 }

@@ -102,6 +102,7 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 			errs = append(errs, err)
 			continue
 		}
+		failedNow := false
 		if err == nil && (run.State == catalog.RunQueued || run.State == catalog.RunRunning) {
 			msg := fmt.Sprintf("the worker running this sync (%s) stopped renewing its lease; the sync is retried", l.Holder)
 			run.State, run.Error, run.FinishedAt = catalog.RunFailed, msg, &now
@@ -109,12 +110,8 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 				errs = append(errs, fmt.Errorf("marking sync run %d failed: %w", run.ID, err))
 				continue
 			}
+			failedNow = true
 			s.publishRun(ctx, run)
-			if s.cfg.Finished != nil {
-				if err := s.cfg.Finished(ctx, run); err != nil {
-					s.logger.Warn("sending the failure messages of a reaped run", "run_id", run.ID, "error", err)
-				}
-			}
 		}
 		if err := s.cat.DeleteExpiredLease(ctx, l.AccountID, l.RunID, now); errors.Is(err, catalog.ErrNotFound) {
 			continue // renewed or taken over meanwhile
@@ -124,8 +121,15 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 		}
 		reaped++
 		s.logger.Warn("reaped an expired sync lease", "account_id", l.AccountID, "run_id", l.RunID, "holder", l.Holder)
-		if err := s.rescueJob(ctx, l.AccountID); err != nil {
+		retried, err := s.rescueJob(ctx, l.AccountID)
+		if err != nil {
 			errs = append(errs, err)
+		}
+		// Without a retry the failure is final: keep it and tell people.
+		if failedNow && !retried && err == nil && s.cfg.Finished != nil {
+			if err := s.cfg.Finished(ctx, run); err != nil {
+				s.logger.Warn("sending the failure messages of a reaped run", "run_id", run.ID, "error", err)
+			}
 		}
 	}
 	return reaped, errors.Join(errs...)
@@ -134,10 +138,13 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 // rescueJob makes the account's running sync job retryable now. River's own
 // rescuer would do it only after MaxSyncDuration, since a live sync may run
 // for hours; the lease tells sooner that this one is dead.
-func (s *Service) rescueJob(ctx context.Context, accountID int64) error {
+//
+// It reports whether a retry is coming (false when the job had no attempts
+// left, or no running job was found).
+func (s *Service) rescueJob(ctx context.Context, accountID int64) (retried bool, err error) {
 	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).States(rivertype.JobStateRunning).First(1000))
 	if err != nil {
-		return fmt.Errorf("listing running sync jobs: %w", err)
+		return false, fmt.Errorf("listing running sync jobs: %w", err)
 	}
 	// River keeps its own times on the wall clock, whatever clock the
 	// catalog runs on.
@@ -159,13 +166,14 @@ func (s *Service) rescueJob(ctx context.Context, accountID int64) error {
 			params.FinalizedAt[len(params.FinalizedAt)-1] = &wall
 		} else {
 			params.State = append(params.State, string(rivertype.JobStateRetryable))
+			retried = true
 		}
 	}
 	if len(params.ID) == 0 {
-		return nil
+		return false, nil
 	}
 	if _, err := s.exec.JobRescueMany(ctx, params); err != nil {
-		return fmt.Errorf("making the sync job of account %d retryable: %w", accountID, err)
+		return false, fmt.Errorf("making the sync job of account %d retryable: %w", accountID, err)
 	}
-	return nil
+	return retried, nil
 }

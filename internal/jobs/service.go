@@ -115,6 +115,10 @@ type Config struct {
 	// up on it.
 	MaxSyncDuration time.Duration
 	DueBatch        int
+	// SyncRetryDelay is the wait before the first retry of a failed sync;
+	// each further retry waits four times longer (up to 10 minutes).
+	// Zero means 5 s.
+	SyncRetryDelay time.Duration
 	// RegisterWorkers adds more job kinds (thumbnails, webhooks, email).
 	RegisterWorkers func(*river.Workers)
 	// Queues adds queues beside the default one (name → workers).
@@ -186,6 +190,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.cfg.MaxSyncDuration <= 0 {
 		s.cfg.MaxSyncDuration = DefaultMaxSyncDuration
+	}
+	if s.cfg.SyncRetryDelay <= 0 {
+		s.cfg.SyncRetryDelay = 5 * time.Second
 	}
 	if s.cfg.DueBatch <= 0 {
 		s.cfg.DueBatch = DefaultDueBatch

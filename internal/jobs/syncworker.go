@@ -32,7 +32,7 @@ func (w *syncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.svc.
 
 // NextRetry spaces the retries of a failed sync.
 func (w *syncWorker) NextRetry(job *river.Job[SyncArgs]) time.Time {
-	return time.Now().Add(syncRetryDelay(job.Attempt))
+	return time.Now().Add(syncRetryDelay(w.svc.cfg.SyncRetryDelay, job.Attempt))
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
@@ -142,7 +142,7 @@ func (s *Service) syncHoldingLease(ctx context.Context, log interface {
 
 	conn, err := s.cfg.Connect(ctx, run.AccountID)
 	if err != nil {
-		return SyncResult{}, fmt.Errorf("connecting to the storage: %w", err)
+		return SyncResult{}, &connectError{err: err}
 	}
 	var (
 		mu       sync.Mutex
@@ -187,7 +187,8 @@ func (s *Service) finishRun(ctx context.Context, log interface {
 	case res.NeedsConfirmation:
 		state, msg = catalog.RunNeedsConfirmation, res.Message
 	}
-	retry := syncErr != nil && retryable(syncErr)
+	// The last attempt is final whatever the error.
+	retry := syncErr != nil && retryable(syncErr) && job.Attempt < job.MaxAttempts
 	run.State, run.Error, run.Counts, run.FinishedAt = state, msg, res.Counts, &now
 	err := s.inTx(fctx, func(t *txn) error {
 		c := run.Counts
@@ -214,7 +215,10 @@ WHERE id = ? AND account_id = ?`, state, now.UnixMilli(), c.Seen, c.Added, c.Upd
 		return err
 	}
 	s.publishRun(fctx, run)
-	if s.cfg.Finished != nil {
+	// A failure that River retries is shown live but kept, posted and
+	// emailed only when it is final, so a flapping storage does not flood
+	// people with messages.
+	if s.cfg.Finished != nil && !retry {
 		if err := s.cfg.Finished(fctx, run); err != nil {
 			log.Warn("sending the completion messages failed", "error", err)
 		}
@@ -227,11 +231,25 @@ WHERE id = ? AND account_id = ?`, state, now.UnixMilli(), c.Seen, c.Added, c.Upd
 	return nil
 }
 
+// connectError: the storage connector could not be built (no storage,
+// unreadable settings, a root outside the allowed ones).
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return "connecting to the storage: " + e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
 // retryable reports whether retrying a failed sync may help: storage
-// trouble classified as retryable, a lost connection, a shutdown.
+// trouble classified as retryable, a lost connection, a shutdown, a
+// database hiccup.
 func retryable(err error) bool {
 	if storage.IsRetryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
+	}
+	// A connector that cannot be built needs the admin to fix the
+	// connection; retrying only repeats the failure.
+	var ce *connectError
+	if errors.As(err, &ce) {
+		return false
 	}
 	// Rejected credentials, a missing root, a refused permission need a
 	// person, not a retry.
