@@ -21,7 +21,8 @@ import (
 //	SHELF_BENCH_ASSETS=1000000 SHELF_BENCH_DB=postgres go test ./internal/catalog -run '^$' -bench ReadPaths -benchtime 100x -timeout 1h
 //
 // SHELF_BENCH_ASSETS (default 100000) assets go in 1,000 folders (100 top
-// folders of 10) plus one folder of 10,000; every asset has a tag, and one
+// folders of 10) plus one folder holding a tenth of them; every asset has a
+// tag, and one
 // in 1,000 carries the word "needle" in its name. SHELF_BENCH_POSTGRES_URL
 // names an empty database to seed and keep instead of a throwaway one.
 
@@ -117,7 +118,7 @@ func seedBench(b *testing.B, lib *benchLib, n int) {
 			q.WriteString(`INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, tags, created_at, updated_at) VALUES `)
 			for i := lo; i < min(lo+batch, n); i++ {
 				f := folders[i%len(folders)]
-				if i < 10000 {
+				if i < n/10 {
 					f = big
 				}
 				name := fmt.Sprintf("IMG_%07d.jpg", (i*7919)%n)
@@ -215,6 +216,18 @@ func BenchmarkReadPaths(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+	b.Run("RenameBigFolder", func(b *testing.B) {
+		names := []string{"big-renamed", "big"}
+		i := 0
+		for b.Loop() {
+			name := names[i%2]
+			if _, err := lib.store.MoveFolder(ctx, lib.account, 0, lib.bigDir, nil, name, name, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(len(lib.assetIDs)/10), "assets/rename")
 	})
 	b.Run("GetAsset", func(b *testing.B) {
 		i := 0

@@ -52,9 +52,9 @@ func (s *Store) listFolders(ctx context.Context, q querier, query string, args .
 // sorted by name.
 func (s *Store) ListFolders(ctx context.Context, accountID int64, parentID *int64) ([]Folder, error) {
 	if parentID == nil {
-		return s.listFolders(ctx, s.db, `SELECT `+folderColumns+` FROM folders WHERE account_id = ? AND parent_id IS NULL ORDER BY name, id`, accountID)
+		return s.listFolders(ctx, s.db, `SELECT `+folderColumns+` FROM folders WHERE account_id = ? AND parent_id IS NULL ORDER BY lower(name), id`, accountID)
 	}
-	return s.listFolders(ctx, s.db, `SELECT `+folderColumns+` FROM folders WHERE account_id = ? AND parent_id = ? ORDER BY name, id`, accountID, *parentID)
+	return s.listFolders(ctx, s.db, `SELECT `+folderColumns+` FROM folders WHERE account_id = ? AND parent_id = ? ORDER BY lower(name), id`, accountID, *parentID)
 }
 
 // GetFolder returns a folder of the account.
