@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -54,9 +55,9 @@ type Config struct {
 	// for a connector used only to pick a folder (ListFolders,
 	// ValidateRoot); root-bound calls then fail.
 	FolderID string
-	// Endpoint is the base URL of the Drive API ("https://www.googleapis.com"
-	// when empty); the API is under Endpoint+"/drive/v3/" and uploads under
-	// Endpoint+"/upload/drive/v3/".
+	// Endpoint is the base URL of the Drive API, scheme and host only
+	// ("https://www.googleapis.com" when empty); the API is under
+	// Endpoint+"/drive/v3/" and uploads under Endpoint+"/upload/drive/v3/".
 	Endpoint string
 	// TokenSource authorises requests (see OAuthConfig.TokenSource and
 	// ServiceAccountTokenSource). When it also has an Invalidate method, a
@@ -152,6 +153,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 	}
 	opts := []option.ClientOption{option.WithHTTPClient(client)}
 	if cfg.Endpoint != "" {
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || u.Scheme == "" || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return nil, storage.Classify(storage.ErrFatal, "connect", "",
+				fmt.Errorf("the Drive endpoint %q must be a base URL such as https://www.googleapis.com (scheme and host, no path)", cfg.Endpoint))
+		}
+		// The trailing slash matters: the client resolves method paths
+		// against it (and uploads against the host).
 		opts = append(opts, option.WithEndpoint(strings.TrimRight(cfg.Endpoint, "/")+"/drive/v3/"))
 	}
 	svc, err := drive.NewService(ctx, opts...)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive"
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 )
 
@@ -190,4 +191,12 @@ func TestScanIncompleteSearchFails(t *testing.T) {
 	b.fake.CreateFile(b.rootID, "a.txt", "text/plain", nil)
 	err := b.conn.Scan(context.Background(), func(storage.Entry) error { return nil })
 	mustClass(t, err, storage.ErrRetryable)
+}
+
+func TestNewRefusesEndpointWithPath(t *testing.T) {
+	t.Parallel()
+	for _, ep := range []string{"www.googleapis.com", "http://127.0.0.1:1/drive/v3", "::"} {
+		_, err := gdrive.New(context.Background(), gdrive.Config{FolderID: "x", Endpoint: ep}, nil)
+		mustClass(t, err, storage.ErrFatal)
+	}
 }
