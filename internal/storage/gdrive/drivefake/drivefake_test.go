@@ -193,3 +193,61 @@ func TestAuthRequired(t *testing.T) {
 		t.Errorf("call with an issued token answered %d, want 200", resp.StatusCode)
 	}
 }
+
+func TestFieldsMasksAndAbout(t *testing.T) {
+	t.Parallel()
+	f := drivefake.New(t, drivefake.Options{})
+	doc := f.CreateFile("root", "a.txt", "text/plain", []byte("x"))
+	short := f.CreateShortcut("root", "link", doc)
+	_, body := getJSON(t, f, "/drive/v3/files/"+short, url.Values{"fields": {"id,shortcutDetails/targetId"}})
+	sd, _ := body["shortcutDetails"].(map[string]any)
+	if body["id"] != short || sd["targetId"] != doc || len(sd) != 1 || len(body) != 2 {
+		t.Errorf("fields=id,shortcutDetails/targetId gave %v", body)
+	}
+	code, _ := getJSON(t, f, "/drive/v3/files/"+short, url.Values{"fields": {"id,(("}})
+	if code != 400 {
+		t.Errorf("a malformed fields mask answered %d, want 400", code)
+	}
+	code, _ = getJSON(t, f, "/drive/v3/about", nil)
+	if code != 400 {
+		t.Errorf("about.get without fields answered %d, want 400 as Drive does", code)
+	}
+	about, err := service(t, f).About.Get().Fields("user(emailAddress)").Do()
+	if err != nil || about.User == nil || about.User.EmailAddress == "" {
+		t.Errorf("about.get = %+v, %v", about, err)
+	}
+}
+
+func TestQueryLanguage(t *testing.T) {
+	t.Parallel()
+	f := drivefake.New(t, drivefake.Options{})
+	a := f.CreateFolder("root", "a")
+	b := f.CreateFolder("root", "b")
+	f.CreateFile(a, "Valentine's Day.txt", "text/plain", nil)
+	f.CreateFolder(b, "sub")
+	f.CreateNative(b, "doc", drivefake.DocMIME)
+	svc := service(t, f)
+	count := func(q string) int {
+		t.Helper()
+		l, err := svc.Files.List().Q(q).Do()
+		if err != nil {
+			t.Fatalf("q %q: %v", q, err)
+		}
+		return len(l.Files)
+	}
+	cases := map[string]int{
+		"'" + a + "' in parents or '" + b + "' in parents":                                                 3,
+		"('" + a + "' in parents or '" + b + "' in parents) and mimeType = '" + drivefake.FolderMIME + "'": 1,
+		"'" + b + "' in parents and mimeType != '" + drivefake.FolderMIME + "'":                            1,
+		`name = 'valentine\'s day.txt'`:                                                                    1,
+		"not trashed = true and 'root' in parents":                                                         2,
+	}
+	for q, want := range cases {
+		if got := count(q); got != want {
+			t.Errorf("q %q matched %d, want %d", q, got, want)
+		}
+	}
+	if _, err := svc.Files.List().Q("name contains").Do(); err == nil {
+		t.Error("a malformed query was accepted")
+	}
+}
