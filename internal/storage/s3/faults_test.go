@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/storage/s3"
@@ -192,5 +193,28 @@ func TestFailedMultipartUploadIsAbortedAndStoresNothing(t *testing.T) {
 	}
 	if env.srv.ObjectExists(env.bucket, "broken.bin") || env.srv.ObjectExists(env.bucket, "short.bin") {
 		t.Fatal("a failed upload left an object behind")
+	}
+}
+
+func TestMultipartPartsGoUpConcurrently(t *testing.T) {
+	t.Parallel()
+	env := newFakeEnv(t)
+	c := env.conn(t, func(cfg *s3.Config) { cfg.PartSize = s3.MinPartSize; cfg.UploadConcurrency = 3 })
+	env.srv.SetLatency(s3fake.OpUploadPart, 20*time.Millisecond)
+	body := bytes.Repeat([]byte{7}, 4*s3.MinPartSize+1) // 5 parts
+	if _, err := c.Put(context.Background(), "p.bin", bytes.NewReader(body), int64(len(body)), ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := env.srv.MaxConcurrent(s3fake.OpUploadPart); n < 2 || n > 3 {
+		t.Fatalf("at most %d parts were in flight at once, want 2..3 (UploadConcurrency=3)", n)
+	}
+	rc, err := c.Open(context.Background(), "p.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, body) {
+		t.Fatal("parts uploaded concurrently were assembled wrongly")
 	}
 }

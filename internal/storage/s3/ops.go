@@ -10,9 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shelf-dam/shelf/internal/storage"
 )
+
+// copyConcurrency is how many objects a folder move copies at once.
+const copyConcurrency = 8
 
 // Stat returns the entry at a root-relative path: a file if the key
 // exists, else a folder if any key lies under "path/". It uses LIST (not
@@ -184,26 +188,28 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 		return c.stat(ctx, "move", to)
 	}
 	fromKey, toKey := c.keyOf(from)+"/", c.keyOf(to)+"/"
-	moved := false
 	err = c.listPages(ctx, listQuery{prefix: fromKey}, func(objs []types.Object, _ []string) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(copyConcurrency)
 		keys := make([]string, 0, len(objs))
 		for _, o := range objs {
 			k := aws.ToString(o.Key)
 			dst := toKey + strings.TrimPrefix(k, fromKey)
-			var err error
-			if strings.HasSuffix(k, "/") && aws.ToInt64(o.Size) == 0 {
-				// A folder marker is made anew: file-system backed stores
-				// (versitygw) refuse to copy directory objects.
-				err = c.putSmall(ctx, "move", from, dst, nil, "")
-			} else {
-				err = c.copyObject(ctx, "move", from, k, dst, aws.ToInt64(o.Size))
-			}
-			if err != nil {
-				return err
-			}
 			keys = append(keys, k)
+			g.Go(func() error {
+				if strings.HasSuffix(k, "/") && aws.ToInt64(o.Size) == 0 {
+					// A folder marker is made anew: file-system backed
+					// stores (versitygw) refuse to copy directory objects.
+					return c.putSmall(gctx, "move", from, dst, nil, "")
+				}
+				return c.copyObject(gctx, "move", from, k, dst, aws.ToInt64(o.Size))
+			})
 		}
-		moved = moved || len(keys) > 0
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		// Delete only what was copied, one page at a time: a move that
+		// stops part way leaves copies, never losses.
 		return c.deleteKeys(ctx, from, keys)
 	})
 	if err != nil {

@@ -13,6 +13,7 @@
 package s3
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,10 @@ type Config struct {
 	// above which Put uses multipart (default 16 MiB, minimum 5 MiB as S3
 	// requires). Each upload holds one part in memory.
 	PartSize int64
+	// UploadConcurrency is how many parts of one multipart upload are
+	// sent at once (default 4); an upload holds that many parts (plus one)
+	// in memory.
+	UploadConcurrency int
 	// HTTPClient is the HTTP client for all requests (default: the SDK's).
 	HTTPClient *http.Client
 	// Pacer tunes retries (zero value: storage.NewPacer's defaults).
@@ -68,6 +73,7 @@ type Config struct {
 }
 
 // DefaultPartSize is the multipart part size when Config.PartSize is 0.
+// Each upload holds up to UploadConcurrency+1 parts in memory.
 const DefaultPartSize = 16 << 20
 
 // MinPartSize is the smallest part S3 accepts (except for the last part).
@@ -84,6 +90,8 @@ type Conn struct {
 	prefix   string // "" or ends with "/"
 	parallel int
 	partSize int64
+	// uploadConcurrency bounds the parts of one upload in flight.
+	uploadConcurrency int
 	// copyPartSize overrides the 5 GiB CopyObject limit (tests only).
 	copyPartSize int64
 	pacer        *storage.Pacer
@@ -142,13 +150,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 		pc.Logger = logger
 	}
 	return &Conn{
-		client:   awss3.New(opts),
-		bucket:   cfg.Bucket,
-		prefix:   normalizePrefix(cfg.Prefix),
-		parallel: max(cfg.ParallelPrefixes, 1),
-		partSize: partSize,
-		pacer:    storage.NewPacer(pc),
-		logger:   logger,
+		client:            awss3.New(opts),
+		bucket:            cfg.Bucket,
+		prefix:            normalizePrefix(cfg.Prefix),
+		parallel:          max(cfg.ParallelPrefixes, 1),
+		partSize:          partSize,
+		uploadConcurrency: cmp.Or(max(cfg.UploadConcurrency, 0), 4),
+		pacer:             storage.NewPacer(pc),
+		logger:            logger,
 	}, nil
 }
 

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shelf-dam/shelf/internal/storage"
 )
@@ -115,28 +118,9 @@ func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, re
 		}
 	}()
 
-	var parts []types.CompletedPart
-	var total int64
-	buf := first
-	for num := int32(1); ; num++ {
-		etag, err := c.uploadPart(ctx, p, key, uploadID, num, buf)
-		if err != nil {
-			return err
-		}
-		parts = append(parts, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(num)})
-		total += int64(len(buf))
-		buf = buf[:cap(buf)]
-		n, rerr := io.ReadFull(rest, buf)
-		buf = buf[:n]
-		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
-			return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", rerr))
-		}
-		if n == 0 {
-			break
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	parts, total, err := c.uploadParts(ctx, p, key, uploadID, first, rest)
+	if err != nil {
+		return err
 	}
 	if size >= 0 && total != size {
 		return sizeMismatch(p, total, size)
@@ -148,6 +132,72 @@ func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, re
 		})
 		return err
 	})
+}
+
+// uploadParts sends first and then the rest of r as parts, up to
+// c.uploadConcurrency at a time; memory is bounded by that many part
+// buffers plus the one being filled.
+func (c *Conn) uploadParts(ctx context.Context, p, key string, uploadID *string, first []byte, rest io.Reader) ([]types.CompletedPart, int64, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.uploadConcurrency)
+	free := make(chan []byte, c.uploadConcurrency+1)
+	allocated := 1
+	var mu sync.Mutex
+	var parts []types.CompletedPart
+	var total int64
+	buf := first
+	var readErr error
+	for num := int32(1); ; num++ {
+		part, n := buf, num
+		total += int64(len(part))
+		g.Go(func() error {
+			etag, err := c.uploadPart(gctx, p, key, uploadID, n, part)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			parts = append(parts, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(n)})
+			mu.Unlock()
+			free <- part[:cap(part)]
+			return nil
+		})
+		select {
+		case buf = <-free:
+		default:
+			if allocated <= c.uploadConcurrency {
+				buf = make([]byte, c.partSize)
+				allocated++
+			} else {
+				select {
+				case buf = <-free:
+				case <-gctx.Done():
+				}
+			}
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		k, err := io.ReadFull(rest, buf)
+		buf = buf[:k]
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			readErr = storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
+			break
+		}
+		if k == 0 {
+			break
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	if readErr != nil {
+		return nil, 0, readErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	slices.SortFunc(parts, func(a, b types.CompletedPart) int { return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber)) })
+	return parts, total, nil
 }
 
 func (c *Conn) uploadPart(ctx context.Context, p, key string, uploadID *string, num int32, body []byte) (*string, error) {
