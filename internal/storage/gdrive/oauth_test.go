@@ -149,3 +149,22 @@ func TestDriveRejectsMissingToken(t *testing.T) {
 	err := conn.Scan(context.Background(), func(storage.Entry) error { return nil })
 	mustClass(t, err, storage.ErrAuth)
 }
+
+func TestTokenEndpointOutageIsRetried(t *testing.T) {
+	t.Parallel()
+	fake, cfg := oauthSetup(t)
+	authURL, verifier := cfg.AuthCodeURL("s")
+	tok, err := cfg.Exchange(context.Background(), consent(t, authURL).Get("code"), verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, fake, "root", func(c *gdrive.Config) { c.TokenSource = cfg.TokenSource(tok, nil) })
+	fake.ExpireAccessTokens()
+	fake.FailNext("oauth.token", 2, drivefake.FaultUnavailable)
+	if err := conn.Scan(context.Background(), func(storage.Entry) error { return nil }); err != nil {
+		t.Fatalf("scan while the token endpoint briefly fails: %v", err)
+	}
+	if n := fake.Calls("oauth.token"); n != 1+3 {
+		t.Errorf("token endpoint calls = %d, want 4 (exchange, two failures, a refresh)", n)
+	}
+}

@@ -3,6 +3,7 @@ package drivefake
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 // Fault is an error the fake answers instead of serving a call.
@@ -48,7 +49,8 @@ func (f *fault) write(w http.ResponseWriter) {
 }
 
 // FailNext makes the next n calls to method (a name as in Calls, or "" for
-// any Drive method) answer with the fault.
+// any Drive method; "oauth.token" for the token endpoint) answer with the
+// fault.
 func (s *Server) FailNext(method string, n int, kind Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,7 +88,7 @@ func (s *Server) takeFault(method string) *fault {
 		return nil
 	}
 	for i, f := range s.faults {
-		if f.method != "" && f.method != method {
+		if f.method != method && (f.method != "" || strings.HasPrefix(method, "oauth.")) {
 			continue
 		}
 		if f.p > 0 {

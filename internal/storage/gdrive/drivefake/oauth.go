@@ -172,7 +172,12 @@ func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
 	case "/oauth/token":
 		s.mu.Lock()
 		s.counts["oauth.token"]++
+		f := s.takeFault("oauth.token")
 		s.mu.Unlock()
+		if f != nil {
+			f.write(w)
+			return
+		}
 		s.serveToken(w, r)
 	default:
 		http.NotFound(w, r)
