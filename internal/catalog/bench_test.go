@@ -54,11 +54,7 @@ func benchLibrary(b *testing.B) *benchLib {
 	case kind == "postgres":
 		url = testenv.PostgresURL(b)
 	default:
-		dir, err := os.MkdirTemp("", "shelf-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		url = filepath.Join(dir, "bench.db")
+		url = filepath.Join(b.TempDir(), "bench.db")
 	}
 	ctx := context.Background()
 	s, err := catalog.Open(ctx, url, nil)
