@@ -256,7 +256,7 @@
     es.onmessage = on;
     ['sync.started', 'sync.progress', 'sync.completed', 'sync.failed', 'sync.needs_confirmation', 'notification',
       'asset.created', 'asset.updated', 'asset.deleted'].forEach((t) => es.addEventListener(t, on));
-    es.addEventListener('open', reconcile);
+    es.addEventListener('open', () => { window.shelf.live = true; reconcile(); });
     // While locked, check now and then too, in case the stream is cut by a proxy.
     setInterval(() => { if (body.dataset.locked === 'true') reconcile(); }, 5000);
   }

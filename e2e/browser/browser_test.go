@@ -1,0 +1,327 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// accountID reads the signed-in user's account id through the API.
+func accountID(b *browser, ctx context.Context) int64 {
+	b.t.Helper()
+	code, me := apiJSON(b, ctx, "GET", "/me", nil)
+	acct, _ := me["account"].(map[string]any)
+	id, _ := acct["id"].(float64)
+	if code != http.StatusOK || id == 0 {
+		b.t.Fatalf("GET /me: %d %v", code, me)
+	}
+	return int64(id)
+}
+
+// checkPage screenshots the page and checks what every page must have:
+// a label for every form control and, at phone width, no sideways scroll.
+func (b *browser) checkPage(ctx context.Context, name string) {
+	b.t.Helper()
+	unlabelled := eval[[]string](b, ctx, `[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+		.filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+		.map(el => el.outerHTML.slice(0, 120))`)
+	for _, u := range unlabelled {
+		b.t.Errorf("%s: form control without a label: %s", name, u)
+	}
+	overflow := eval[bool](b, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`)
+	if overflow {
+		b.t.Errorf("%s: the page scrolls sideways at width %d", name, eval[int](b, ctx, "window.innerWidth"))
+	}
+	b.screenshot(ctx, name)
+}
+
+// TestSyncNowLocksLibraryAndReportsLive: sign up, connect a local folder,
+// press Sync now on Settings → Sync while the library is open in another
+// tab: that tab shows the banner with every change control disabled, then
+// the completion message arrives without a reload, the controls come back,
+// and the tree shows the storage's nested folders with thumbnails.
+func TestSyncNowLocksLibraryAndReportsLive(t *testing.T) {
+	s := startShelf(t)
+	b := newBrowser(t)
+	lib := b.ctx
+	b.signUp(lib, s.URL, "admin@example.com")
+	b.connectLocal(lib, s.URL, s.Root)
+	first := waitIdle(b, lib)
+	if first["state"] != "succeeded" {
+		t.Fatalf("the initial sync did not succeed: %v", first)
+	}
+
+	// The library tab watches its own lock state.
+	b.open(lib, s.URL, "/library")
+	b.waitFor(lib, "the live event stream", "window.shelf.live === true")
+	eval[chromedp.Void](b, lib, `(() => {
+		window.__noReload = 'still the same page';
+		window.__rec = { locked: false, bannerShown: false, controls: 0, allDisabled: true };
+		const check = () => {
+			if (document.body.dataset.locked !== 'true') return;
+			const ctrls = [...document.querySelectorAll('[data-change]')];
+			__rec.locked = true;
+			__rec.bannerShown = __rec.bannerShown || !document.getElementById('sync-banner').hidden;
+			__rec.controls = Math.max(__rec.controls, ctrls.length);
+			__rec.allDisabled = __rec.allDisabled && ctrls.every(c => c.disabled);
+		};
+		new MutationObserver(check).observe(document.body, { attributes: true, subtree: true, childList: true });
+	})()`)
+
+	// Another tab presses Sync now.
+	syncTab := b.newTab()
+	b.open(syncTab, s.URL, "/settings/sync")
+	b.waitFor(syncTab, "a manual sync to be available", "document.getElementById('sync-manual').textContent.includes('Available now') && !document.getElementById('sync-now').disabled")
+	b.do(syncTab, "pressing Sync now", chromedp.Click(chromedp.ID("sync-now")))
+
+	b.waitFor(lib, "the completion message in the library tab", `[...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.includes('Sync completed'))`)
+	if got := eval[string](b, lib, "window.__noReload || ''"); got != "still the same page" {
+		t.Fatal("the library tab was reloaded; the message must arrive live")
+	}
+	rec := eval[map[string]any](b, lib, "window.__rec")
+	if rec["locked"] != true || rec["bannerShown"] != true {
+		t.Errorf("the library tab never showed the Syncing… banner: %v", rec)
+	}
+	if n, _ := rec["controls"].(float64); n == 0 || rec["allDisabled"] != true {
+		t.Errorf("change controls were not all disabled while syncing: %v", rec)
+	}
+	b.waitFor(lib, "the controls to come back", `document.body.dataset.locked === 'false' && document.getElementById('sync-banner').hidden && [...document.querySelectorAll('[data-change]')].every(c => !c.disabled)`)
+	b.waitFor(syncTab, "the completion message in the sync tab", `[...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.includes('Sync completed'))`)
+
+	// The tree mirrors the storage's nested folders.
+	for _, top := range []string{"Brand", "Campaigns", "Photography"} {
+		b.waitFor(lib, "top-level folder "+top+" in the tree", fmt.Sprintf(`[...document.querySelectorAll('#tree a')].some(a => a.textContent.trim() === %q)`, top))
+	}
+	b.do(lib, "expanding Campaigns", chromedp.Click(chromedp.CSS(`#tree li[data-folder] > button[aria-label="Show folders in Campaigns"]`)))
+	b.waitFor(lib, "Spring 2026 under Campaigns", `[...document.querySelectorAll('#tree li li a')].some(a => a.textContent.trim() === 'Spring 2026')`)
+	b.checkPage(lib, "library")
+
+	// A nested folder's grid shows real thumbnails (made in the background).
+	studio := eval[string](b, lib, `(async () => {
+		const ph = [...document.querySelectorAll('#tree a')].find(a => a.textContent.trim() === 'Photography');
+		const html = await (await fetch('/library/tree?parent=' + ph.closest('li').dataset.folder)).text();
+		const m = html.match(/href="(\/library\/folder\/\d+)">Studio</);
+		return m ? m[1] : '';
+	})()`)
+	if studio == "" {
+		t.Fatal("Photography/Studio is not in the tree")
+	}
+	deadline := time.Now().Add(waitLimit)
+	for {
+		b.open(lib, s.URL, studio)
+		ready := eval[bool](b, lib, `(async () => {
+			const imgs = [...document.querySelectorAll('#items img.thumb')];
+			if (imgs.length !== 8) return false;
+			for (const img of imgs) {
+				const r = await fetch(img.src);
+				if (!r.ok || !(r.headers.get('content-type') || '').startsWith('image/jpeg')) return false;
+			}
+			await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+			return imgs.every(i => i.complete && i.naturalWidth > 0);
+		})()`)
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the 8 images of Photography/Studio did not get JPEG thumbnails within %s", waitLimit)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	b.checkPage(lib, "folder")
+
+	// Screenshots of the other main pages, at desktop and phone widths.
+	assetURL := eval[string](b, lib, `document.querySelector('#items .card a').getAttribute('href')`)
+	pages := []struct{ name, path string }{
+		{"asset", assetURL},
+		{"list-view", studio + "?view=list"},
+		{"search", "/library?q=studio&scope=all"},
+		{"sync", "/settings/sync"},
+		{"storage", "/settings/storage"},
+		{"team", "/team"},
+		{"tokens", "/tokens"},
+		{"notifications", "/notifications"},
+		{"webhooks", "/settings/webhooks"},
+	}
+	for _, p := range pages {
+		b.open(lib, s.URL, p.path)
+		b.checkPage(lib, p.name)
+	}
+	b.do(lib, "phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for _, p := range []struct{ name, path string }{{"phone-library", studio}, {"phone-asset", assetURL}, {"phone-sync", "/settings/sync"}} {
+		b.open(lib, s.URL, p.path)
+		b.checkPage(lib, p.name)
+	}
+	b.do(lib, "desktop width", chromedp.EmulateReset())
+	b.open(lib, s.URL, "/signin")
+	b.checkPage(lib, "signin")
+}
+
+// TestUploadWritesThroughToStorage: a file uploaded through the page lands
+// in the storage folder and in the grid; the next sync finds nothing
+// changed.
+func TestUploadWritesThroughToStorage(t *testing.T) {
+	s := startShelf(t)
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "editor@example.com")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+
+	// Go to Brand/Logos through the folder cards.
+	b.open(ctx, s.URL, "/library")
+	b.waitFor(ctx, "the Brand folder", `[...document.querySelectorAll('.subfolders a')].some(a => a.textContent.trim().endsWith('Brand'))`)
+	brand := eval[string](b, ctx, `[...document.querySelectorAll('.subfolders a')].find(a => a.textContent.trim().endsWith('Brand')).getAttribute('href')`)
+	b.open(ctx, s.URL, brand)
+	logos := eval[string](b, ctx, `[...document.querySelectorAll('.subfolders a')].find(a => a.textContent.trim().endsWith('Logos')).getAttribute('href')`)
+	b.open(ctx, s.URL, logos)
+	before := eval[int](b, ctx, `document.querySelectorAll('#items .card').length`)
+
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for x := range 64 {
+		for y := range 48 {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 200, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "uploaded-mark.png")
+	if err := os.WriteFile(local, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(ctx, "choosing the file", chromedp.SetUploadFiles(chromedp.ID("upload-input"), []string{local}))
+	b.waitFor(ctx, "the upload to finish", `[...document.querySelectorAll('#uploads li')].some(li => li.textContent.includes('uploaded-mark.png') && li.textContent.includes('done'))`)
+	b.waitFor(ctx, "the new file in the grid", `document.querySelector('#items .card[data-name="uploaded-mark.png"]')`)
+	if after := eval[int](b, ctx, `document.querySelectorAll('#items .card').length`); after != before+1 {
+		t.Errorf("the grid has %d cards after the upload, want %d", after, before+1)
+	}
+	stored, err := os.ReadFile(filepath.Join(s.Root, "Brand", "Logos", "uploaded-mark.png"))
+	if err != nil || !bytes.Equal(stored, buf.Bytes()) {
+		t.Fatalf("the uploaded file is not in the storage folder as sent: %v (%d bytes)", err, len(stored))
+	}
+	b.checkPage(ctx, "after-upload")
+
+	// The next sync sees no difference.
+	b.open(ctx, s.URL, "/settings/sync")
+	b.waitFor(ctx, "Sync now to be enabled", "!document.getElementById('sync-now').disabled")
+	b.do(ctx, "pressing Sync now", chromedp.Click(chromedp.ID("sync-now")))
+	b.waitFor(ctx, "the completion message", `[...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.includes('Sync completed'))`)
+	run := waitIdle(b, ctx)
+	counts, _ := run["counts"].(map[string]any)
+	for _, k := range []string{"added", "updated", "moved", "removed"} {
+		if n, _ := counts[k].(float64); n != 0 {
+			t.Errorf("the sync after the upload reports %s=%v, want nothing changed (run %v)", k, n, run)
+		}
+	}
+	if run["trigger"] != "manual" || run["state"] != "succeeded" {
+		t.Errorf("latest run is not the succeeded manual sync: %v", run)
+	}
+	toast := eval[string](b, ctx, `[...document.querySelectorAll('#toasts .toast')].map(t => t.textContent).join(' | ')`)
+	if !strings.Contains(toast, "nothing changed") {
+		t.Errorf("the completion message does not say nothing changed: %q", toast)
+	}
+}
+
+// TestFreePlanShowsWhenSyncNowIsNextAvailable: on the free plan, after a
+// manual sync, Settings → Sync shows when the next one is allowed and
+// which plan would allow it now, and keeps Sync now disabled.
+func TestFreePlanShowsWhenSyncNowIsNextAvailable(t *testing.T) {
+	s := startShelf(t)
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "free@example.com")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+	if _, err := s.App.SetPlan(context.Background(), accountID(b, ctx), catalog.PlanFree); err != nil {
+		t.Fatal(err)
+	}
+	b.open(ctx, s.URL, "/settings/sync")
+	b.waitFor(ctx, "the first manual sync to be available", "document.getElementById('sync-manual').textContent.includes('Available now') && !document.getElementById('sync-now').disabled")
+	b.do(ctx, "pressing Sync now", chromedp.Click(chromedp.ID("sync-now")))
+	b.waitFor(ctx, "the completion message", `[...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.includes('Sync completed'))`)
+	b.waitFor(ctx, "the next availability", "document.getElementById('sync-manual').textContent.includes('Next available in')")
+	text := eval[string](b, ctx, "document.getElementById('sync-manual').textContent")
+	if !strings.Contains(text, "plan would allow it now") {
+		t.Errorf("the availability does not name a plan that allows a sync now: %q", text)
+	}
+	if !eval[bool](b, ctx, "document.getElementById('sync-now').disabled") {
+		t.Error("Sync now is enabled during the free plan's cooldown")
+	}
+	// A fresh load shows the same, from the server's state.
+	b.open(ctx, s.URL, "/settings/sync")
+	b.waitFor(ctx, "the next availability after a reload", "document.getElementById('sync-manual').textContent.includes('Next available in') && document.getElementById('sync-now').disabled")
+	b.checkPage(ctx, "sync-cooldown")
+}
+
+// TestLockedLibraryDisablesRenameAndExplainsRefusal: while a sync holds
+// the lease, the asset page disables rename (and every change control);
+// a forced attempt is refused by the server and the page shows why.
+func TestLockedLibraryDisablesRenameAndExplainsRefusal(t *testing.T) {
+	s := startShelf(t)
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "locked@example.com")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+	acct := accountID(b, ctx)
+
+	b.open(ctx, s.URL, "/library")
+	b.waitFor(ctx, "README.txt in the grid", `document.querySelector('#items .card[data-name="README.txt"] a')`)
+	assetURL := eval[string](b, ctx, `document.querySelector('#items .card[data-name="README.txt"] a').getAttribute('href')`)
+
+	// A sync holds the library (the lease taken directly in the catalog).
+	store := s.App.Store
+	now := time.Now().UTC()
+	run, err := store.CreateSyncRun(context.Background(), catalog.SyncRun{AccountID: acct, Trigger: catalog.TriggerManual, State: catalog.RunRunning, StartedAt: &now}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.AcquireLease(context.Background(), acct, run.ID, "browser-test", now, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.ReleaseLease(context.Background(), acct, run.ID, "browser-test") })
+
+	b.open(ctx, s.URL, assetURL)
+	if !eval[bool](b, ctx, "document.getElementById('rename-asset').disabled") {
+		t.Fatal("rename is enabled while a sync holds the library")
+	}
+	if !eval[bool](b, ctx, "!document.getElementById('sync-banner').hidden && [...document.querySelectorAll('[data-change]')].every(c => c.disabled)") {
+		t.Error("the banner is hidden or some change control is enabled while locked")
+	}
+	b.checkPage(ctx, "locked-asset")
+
+	// Force the attempt: enable the button as a stale page would have it.
+	eval[chromedp.Void](b, ctx, "(() => { const b = document.getElementById('rename-asset'); b.disabled = false; b.click(); })()")
+	b.waitFor(ctx, "the rename dialog", "document.querySelector('dialog[open] #ask-input')")
+	b.do(ctx, "typing the new name",
+		chromedp.SetValue(chromedp.ID("ask-input"), "RENAMED.txt"),
+		chromedp.Click(chromedp.CSS("dialog[open] button.primary")),
+	)
+	b.waitFor(ctx, "the lock message", `[...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.toLowerCase().includes('lock'))`)
+	msg := eval[string](b, ctx, `[...document.querySelectorAll('#toasts .toast')].map(t => t.textContent).join(' | ')`)
+	t.Logf("lock message shown: %s", msg)
+	if !eval[bool](b, ctx, "document.getElementById('rename-asset').disabled") {
+		t.Error("rename is enabled again after the refusal")
+	}
+	if _, err := os.Stat(filepath.Join(s.Root, "RENAMED.txt")); err == nil {
+		t.Error("the file was renamed in storage while the library was locked")
+	}
+	if _, err := os.Stat(filepath.Join(s.Root, "README.txt")); err != nil {
+		t.Errorf("README.txt is gone from storage: %v", err)
+	}
+	b.checkPage(ctx, "locked-refused")
+}
