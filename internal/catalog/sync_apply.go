@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -30,25 +31,67 @@ type SyncTx struct {
 	ctx       context.Context
 	accountID int64
 	now       int64
+	// stmts holds the statements prepared in this transaction: a batch
+	// runs the same few statements hundreds of times.
+	stmts map[string]*sql.Stmt
 }
 
 // SyncApply runs fn as one transaction of sync writes for the account,
 // stamped with now.
 func (s *Store) SyncApply(ctx context.Context, accountID int64, now time.Time, fn func(*SyncTx) error) error {
 	return s.InTx(ctx, func(tx *sql.Tx) error {
-		return fn(&SyncTx{s: s, tx: tx, ctx: ctx, accountID: accountID, now: ms(now)})
+		w := &SyncTx{s: s, tx: tx, ctx: ctx, accountID: accountID, now: ms(now), stmts: map[string]*sql.Stmt{}}
+		defer func() {
+			for _, st := range w.stmts {
+				st.Close()
+			}
+		}()
+		return fn(w)
 	})
 }
 
-func (w *SyncTx) exec(query string, args ...any) (sql.Result, error) {
-	return w.s.exec(w.ctx, w.tx, query, args...)
+// stmt returns the prepared form of query in this transaction.
+func (w *SyncTx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.tx.PrepareContext(w.ctx, w.s.Rebind(query))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	w.stmts[query] = st
+	return st, nil
 }
+
+func (w *SyncTx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.ExecContext(w.ctx, args...)
+	return res, mapErr(err)
+}
+
+// queryRow runs a prepared single-row query; its error surfaces at Scan.
+func (w *SyncTx) queryRow(query string, args ...any) rowScanner {
+	st, err := w.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(w.ctx, args...)
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // FolderID returns the catalog ID of the folder with a storage ID, and
 // whether it exists.
 func (w *SyncTx) FolderID(storageID string) (int64, bool, error) {
 	var id int64
-	err := w.s.queryRow(w.ctx, w.tx, `SELECT id FROM folders WHERE account_id = ? AND storage_id = ?`, w.accountID, storageID).Scan(&id)
+	err := w.queryRow(`SELECT id FROM folders WHERE account_id = ? AND storage_id = ?`, w.accountID, storageID).Scan(&id)
 	switch mapErr(err) {
 	case nil:
 		return id, true, nil
@@ -62,7 +105,7 @@ func (w *SyncTx) FolderID(storageID string) (int64, bool, error) {
 // AddFolder inserts a folder under parentID (nil: the root).
 func (w *SyncTx) AddFolder(parentID *int64, storageID, name, path string) (int64, error) {
 	var id int64
-	err := w.s.queryRow(w.ctx, w.tx, `INSERT INTO folders (account_id, parent_id, storage_id, name, path, created_at, updated_at)
+	err := w.queryRow(`INSERT INTO folders (account_id, parent_id, storage_id, name, path, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, w.accountID, int64PtrArg(parentID), storageID, name, path, w.now, w.now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("adding folder %q: %w", path, mapErr(err))
@@ -129,7 +172,7 @@ WHERE account_id = ? AND removed_at IS NULL AND folder_id IN (SELECT id FROM sub
 // to be made.
 func (w *SyncTx) AddAsset(folderID *int64, f SyncFile) (int64, error) {
 	var id int64
-	err := w.s.queryRow(w.ctx, w.tx, `INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native,
+	err := w.queryRow(`INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native,
 	preview_state, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`,
 		w.accountID, int64PtrArg(folderID), f.StorageID, f.Name, f.Path, f.Size, f.ETag, msPtr(f.ModTime), f.MIME, f.Native,
@@ -138,6 +181,30 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`,
 		return 0, fmt.Errorf("adding asset %q: %w", f.Path, mapErr(err))
 	}
 	return id, nil
+}
+
+// addAssetsChunk is how many rows one multi-row INSERT of AddAssets holds.
+const addAssetsChunk = 100
+
+// AddAssets inserts new assets (files[i] in folderIDs[i], nil: the root),
+// several rows per statement, each with its preview to be made.
+func (w *SyncTx) AddAssets(folderIDs []*int64, files []SyncFile) error {
+	for start := 0; start < len(files); start += addAssetsChunk {
+		end := min(start+addAssetsChunk, len(files))
+		q := `INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native,
+	preview_state, created_at, updated_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?),`, end-start), ",")
+		args := make([]any, 0, 12*(end-start))
+		for i := start; i < end; i++ {
+			f := files[i]
+			args = append(args, w.accountID, int64PtrArg(folderIDs[i]), f.StorageID, f.Name, f.Path, f.Size, f.ETag,
+				msPtr(f.ModTime), f.MIME, f.Native, w.now, w.now)
+		}
+		if _, err := w.exec(q, args...); err != nil {
+			return fmt.Errorf("adding assets (%q and %d more): %w", files[start].Path, end-start-1, err)
+		}
+	}
+	return nil
 }
 
 // UpdateAsset rewrites an asset's identity, place and file facts, keeping

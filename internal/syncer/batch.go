@@ -75,8 +75,14 @@ func (r *run) flush(ctx context.Context) error {
 	var delta catalog.Counts
 	err := r.store.SyncApply(ctx, r.job.AccountID, r.e.now(), func(tx *catalog.SyncTx) error {
 		delta = catalog.Counts{}
+		r.adds.reset()
 		for i := range r.batch.ops {
 			o := &r.batch.ops[i]
+			if o.kind != opAddAsset && o.kind != opAddFolder && o.kind != opStage {
+				if err := r.adds.write(tx); err != nil {
+					return err
+				}
+			}
 			n, err := r.apply(tx, o, &delta)
 			if errors.Is(err, errUnplaced) {
 				// Only a storage that breaks "parents before children"
@@ -90,11 +96,19 @@ func (r *run) flush(ctx context.Context) error {
 			}
 			addCount(&delta, o.count, n)
 		}
-		return nil
+		return r.adds.write(tx)
 	})
 	if err != nil {
 		r.folders.reset()
 		return fmt.Errorf("writing sync changes to the catalog (nothing of this batch was kept; the next sync redoes it): %w", err)
+	}
+	for _, o := range r.batch.ops {
+		switch o.kind {
+		case opStage, opUnstage, opMatch:
+			r.stageWrites++
+		default:
+			r.writes++
+		}
 	}
 	r.batch.ops = r.batch.ops[:0]
 	r.counts.Added += delta.Added
@@ -152,8 +166,9 @@ func (r *run) apply(tx *catalog.SyncTx, o *op, delta *catalog.Counts) (int64, er
 		if err != nil {
 			return 0, err
 		}
-		_, err = tx.AddAsset(folder, fileOf(o.e, o.etag))
-		return 1, err
+		r.adds.folders = append(r.adds.folders, folder)
+		r.adds.files = append(r.adds.files, fileOf(o.e, o.etag))
+		return 1, nil
 	case opUpdateAsset:
 		folder, err := r.parentID(tx, o.e.ParentID, delta)
 		if err != nil {
@@ -228,6 +243,24 @@ func fileOf(e storage.Entry, etag string) catalog.SyncFile {
 		Size: normSize(e.Size), ETag: etag, ModTime: modTime(e.ModTime),
 		MIME: e.MIME, Native: e.Native,
 	}
+}
+
+// addBuffer gathers the new assets of a batch for multi-row inserts. It
+// is written out before any op that could depend on them.
+type addBuffer struct {
+	folders []*int64
+	files   []catalog.SyncFile
+}
+
+func (b *addBuffer) reset() { b.folders, b.files = b.folders[:0], b.files[:0] }
+
+func (b *addBuffer) write(tx *catalog.SyncTx) error {
+	if len(b.files) == 0 {
+		return nil
+	}
+	err := tx.AddAssets(b.folders, b.files)
+	b.reset()
+	return err
 }
 
 // folderCache maps folder storage IDs to catalog IDs, bounded: it is

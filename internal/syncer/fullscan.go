@@ -65,13 +65,76 @@ func scanWith(scan func(func(storage.Entry) error) error, emit func(storage.Entr
 	return nil
 }
 
+// pipeChunk is how many entries the listing hands over at a time; at most
+// pipeDepth chunks wait, so memory stays bounded.
+const (
+	pipeChunk = 512
+	pipeDepth = 4
+)
+
+// pipeScan runs a connector scan in its own goroutine and consumes its
+// entries in this one, so listing (network, disk) and diffing and writing
+// (database) overlap. A consume error stops the scan; a scan error is a
+// *scanError.
+func pipeScan(ctx context.Context, scan func(context.Context, func(storage.Entry) error) error, consume func(storage.Entry) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan []storage.Entry, pipeDepth)
+	var scanErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		buf := make([]storage.Entry, 0, pipeChunk)
+		send := func() error {
+			select {
+			case ch <- buf:
+				buf = make([]storage.Entry, 0, pipeChunk)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		scanErr = scan(ctx, func(e storage.Entry) error {
+			buf = append(buf, e)
+			if len(buf) == pipeChunk {
+				return send()
+			}
+			return nil
+		})
+		if scanErr == nil && len(buf) > 0 {
+			scanErr = send()
+		}
+	}()
+	var consumeErr error
+	for chunk := range ch {
+		for _, e := range chunk {
+			if consumeErr != nil {
+				break
+			}
+			if err := consume(e); err != nil {
+				consumeErr = err
+				cancel()
+			}
+		}
+	}
+	<-done
+	if consumeErr != nil {
+		return consumeErr
+	}
+	if scanErr != nil {
+		return &scanError{scanErr}
+	}
+	return nil
+}
+
 // mergeScan merge-joins a sorted storage listing with the catalog read in
 // the same order: constant memory whatever the library's size.
 func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
 	cur := newCatalogCursor(r, r.e.cfg.BatchSize)
 	prev := ""
 	first := true
-	err := scanWith(func(emit func(storage.Entry) error) error { return sc.ScanSorted(ctx, emit) }, func(e storage.Entry) error {
+	err := pipeScan(ctx, sc.ScanSorted, func(e storage.Entry) error {
 		if e.ID == "" {
 			e.ID = e.Path
 		}
@@ -133,7 +196,7 @@ func (r *run) batchScan(ctx context.Context) error {
 		pending = pending[:0]
 		return err
 	}
-	err := scanWith(func(emit func(storage.Entry) error) error { return r.job.Conn.Scan(ctx, emit) }, func(e storage.Entry) error {
+	err := pipeScan(ctx, r.job.Conn.Scan, func(e storage.Entry) error {
 		if e.ID == "" {
 			e.ID = e.Path
 		}

@@ -29,9 +29,13 @@ type run struct {
 	liveAssets int64
 	total      *int64
 
-	counts  catalog.Counts
-	batch   batch
-	folders *folderCache
+	counts catalog.Counts
+	// writes and stageWrites count the committed writes of library rows
+	// and of working state (sync_stage).
+	writes, stageWrites int64
+	batch               batch
+	adds                addBuffer
+	folders             *folderCache
 
 	lastPublish time.Time
 	started     time.Time

@@ -165,6 +165,12 @@ type Result struct {
 	PendingRemovals int64
 	// Message explains a needs_confirmation state to an admin.
 	Message string
+	// Writes counts the library rows (folders and assets) the run
+	// inserted, updated, moved or removed: 0 for a run that found nothing
+	// to do. StageWrites counts its writes of working state (sync_stage):
+	// removals and move candidates waiting for the end of the scan, and the
+	// IDs an unsorted (Drive) full scan saw.
+	Writes, StageWrites int64
 }
 
 // Run syncs one account. On error nothing was deleted unless the scan had
@@ -178,6 +184,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 	res, err := r.execute(ctx)
 	r.publish(ctx, true)
 	res.Counts = r.counts
+	res.Writes, res.StageWrites = r.writes, r.stageWrites
 	if err != nil {
 		e.log.Warn("sync failed", slog.Int64("account", job.AccountID), slog.Int64("run", job.RunID), slog.String("error", err.Error()))
 		return res, err

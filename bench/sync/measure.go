@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/syncer"
+)
+
+// result is one row of the table.
+type result struct {
+	list, full, noop   time.Duration
+	fullCPU, noopCPU   time.Duration
+	fullRSS, noopRSS   int64
+	fullRows, noopRows int64
+}
+
+func measure(ctx context.Context, src *source, db, dir string, batch int) (result, error) {
+	var r result
+	sc, ok := src.conn.(storage.SortedScanner)
+	if !ok {
+		return r, errors.New("the storage has no sorted scan")
+	}
+	listed := 0
+	var err error
+	r.list, _, _, err = phase(func() error {
+		return sc.ScanSorted(ctx, func(storage.Entry) error { listed++; return nil })
+	})
+	if err != nil {
+		return r, fmt.Errorf("raw listing: %w", err)
+	}
+	store, cleanup, err := openCatalog(ctx, db, dir)
+	if err != nil {
+		return r, err
+	}
+	defer cleanup()
+	now := time.Now()
+	acct, err := store.CreateAccount(ctx, catalog.NewAccount{Name: "bench"}, now)
+	if err != nil {
+		return r, err
+	}
+	if _, err := store.PutConnection(ctx, catalog.Connection{AccountID: acct.ID, Kind: string(src.conn.Kind()), RootKey: "bench"}, now); err != nil {
+		return r, err
+	}
+	eng, err := syncer.New(syncer.Config{Store: store, BatchSize: batch})
+	if err != nil {
+		return r, err
+	}
+	job := syncer.Job{AccountID: acct.ID, Conn: src.conn}
+	var res syncer.Result
+	r.full, r.fullCPU, r.fullRSS, err = phase(func() error {
+		res, err = eng.Run(ctx, job)
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("full sync: %w", err)
+	}
+	if res.Counts.Seen != int64(listed) {
+		return r, fmt.Errorf("full sync saw %d entries, the raw listing %d", res.Counts.Seen, listed)
+	}
+	r.fullRows = res.Writes + res.StageWrites
+	r.noop, r.noopCPU, r.noopRSS, err = phase(func() error {
+		res, err = eng.Run(ctx, job)
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("no-op sync: %w", err)
+	}
+	r.noopRows = res.Writes + res.StageWrites
+	return r, nil
+}
+
+// openCatalog opens a fresh, migrated catalog.
+func openCatalog(ctx context.Context, db, dir string) (*catalog.Store, func(), error) {
+	switch db {
+	case "sqlite":
+		path := filepath.Join(dir, "catalog-"+randomHex()+".db")
+		s, err := catalog.Open(ctx, path+os.Getenv("BENCH_SQLITE_PARAMS"), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Migrate(ctx); err != nil {
+			return nil, nil, err
+		}
+		return s, func() {
+			s.Close()
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(path + suffix)
+			}
+		}, nil
+	case "postgres":
+		admin := os.Getenv("SHELF_TEST_POSTGRES_URL")
+		if admin == "" {
+			return nil, nil, errors.New("set SHELF_TEST_POSTGRES_URL to benchmark PostgreSQL")
+		}
+		name := "shelf_bench_" + randomHex()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			return nil, nil, err
+		}
+		u, err := url.Parse(admin)
+		if err != nil {
+			return nil, nil, err
+		}
+		u.Path = "/" + name
+		s, err := catalog.Open(ctx, u.String(), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Migrate(ctx); err != nil {
+			return nil, nil, err
+		}
+		return s, func() {
+			s.Close()
+			if c, err := pgx.Connect(context.Background(), admin); err == nil {
+				_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+				c.Close(context.Background())
+			}
+		}, nil
+	}
+	return nil, nil, fmt.Errorf("unknown catalog %q (want sqlite or postgres)", db)
+}
+
+func randomHex() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/localfs"
+	"github.com/shelf-dam/shelf/internal/storage/s3"
+	"github.com/shelf-dam/shelf/internal/storage/s3/s3fake"
+)
+
+// source is a storage holding the benchmark's objects.
+type source struct {
+	kind  string
+	n     int
+	conn  storage.Connector
+	close func()
+}
+
+// objectKey is the i-th object's key: 100 files per folder, 10 folders per
+// top-level folder.
+func objectKey(i int) string {
+	return fmt.Sprintf("d%04d/s%d/file-%07d.jpg", i/1000, (i/100)%10, i)
+}
+
+func objectBody(i int) []byte { return []byte("benchmark object " + strconv.Itoa(i)) }
+
+func openSource(ctx context.Context, kind string, n int, dir string) (*source, error) {
+	switch kind {
+	case "s3fake":
+		return s3FakeSource(ctx, n)
+	case "local":
+		return localSource(n, dir)
+	case "versitygw":
+		return versityGWSource(ctx, n, dir)
+	}
+	return nil, fmt.Errorf("unknown storage %q (want s3fake, local or versitygw)", kind)
+}
+
+// serveS3Fake is the child process: an S3 fake with n objects in bucket
+// "bench", its URL on the first line of stdout, until stdin closes.
+func serveS3Fake(n int) {
+	srv := s3fake.Start()
+	if err := srv.CreateBucket("bench"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for i := range n {
+		if err := srv.PutObject("bench", objectKey(i), objectBody(i)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	fmt.Println(srv.URL)
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // the parent closes stdin when done
+	srv.Close()
+}
+
+func s3FakeSource(ctx context.Context, n int) (*source, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-serve-s3fake", strconv.Itoa(n))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	url, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("starting the S3 fake: %w", err)
+	}
+	conn, err := s3.New(ctx, s3.Config{Bucket: "bench", Endpoint: strings.TrimSpace(url), PathStyle: true,
+		AccessKeyID: "bench", SecretAccessKey: "bench"}, nil)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, err
+	}
+	return &source{kind: "s3fake", n: n, conn: conn, close: func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}}, nil
+}
+
+// localSource builds (once; kept in dir for later runs) a folder tree of n
+// files.
+func localSource(n int, dir string) (*source, error) {
+	root := filepath.Join(dir, fmt.Sprintf("local-%d", n))
+	done := filepath.Join(dir, fmt.Sprintf("local-%d.done", n))
+	if _, err := os.Stat(done); err != nil {
+		if err := os.RemoveAll(root); err != nil {
+			return nil, err
+		}
+		for i := range n {
+			p := filepath.Join(root, filepath.FromSlash(objectKey(i)))
+			if i%100 == 0 {
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					return nil, err
+				}
+			}
+			if err := os.WriteFile(p, objectBody(i), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.WriteFile(done, nil, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	conn, err := localfs.New(root, []string{root})
+	if err != nil {
+		return nil, err
+	}
+	return &source{kind: "local", n: n, conn: conn, close: func() {}}, nil
+}
+
+// versityGWSource starts versitygw on a posix directory and uploads n
+// objects through its S3 API.
+func versityGWSource(ctx context.Context, n int, dir string) (*source, error) {
+	bin, err := exec.LookPath("versitygw")
+	if err != nil {
+		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+		bin = filepath.Join(strings.TrimSpace(string(gopath)), "bin", "versitygw")
+		if _, err := os.Stat(bin); err != nil {
+			return nil, errors.New("versitygw not found on PATH or in $(go env GOPATH)/bin; install it with go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
+		}
+	}
+	data := filepath.Join(dir, fmt.Sprintf("versitygw-%d", n))
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "--port", addr, "--access", "bench", "--secret", "benchsecret", "posix", data)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	endpoint := "http://" + addr
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			stop()
+			return nil, fmt.Errorf("versitygw did not start on %s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	raw := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("bench", "benchsecret", "")})
+	if _, err := raw.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+		stop()
+		return nil, fmt.Errorf("creating the versitygw bucket: %w", err)
+	}
+	jobs := make(chan int)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				_, err := raw.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String(objectKey(i)),
+					Body: bytes.NewReader(objectBody(i))})
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		stop()
+		return nil, fmt.Errorf("uploading to versitygw: %w", err)
+	default:
+	}
+	conn, err := s3.New(ctx, s3.Config{Bucket: "bench", Endpoint: endpoint, PathStyle: true,
+		AccessKeyID: "bench", SecretAccessKey: "benchsecret"}, nil)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &source{kind: "versitygw", n: n, conn: conn, close: func() { stop(); _ = os.RemoveAll(data) }}, nil
+}
