@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -55,10 +56,34 @@ func mimeFor(name string) string {
 // keys included), and skips keys no path can name. Because S3 lists keys
 // in byte order and a folder's sort key "a/" is a prefix of its children's
 // keys, the entries come out in storage.SortKey order.
+//
+// A key can be both a file and a folder: "a" next to "a/b" (old s3fs and
+// some other tools write folders as such objects). Paths are IDs, so only
+// the folder is reported and the file is skipped with a warning. A file
+// is therefore held back until a later key settles it: keys sorting
+// between "a" and "a/" ("a-1", "a.jpg") are held with it, up to maxHeld
+// entries, after which one LIST call per pending file settles them.
 type treeBuilder struct {
+	ctx  context.Context
 	conn *Conn
 	emit func(storage.Entry) error
 	open []string // the folders enclosing the last entry, outermost first
+
+	pending []pendingFile // unsettled files, outermost first
+	held    []heldEntry   // entries waiting for the pending files
+}
+
+// maxHeld bounds the entries a treeBuilder holds back.
+const maxHeld = 1000
+
+type pendingFile struct {
+	path string
+	idx  int // index in held
+}
+
+type heldEntry struct {
+	e       storage.Entry
+	dropped bool
 }
 
 func (t *treeBuilder) object(o types.Object) error {
@@ -71,20 +96,85 @@ func (t *treeBuilder) object(o types.Object) error {
 		}
 		return nil
 	}
-	if isDir {
-		if err := t.openFolders(storage.Dir(p)); err != nil {
-			return err
-		}
-		if err := t.emit(folderEntry(p, &o)); err != nil {
-			return err
-		}
-		t.open = append(t.open, p)
-		return nil
+	if err := t.settle(strings.TrimPrefix(key, t.conn.prefix)); err != nil {
+		return err
 	}
 	if err := t.openFolders(storage.Dir(p)); err != nil {
 		return err
 	}
-	return t.emit(fileEntry(p, o))
+	if isDir {
+		t.open = append(t.open, p)
+		return t.out(folderEntry(p, &o))
+	}
+	t.pending = append(t.pending, pendingFile{path: p, idx: len(t.held)})
+	t.held = append(t.held, heldEntry{e: fileEntry(p, o)})
+	return nil
+}
+
+// out emits e, or holds it while files before it are unsettled.
+func (t *treeBuilder) out(e storage.Entry) error {
+	if len(t.pending) > 0 {
+		t.held = append(t.held, heldEntry{e: e})
+		return nil
+	}
+	return t.emit(e)
+}
+
+// settle decides pending files with the next listed key rel (relative to
+// the root): a file whose path plus "/" starts rel is also a folder and is
+// dropped; one that sorts before rel without being its prefix is a file.
+func (t *treeBuilder) settle(rel string) error {
+	for n := len(t.pending); n > 0; n = len(t.pending) {
+		top := t.pending[n-1]
+		dir := top.path + "/"
+		if strings.HasPrefix(rel, dir) {
+			t.drop(top)
+		} else if rel < dir {
+			break // rel sorts between the file and its would-be folder
+		}
+		t.pending = t.pending[:n-1]
+	}
+	if len(t.pending) > 0 && len(t.held) >= maxHeld {
+		for _, pf := range t.pending {
+			objs, err := t.conn.firstKeys(t.ctx, t.conn.keyOf(pf.path)+"/", 1)
+			if err != nil {
+				return err
+			}
+			if len(objs) > 0 {
+				t.drop(pf)
+			}
+		}
+		t.pending = t.pending[:0]
+	}
+	if len(t.pending) == 0 {
+		return t.flush()
+	}
+	return nil
+}
+
+func (t *treeBuilder) drop(pf pendingFile) {
+	t.held[pf.idx].dropped = true
+	t.conn.logger.Warn("s3 scan: a key is both a file and a folder (other keys start with it and '/'); listing only the folder",
+		slog.String("bucket", t.conn.bucket), slog.String("path", pf.path))
+}
+
+func (t *treeBuilder) flush() error {
+	for _, h := range t.held {
+		if !h.dropped {
+			if err := t.emit(h.e); err != nil {
+				return err
+			}
+		}
+	}
+	t.held = t.held[:0]
+	return nil
+}
+
+// finish settles what is still pending once the listing is complete: no
+// later key exists, so every pending file is a file.
+func (t *treeBuilder) finish() error {
+	t.pending = t.pending[:0]
+	return t.flush()
 }
 
 // openFolders makes dir (and its ancestors) the open folder chain,
@@ -114,7 +204,7 @@ func (t *treeBuilder) openFolders(dir string) error {
 	cur := done
 	for _, name := range strings.Split(rest, "/") {
 		cur = storage.Join(cur, name)
-		if err := t.emit(folderEntry(cur, nil)); err != nil {
+		if err := t.out(folderEntry(cur, nil)); err != nil {
 			return err
 		}
 		t.open = append(t.open, cur)

@@ -261,3 +261,60 @@ func TestURLEncodedListingsAreDecoded(t *testing.T) {
 	}
 	rc.Close()
 }
+
+// TestKeyThatIsAlsoAFolder: "a" next to "a/b" (old s3fs wrote folders
+// so) is reported once, as the folder, by every scan and by Stat.
+func TestKeyThatIsAlsoAFolder(t *testing.T) {
+	t.Parallel()
+	env := newFakeEnv(t)
+	env.seed(t, "a", "a-1.jpg", "a.jpg", "a/b.jpg", "c", "c.xmp", "d/e", "d/e.txt", "d/e/f", "z")
+	want := []string{"a-1.jpg", "a.jpg", "a/", "a/b.jpg", "c", "c.xmp", "d/", "d/e.txt", "d/e/", "d/e/f", "z"}
+	for _, workers := range []int{0, 4} {
+		c := env.conn(t, func(cfg *s3.Config) { cfg.ParallelPrefixes = workers })
+		got, err := collect(t, c.ScanSorted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("workers=%d: ScanSorted = %q\nwant %q", workers, got, want)
+		}
+		got, err = collect(t, c.Scan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		w := slices.Clone(want)
+		slices.Sort(w)
+		if !slices.Equal(got, w) {
+			t.Fatalf("workers=%d: Scan = %q", workers, got)
+		}
+		for _, p := range []string{"a", "d/e"} {
+			st, err := c.Stat(context.Background(), p)
+			if err != nil || !st.IsDir {
+				t.Fatalf("Stat(%q) = %+v, %v; want the folder", p, st, err)
+			}
+		}
+		if st, err := c.Stat(context.Background(), "c"); err != nil || st.IsDir {
+			t.Fatalf("Stat(c) = %+v, %v; want the file", st, err)
+		}
+	}
+}
+
+// TestHeldEntriesAreBounded: many keys between "a" and "a/" are not all
+// held in memory; a LIST call settles "a" instead.
+func TestHeldEntriesAreBounded(t *testing.T) {
+	t.Parallel()
+	env := newFakeEnv(t)
+	keys := []string{"a", "a/x"}
+	for i := range 2500 {
+		keys = append(keys, keyf("a-%05d", i))
+	}
+	env.seed(t, keys...)
+	got, err := collect(t, env.conn(t, nil).ScanSorted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2502 || slices.Contains(got, "a") || got[len(got)-2] != "a/" {
+		t.Fatalf("listed %d entries (file a present: %v), want 2502 with only the folder a/", len(got), slices.Contains(got, "a"))
+	}
+}

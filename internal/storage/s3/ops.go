@@ -31,24 +31,43 @@ func (c *Conn) Stat(ctx context.Context, p string) (storage.Entry, error) {
 
 func (c *Conn) stat(ctx context.Context, op, p string) (storage.Entry, error) {
 	key := c.keyOf(p)
-	// The first key with prefix "key" is "key" itself when it exists.
-	objs, err := c.firstKeys(ctx, key, 1)
+	// The first key with prefix "key" is "key" itself when it exists; the
+	// second tells, in the common case, whether "key/" has keys too.
+	objs, err := c.firstKeys(ctx, key, 2)
 	if err != nil {
 		return storage.Entry{}, err
+	}
+	if len(objs) > 0 && aws.ToString(objs[0].Key) == key {
+		alsoFolder := false
+		if len(objs) > 1 {
+			next := aws.ToString(objs[1].Key)
+			switch {
+			case strings.HasPrefix(next, key+"/"):
+				alsoFolder = true
+			case next < key+"/":
+				// Keys such as "key!x" sort between "key" and "key/".
+				under, err := c.firstKeys(ctx, key+"/", 1)
+				if err != nil {
+					return storage.Entry{}, err
+				}
+				alsoFolder = len(under) > 0
+			}
+		}
+		if !alsoFolder {
+			return fileEntry(p, objs[0]), nil
+		}
+		// Both a file and a folder: scans report the folder only.
+		objs = objs[1:]
 	}
 	if len(objs) > 0 {
 		k := aws.ToString(objs[0].Key)
 		switch {
-		case k == key:
-			return fileEntry(p, objs[0]), nil
 		case k == key+"/":
 			return folderEntry(p, &objs[0]), nil
 		case strings.HasPrefix(k, key+"/"):
 			return folderEntry(p, nil), nil
 		}
 	}
-	// Keys such as "key!x" sort between "key" and "key/": look for the
-	// folder directly.
 	objs, err = c.firstKeys(ctx, key+"/", 1)
 	if err != nil {
 		return storage.Entry{}, err

@@ -47,8 +47,8 @@ func (c *Conn) scanSequential(ctx context.Context, emit func(storage.Entry) erro
 
 // scanPrefix lists every key under a full key prefix as entries.
 func (c *Conn) scanPrefix(ctx context.Context, prefix string, emit func(storage.Entry) error) error {
-	tb := &treeBuilder{conn: c, emit: emit}
-	return c.listPages(ctx, listQuery{prefix: prefix}, func(objs []types.Object, _ []string) error {
+	tb := &treeBuilder{ctx: ctx, conn: c, emit: emit}
+	err := c.listPages(ctx, listQuery{prefix: prefix}, func(objs []types.Object, _ []string) error {
 		for _, o := range objs {
 			if err := tb.object(o); err != nil {
 				return err
@@ -56,6 +56,10 @@ func (c *Conn) scanPrefix(ctx context.Context, prefix string, emit func(storage.
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return tb.finish()
 }
 
 // topItem is one element of the top level: a file or a common prefix.
@@ -92,6 +96,22 @@ func (c *Conn) listTopLevel(ctx context.Context) ([]topItem, error) {
 	})
 	slices.SortFunc(items, func(a, b topItem) int { return strings.Compare(a.key, b.key) })
 	items = slices.CompactFunc(items, func(a, b topItem) bool { return a.key == b.key && a.prefix == b.prefix })
+	// A top-level key that is also a folder ("a" next to "a/b") is
+	// reported as the folder only, as the sequential scan does.
+	folders := map[string]bool{}
+	for _, it := range items {
+		if it.prefix {
+			folders[it.key] = true
+		}
+	}
+	items = slices.DeleteFunc(items, func(it topItem) bool {
+		if !it.prefix && folders[it.key+"/"] {
+			c.logger.Warn("s3 scan: a key is both a file and a folder (other keys start with it and '/'); listing only the folder",
+				slog.String("bucket", c.bucket), slog.String("key", it.key))
+			return true
+		}
+		return false
+	})
 	return items, err
 }
 
@@ -148,7 +168,7 @@ func (pf *prefetcher) listInto(ctx context.Context, prefix string, out chan<- pa
 			return false
 		}
 	}
-	tb := &treeBuilder{conn: pf.conn, emit: func(e storage.Entry) error {
+	tb := &treeBuilder{ctx: ctx, conn: pf.conn, emit: func(e storage.Entry) error {
 		buf = append(buf, e)
 		return nil
 	}}
@@ -166,15 +186,23 @@ func (pf *prefetcher) listInto(ctx context.Context, prefix string, out chan<- pa
 		}
 		return nil
 	})
+	if err == nil {
+		if err = tb.finish(); err == nil && len(buf) > 0 {
+			send(pageResult{entries: buf})
+		}
+	}
 	if err != nil {
 		send(pageResult{err: err})
 	}
 }
 
 // emitTopFile emits a top-level file object.
-func (pf *prefetcher) emitTopFile(it topItem, emit func(storage.Entry) error) error {
-	tb := &treeBuilder{conn: pf.conn, emit: emit}
-	return tb.object(it.obj)
+func (pf *prefetcher) emitTopFile(ctx context.Context, it topItem, emit func(storage.Entry) error) error {
+	tb := &treeBuilder{ctx: ctx, conn: pf.conn, emit: emit}
+	if err := tb.object(it.obj); err != nil {
+		return err
+	}
+	return tb.finish()
 }
 
 // runSorted reports the top level in key order: each prefix has its own
@@ -219,7 +247,7 @@ func (pf *prefetcher) runSorted(ctx context.Context, cancel context.CancelFunc, 
 	err := func() error {
 		for i, it := range items {
 			if !it.prefix {
-				if err := pf.emitTopFile(it, emit); err != nil {
+				if err := pf.emitTopFile(ctx, it, emit); err != nil {
 					return err
 				}
 				continue
@@ -279,7 +307,7 @@ func (pf *prefetcher) runUnsorted(ctx context.Context, cancel context.CancelFunc
 	err := func() error {
 		for _, it := range items {
 			if !it.prefix {
-				if err := pf.emitTopFile(it, emit); err != nil {
+				if err := pf.emitTopFile(ctx, it, emit); err != nil {
 					return err
 				}
 			}
