@@ -19,8 +19,8 @@ import (
 type Folder struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// HasChildren reports whether the folder holds subfolders (so the
-	// picker can offer to open it).
+	// HasChildren reports whether the folder may hold subfolders (so the
+	// picker can offer to open it); see markHasChildren.
 	HasChildren bool `json:"has_children"`
 	// SharedDrive marks a shared drive (its ID is also its root folder's).
 	SharedDrive bool `json:"shared_drive"`
@@ -61,7 +61,10 @@ func (c *Conn) ListFolders(ctx context.Context, parentID string) ([]Folder, erro
 }
 
 // markHasChildren sets HasChildren with one OR-ed query per
-// ParentsPerQuery folders (one per folder when Drive's OR bug strikes).
+// ParentsPerQuery folders. When such a query answers nothing at all, Drive's
+// OR bug cannot be told from a batch without subfolders, and asking folder
+// by folder would make the picker slow, so the batch is marked as possibly
+// having children: opening one then shows an empty list at worst.
 func (c *Conn) markHasChildren(ctx context.Context, folders []Folder) error {
 	index := make(map[string]int, len(folders))
 	for i, f := range folders {
@@ -72,7 +75,7 @@ func (c *Conn) markHasChildren(ctx context.Context, folders []Folder) error {
 		for _, f := range folders[start:min(start+c.cfg.ParentsPerQuery, len(folders))] {
 			batch = append(batch, folderRef{id: f.ID})
 		}
-		err := c.listChildren(ctx, nil, batch, isFolderQuery, func(f *drive.File) error {
+		n, err := c.listBatch(ctx, nil, batch, isFolderQuery, func(f *drive.File) error {
 			if i, ok := index[firstParent(f)]; ok {
 				folders[i].HasChildren = true
 			}
@@ -80,6 +83,11 @@ func (c *Conn) markHasChildren(ctx context.Context, folders []Folder) error {
 		})
 		if err != nil {
 			return retag(err, "list folders", "")
+		}
+		if n == 0 && len(batch) > 1 {
+			for _, f := range batch {
+				folders[index[f.id]].HasChildren = true
+			}
 		}
 	}
 	return nil

@@ -115,8 +115,26 @@ func (c *Conn) walk(ctx context.Context, root *rootInfo, start folderRef, emit f
 // (extra, if not "", is AND-ed to the query), calling fn for each. When an
 // OR-ed query over several folders returns nothing at all, it asks again one
 // folder per query, as Drive sometimes answers OR-ed parent queries with
-// nothing.
+// nothing. (A batch of truly empty folders therefore costs one query per
+// folder; correctness first.)
 func (c *Conn) listChildren(ctx context.Context, root *rootInfo, batch []folderRef, extra string, fn func(*drive.File) error) error {
+	n, err := c.listBatch(ctx, root, batch, extra, fn)
+	if err != nil || n > 0 || len(batch) == 1 {
+		return err
+	}
+	c.log.Debug("drive OR-ed parents query returned nothing; listing each folder on its own",
+		slog.Int("folders", len(batch)))
+	for _, f := range batch {
+		if _, err := c.listBatch(ctx, root, []folderRef{f}, extra, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listBatch runs one files.list query over the children of the folders in
+// batch and returns how many items Drive reported.
+func (c *Conn) listBatch(ctx context.Context, root *rootInfo, batch []folderRef, extra string, fn func(*drive.File) error) (int, error) {
 	terms := make([]string, len(batch))
 	for i, f := range batch {
 		terms[i] = escapeQuery(f.id) + " in parents"
@@ -125,18 +143,7 @@ func (c *Conn) listChildren(ctx context.Context, root *rootInfo, batch []folderR
 	if extra != "" {
 		q += " and " + extra
 	}
-	n, err := c.listQueryFields(ctx, root, q, fileFields, fn)
-	if err != nil || n > 0 || len(batch) == 1 {
-		return err
-	}
-	c.log.Debug("drive OR-ed parents query returned nothing; listing each folder on its own",
-		slog.Int("folders", len(batch)))
-	for _, f := range batch {
-		if err := c.listChildren(ctx, root, []folderRef{f}, extra, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.listQueryFields(ctx, root, q, fileFields, fn)
 }
 
 // listQueryFields runs a files.list query over all its pages, asking for the
