@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -107,7 +108,7 @@ func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) erro
 // failed the run, it also made the job retryable for another worker, so this
 // attempt ends quietly. Otherwise (the lease expired while the database was
 // unreachable) the run is failed here and River retries the job.
-func (s *Service) leaseLost(ctx context.Context, log interface{ Warn(string, ...any) }, run catalog.SyncRun) error {
+func (s *Service) leaseLost(ctx context.Context, log *slog.Logger, run catalog.SyncRun) error {
 	cur, err := s.cat.GetSyncRun(ctx, run.AccountID, run.ID)
 	if err == nil && cur.State == catalog.RunFailed {
 		log.Warn("sync stopped: its lease was reaped; another worker retries it")
@@ -126,9 +127,7 @@ func (s *Service) leaseLost(ctx context.Context, log interface{ Warn(string, ...
 }
 
 // syncHoldingLease marks the run running and runs the engine.
-func (s *Service) syncHoldingLease(ctx context.Context, log interface {
-	Info(string, ...any)
-}, run *catalog.SyncRun) (SyncResult, error) {
+func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *catalog.SyncRun) (SyncResult, error) {
 	if err := s.waitForIntents(ctx, run.AccountID); err != nil {
 		return SyncResult{}, err
 	}
@@ -172,10 +171,7 @@ func (s *Service) syncHoldingLease(ctx context.Context, log interface {
 // in one transaction (so the account is free for its next sync the moment
 // the run shows finished), then tells everyone. It returns the error River
 // should see: nil when done, the sync's error when a retry may help.
-func (s *Service) finishRun(ctx context.Context, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}, job *river.Job[SyncArgs], run catalog.SyncRun, holder string, res SyncResult, syncErr error) error {
+func (s *Service) finishRun(ctx context.Context, log *slog.Logger, job *river.Job[SyncArgs], run catalog.SyncRun, holder string, res SyncResult, syncErr error) error {
 	// Settle the run even when ctx is done (shutdown).
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
