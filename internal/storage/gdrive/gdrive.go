@@ -1,22 +1,41 @@
 // Package gdrive is the storage connector for a Google Drive folder (in My
-// Drive or a shared drive), built on the official Drive v3 client.
+// Drive or a shared drive), built on the official Drive v3 client, with
+// the OAuth 2.0 and service-account credentials it runs on and the folder
+// picker used to choose the folder.
 //
 // Scoping: everything is resolved from the connected folder downwards —
 // paths name by name from the root, IDs from the changes feed by walking
 // their parents up to the root — so nothing outside the folder is listed,
 // read, written or deleted; an ID that is not under the root is "not found".
 //
-// Drive quirks handled: no recursive listing exists, so Scan walks by
-// folders and ORs up to ParentsPerQuery parents per files.list query, with a
-// fallback to one parent per query when an OR-ed query returns nothing (a
-// known Drive bug); pages may be short or empty and still carry a
-// nextPageToken; names repeat within a folder (each file is its own entry,
-// paths are not unique); names may contain "/" (shown as "／" in paths);
-// Google-native documents have no size, md5 or content (Entry.Native,
-// Size -1); shortcuts are never followed (listed as native entries with
-// their own ID); trashed items count as absent; rate limits (403
-// userRateLimitExceeded/rateLimitExceeded, 429) and 5xx are retried through
-// the storage.Pacer with backoff and jitter.
+// Drive quirks handled:
+//   - no recursive listing: Scan walks by folders, OR-ing up to
+//     ParentsPerQuery parents per files.list query (pageSize 1000, only the
+//     stored fields), and falls back to one parent per query when an OR-ed
+//     query returns nothing (a known Drive bug);
+//   - pages may be short or empty and still carry a nextPageToken; a
+//     repeated token or incompleteSearch fails the scan instead of
+//     shortening it;
+//   - names repeat within a folder (each file is its own entry, paths are
+//     not unique; path calls address folders first, then the oldest item);
+//     name queries ignore case, so matches are filtered exactly;
+//   - names may contain "/" or "\" (shown as "／" and "＼" in paths); names
+//     that cannot be a path element at all are skipped with a warning;
+//   - Google-native documents have no size, md5 or content (Entry.Native,
+//     Size -1; Open refuses them; Put never overwrites them);
+//   - shortcuts are never followed: each is listed as a native entry with
+//     its own ID, whatever it points to;
+//   - trashed items count as absent; a trashed or deleted root fails the
+//     scan (never an empty listing);
+//   - shared drives need supportsAllDrives/includeItemsFromAllDrives and
+//     corpora=drive with the drive's ID;
+//   - changes: one page per call, folders moved in arrive without their
+//     content (ScanFolder lists it), moves out of the root are removals, a
+//     400 on the page token is storage.ErrInvalidCursor;
+//   - rate limits (403 userRateLimitExceeded/rateLimitExceeded, 429) and
+//     5xx are retried through the storage.Pacer with backoff and jitter; a
+//     create whose reply was lost is not repeated into a duplicate; a 401
+//     refreshes the token once before it counts as storage.ErrAuth.
 package gdrive
 
 import (
