@@ -93,6 +93,11 @@ func (c *Conn) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 		out, err = c.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(c.keyOf(p))})
 		return err
 	})
+	if errors.Is(err, storage.ErrNotFound) {
+		if e, serr := c.stat(ctx, "open", p); serr == nil && e.IsDir {
+			return nil, storage.Classify(storage.ErrInvalidPath, "open", p, errors.New("this is a folder; only files can be read"))
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +166,36 @@ func (c *Conn) Delete(ctx context.Context, p string) error {
 	}
 	key := c.keyOf(p)
 	if !e.IsDir {
-		return c.deleteKeys(ctx, p, []string{key})
+		err = c.deleteKeys(ctx, p, []string{key})
+	} else {
+		err = c.listPages(ctx, listQuery{prefix: key + "/"}, func(objs []types.Object, _ []string) error {
+			keys := make([]string, 0, len(objs))
+			for _, o := range objs {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+			return c.deleteKeys(ctx, p, keys)
+		})
 	}
-	return c.listPages(ctx, listQuery{prefix: key + "/"}, func(objs []types.Object, _ []string) error {
-		keys := make([]string, 0, len(objs))
-		for _, o := range objs {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-		return c.deleteKeys(ctx, p, keys)
-	})
+	if err != nil {
+		return err
+	}
+	return c.keepParent(ctx, "delete", p)
+}
+
+// keepParent keeps the folder that held p after p was deleted or moved
+// away. An S3 folder without a marker exists only through the keys under
+// it, so removing its last key would make it vanish, unlike a folder on a
+// disk or on Drive; a marker is written in that case.
+func (c *Conn) keepParent(ctx context.Context, op, p string) error {
+	parent := storage.Dir(p)
+	if parent == "" {
+		return nil
+	}
+	objs, err := c.firstKeys(ctx, c.keyOf(parent)+"/", 1)
+	if err != nil || len(objs) > 0 {
+		return err
+	}
+	return c.putSmall(ctx, op, parent, c.keyOf(parent)+"/", nil, "")
 }
 
 // Move renames or moves a file or folder. S3 has no rename, so each
@@ -204,6 +230,9 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 		if err := c.deleteKeys(ctx, from, []string{c.keyOf(from)}); err != nil {
 			return storage.Entry{}, err
 		}
+		if err := c.keepParent(ctx, "move", from); err != nil {
+			return storage.Entry{}, err
+		}
 		return c.stat(ctx, "move", to)
 	}
 	fromKey, toKey := c.keyOf(from)+"/", c.keyOf(to)+"/"
@@ -233,6 +262,9 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 	})
 	if err != nil {
 		return storage.Entry{}, fmt.Errorf("moving folder %q to %q stopped part way; run the move again to finish it: %w", from, to, err)
+	}
+	if err := c.keepParent(ctx, "move", from); err != nil {
+		return storage.Entry{}, err
 	}
 	return c.stat(ctx, "move", to)
 }

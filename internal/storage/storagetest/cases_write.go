@@ -27,6 +27,8 @@ func testMoveFile(t *testing.T, f Fixture) {
 	if got := read(t, f.Conn, "dst/deeper/c.txt"); got != "moving content" {
 		t.Fatalf("read %q after rename", got)
 	}
+	// The folder the file left stays, empty.
+	wantKeys(t, "Scan after moves", scan(t, f.Conn), "dst/", "dst/deeper/", "dst/deeper/c.txt", "src/")
 }
 
 func testMoveFolder(t *testing.T, f Fixture) {
@@ -67,13 +69,19 @@ func testMoveRefusals(t *testing.T, f Fixture) {
 func testDeleteFile(t *testing.T, f Fixture) {
 	put(t, f.Conn, "keep.txt", "k")
 	put(t, f.Conn, "gone.txt", "g")
+	put(t, f.Conn, "folder/only.txt", "o")
 	if err := f.Conn.Delete(ctxFor(t), "gone.txt"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	_, err := f.Conn.Stat(ctxFor(t), "gone.txt")
 	wantClass(t, "Stat after Delete", err, storage.ErrNotFound)
-	wantKeys(t, "Scan", scan(t, f.Conn), "keep.txt")
 	wantClass(t, "Delete of a missing file", f.Conn.Delete(ctxFor(t), "gone.txt"), storage.ErrNotFound)
+	// Deleting a folder's last file leaves the (now empty) folder, as on
+	// a disk: the library shows folders the user made.
+	if err := f.Conn.Delete(ctxFor(t), "folder/only.txt"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	wantKeys(t, "Scan", scan(t, f.Conn), "folder/", "keep.txt")
 }
 
 func testDeleteFolder(t *testing.T, f Fixture) {
@@ -103,6 +111,8 @@ func testMakeFolder(t *testing.T, f Fixture) {
 	put(t, f.Conn, "file.txt", "f")
 	_, err := f.Conn.MkDir(ctxFor(t), "file.txt")
 	wantClass(t, "MkDir over a file", err, storage.ErrExists)
+	_, err = f.Conn.Open(ctxFor(t), "new")
+	wantClass(t, "Open of a folder", err, storage.ErrInvalidPath)
 	wantKeys(t, "Scan", scan(t, f.Conn), "file.txt", "new/", "p/", "p/q/", "p/q/r/")
 	// A file can go into the new folder.
 	put(t, f.Conn, "p/q/r/in.txt", "in")
