@@ -236,3 +236,29 @@ func TestChangesOutsideRootStayCheap(t *testing.T) {
 		t.Errorf("101 changes outside the root cost %d files.get calls; ancestors must be cached", n)
 	}
 }
+
+func TestChangesMovesBetweenDrives(t *testing.T) {
+	t.Parallel()
+	fake := drivefake.New(t, drivefake.Options{})
+	team := fake.CreateSharedDrive("Team")
+	leaving := fake.CreateFile(team, "leaving.jpg", "image/jpeg", []byte("l"))
+	mine := fake.CreateFolder("root", "Mine")
+	arriving := fake.CreateFile("root", "arriving.jpg", "image/jpeg", []byte("a"))
+	teamConn := connect(t, fake, team, nil)
+	myConn := connect(t, fake, mine, nil)
+	teamCursor, myCursor := startCursor(t, teamConn), startCursor(t, myConn)
+
+	must(t, fake.Move(leaving, mine))
+	must(t, fake.Move(arriving, team))
+
+	chs, _, _ := drain(t, teamConn, teamCursor)
+	got := byID(chs)
+	if got[leaving].Kind != storage.ChangeRemove || got[arriving].Kind != storage.ChangeUpsert || got[arriving].Entry.Path != "arriving.jpg" {
+		t.Errorf("shared drive feed %+v: want leaving.jpg removed and arriving.jpg added", chs)
+	}
+	chs, _, _ = drain(t, myConn, myCursor)
+	got = byID(chs)
+	if got[leaving].Kind != storage.ChangeUpsert || got[leaving].Entry.Path != "leaving.jpg" {
+		t.Errorf("My Drive folder feed %+v: want leaving.jpg added", chs)
+	}
+}

@@ -49,17 +49,20 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request, _ string)
 	var seqs []int64
 	for seq := tok; seq < s.st.startToken(); seq++ {
 		ch := s.st.changes[seq-1]
-		if s.st.lastSeq[ch.fileID] != seq {
-			continue // superseded by a later change of the same file
-		}
-		if c.driveID != "" && ch.driveID != c.driveID || c.driveID == "" && ch.driveID != "" && !(c.include && c.allDrives) {
-			continue
+		if c.driveID != "" {
+			// A shared drive's feed: the drive's own changes, each file
+			// once at its latest; a file that left the drive is removed.
+			if ch.driveID != c.driveID || s.st.lastInDrive[driveKey(c.driveID, ch.fileID)] != seq {
+				continue
+			}
+		} else if ch.departure || s.st.lastSeq[ch.fileID] != seq || ch.driveID != "" && !(c.include && c.allDrives) {
+			continue // superseded, or a shared drive item the caller did not ask for
 		}
 		item := map[string]any{"kind": "drive#change", "changeType": "file", "fileId": ch.fileID, "time": ch.at.UTC().Format("2006-01-02T15:04:05.000Z"), "removed": true}
 		if ch.driveID != "" {
 			item["driveId"] = ch.driveID
 		}
-		if f, ok := s.st.files[ch.fileID]; ok && !ch.removed && s.st.visible(f) {
+		if f, ok := s.st.files[ch.fileID]; ok && !ch.removed && s.st.visible(f) && f.driveID == ch.driveID {
 			item["removed"] = false
 			item["file"] = f.json()
 		} else if !includeRemoved {

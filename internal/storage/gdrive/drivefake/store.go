@@ -94,7 +94,10 @@ type change struct {
 	fileID  string
 	driveID string
 	removed bool
-	at      time.Time
+	// departure marks the file leaving driveID for another drive: a
+	// removal in that drive's feed only.
+	departure bool
+	at        time.Time
 }
 
 // store holds the fake Drive's state. All access is under Server.mu.
@@ -106,17 +109,21 @@ type store struct {
 	drives   []string // shared drive IDs in creation order
 	changes  []change // changes[i].seq == i+1
 	lastSeq  map[string]int64
-	minToken int64 // page tokens below this are expired
-	rootID   string
+	// lastInDrive is the latest change of a file within one drive's feed,
+	// keyed by driveKey.
+	lastInDrive map[string]int64
+	minToken    int64 // page tokens below this are expired
+	rootID      string
 }
 
 func newStore(now func() time.Time) *store {
 	s := &store{
-		now:      now,
-		files:    map[string]*file{},
-		children: map[string]map[string]*file{},
-		lastSeq:  map[string]int64{},
-		minToken: 1,
+		now:         now,
+		files:       map[string]*file{},
+		children:    map[string]map[string]*file{},
+		lastSeq:     map[string]int64{},
+		lastInDrive: map[string]int64{},
+		minToken:    1,
 	}
 	root := s.add(&file{name: "My Drive", mime: FolderMIME})
 	s.rootID = root.id
@@ -175,13 +182,25 @@ func (s *store) record(f *file) {
 	seq := int64(len(s.changes) + 1)
 	s.changes = append(s.changes, change{seq: seq, fileID: f.id, driveID: f.driveID, at: s.now()})
 	s.lastSeq[f.id] = seq
+	s.lastInDrive[driveKey(f.driveID, f.id)] = seq
 }
+
+func driveKey(driveID, fileID string) string { return driveID + "\x00" + fileID }
 
 // recordRemoved appends a "removed" change (permanent deletion).
 func (s *store) recordRemoved(id, driveID string) {
 	seq := int64(len(s.changes) + 1)
 	s.changes = append(s.changes, change{seq: seq, fileID: id, driveID: driveID, removed: true, at: s.now()})
 	s.lastSeq[id] = seq
+	s.lastInDrive[driveKey(driveID, id)] = seq
+}
+
+// recordDeparture appends the removal of a file from one drive's feed when
+// it moves to another drive.
+func (s *store) recordDeparture(id, driveID string) {
+	seq := int64(len(s.changes) + 1)
+	s.changes = append(s.changes, change{seq: seq, fileID: id, driveID: driveID, removed: true, departure: true, at: s.now()})
+	s.lastInDrive[driveKey(driveID, id)] = seq
 }
 
 // startToken is the page token that marks "now" in the changes feed.
@@ -244,10 +263,13 @@ func (s *store) removeTree(f *file) {
 }
 
 // setDrive moves f and everything under it into a shared drive (or My Drive
-// when driveID is ""), as happens when items move between drives.
+// when driveID is ""), as happens when items move between drives: each
+// leaves the old drive's feed and appears in the new one.
 func (s *store) setDrive(f *file, driveID string) {
+	s.recordDeparture(f.id, f.driveID)
 	f.driveID = driveID
-	for _, k := range s.children[f.id] {
+	s.record(f)
+	for _, k := range s.sortedChildren(f.id) {
 		s.setDrive(k, driveID)
 	}
 }
