@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -97,8 +98,56 @@ func (s *Service) relocateFolder(ctx context.Context, accountID, userID int64, f
 		return catalog.Folder{}, afterStorage(err, fmt.Sprintf("The folder %q", f.Path))
 	}
 	s.checkPlaced(accountID, out.Path, e.Path)
+	if movesRewriteObjects(w.conn.Kind()) {
+		s.refreshMovedFacts(ctx, accountID, w.conn, out)
+	}
 	s.publish(ctx, accountID, FolderMoved, folderPayload(out, userID, f.Path))
 	return out, nil
+}
+
+// movesRewriteObjects reports whether moving a folder in this kind of
+// storage makes new objects with new file facts: S3 has no rename, so a
+// folder move copies every object (new modification times, and new ETags
+// for multipart objects). Local folders and Drive keep the facts.
+func movesRewriteObjects(kind storage.Kind) bool { return kind == storage.KindS3 }
+
+// refreshMovedFacts records the storage's file facts for every asset under
+// a folder that was just moved, as a sync would, and queues new previews
+// for them. It stops quietly when a sync takes the library meanwhile: that
+// sync records the facts itself.
+func (s *Service) refreshMovedFacts(ctx context.Context, accountID int64, conn storage.Connector, f catalog.Folder) {
+	q := catalog.AssetQuery{AccountID: accountID, FolderID: &f.ID, Recursive: true, Limit: catalog.MaxAssetPage}
+	for {
+		assets, next, err := s.cfg.Catalog.ListAssets(ctx, q)
+		if err != nil {
+			s.logRefreshStop(accountID, f, err)
+			return
+		}
+		for _, a := range assets {
+			e, err := conn.Stat(ctx, a.Path)
+			if err != nil {
+				s.logRefreshStop(accountID, f, err)
+				return
+			}
+			if !factsDiffer(conn.Kind(), a, e) {
+				continue
+			}
+			if _, err := s.cfg.Catalog.PutUploadedAsset(ctx, accountID, 0, assetFromEntry(a.FolderID, e), s.cfg.Now()); err != nil {
+				s.logRefreshStop(accountID, f, err)
+				return
+			}
+			s.enqueueThumb(ctx, accountID, a.ID)
+		}
+		if next == "" {
+			return
+		}
+		q.Cursor = next
+	}
+}
+
+func (s *Service) logRefreshStop(accountID int64, f catalog.Folder, err error) {
+	s.cfg.Logger.Info("recording the file facts of a moved folder stopped; the next sync records them",
+		slog.Int64("account_id", accountID), slog.String("folder", f.Path), slog.String("error", err.Error()))
 }
 
 // DeleteFolder deletes a folder with everything inside from the storage

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ type Catalog interface {
 	MoveFolder(ctx context.Context, accountID, intentID, folderID int64, parentID *int64, name, storageID string, now time.Time) (catalog.Folder, error)
 	DeleteFolder(ctx context.Context, accountID, intentID, folderID int64, now time.Time) (int64, error)
 	UpdateAssetMetadata(ctx context.Context, accountID, assetID int64, m catalog.MetadataUpdate, now time.Time) (catalog.Asset, error)
+	ListAssets(ctx context.Context, q catalog.AssetQuery) ([]catalog.Asset, string, error)
 }
 
 // ConnectorFactory opens the storage connector of an account.
@@ -208,6 +210,9 @@ func (s *Service) folderPath(ctx context.Context, accountID int64, id *int64) (s
 func checkName(name string) error {
 	if err := storage.CheckName(name); err != nil {
 		return newError(ErrInvalid, err, "The name %q cannot be used: %v.", name, err)
+	}
+	if strings.Contains(name, "/") {
+		return newError(ErrInvalid, nil, "The name %q contains a slash; a name cannot contain \"/\".", name)
 	}
 	if name != "" && (name[0] == ' ' || name[len(name)-1] == ' ') {
 		return newError(ErrInvalid, nil, "The name %q starts or ends with a space; remove it.", name)

@@ -1,0 +1,322 @@
+package library_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/library"
+	"github.com/shelf-dam/shelf/internal/notify"
+)
+
+var seedTree = []string{"photos/", "photos/a.jpg", "photos/2024/", "photos/2024/b.jpg", "docs/", "docs/readme.txt", "top.txt"}
+
+// runOpsSuite checks every library operation against one catalog database
+// and one storage backend: the change lands in the storage and in the
+// catalog, and the next sync finds nothing to do.
+func runOpsSuite(t *testing.T, db database, be backend) {
+	setup := func(t *testing.T) *fixture {
+		t.Parallel()
+		f := newFixture(t, db, be)
+		f.seed(seedTree...)
+		return f
+	}
+
+	t.Run("UploadIntoFolder", func(t *testing.T) {
+		f := setup(t)
+		r, n := body("fresh pixels")
+		a, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, f.folderID("photos/2024"), "new.jpg", r, n, "image/jpeg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Path != "photos/2024/new.jpg" || a.Size != n || a.PreviewState != "pending" {
+			t.Errorf("uploaded asset = %+v", a)
+		}
+		if got := f.content("photos/2024/new.jpg"); got != "fresh pixels" {
+			t.Errorf("storage holds %q", got)
+		}
+		if q := f.thumbsQueued(); !slices.Contains(q, a.ID) {
+			t.Errorf("no preview queued for the upload (queued %v)", q)
+		}
+		if ev := f.eventTypes(); !slices.Contains(ev, notify.AssetCreated) {
+			t.Errorf("events %v, want asset.created", ev)
+		}
+		f.noDiff()
+		if again := f.asset("photos/2024/new.jpg"); again.ID != a.ID {
+			t.Errorf("the sync replaced the uploaded asset %d by %d", a.ID, again.ID)
+		}
+	})
+
+	t.Run("UploadIntoRoot", func(t *testing.T) {
+		f := setup(t)
+		r, n := body("root file")
+		a, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, nil, "at root.txt", r, n, "text/plain")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Path != "at root.txt" || a.FolderID != nil {
+			t.Errorf("uploaded asset = %+v", a)
+		}
+		f.noDiff()
+	})
+
+	t.Run("UploadNameCollisionIsRefused", func(t *testing.T) {
+		f := setup(t)
+		r, n := body("would overwrite")
+		_, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, f.folderID("photos"), "a.jpg", r, n, "")
+		wantKind(t, err, library.ErrConflict, "upload over an existing file")
+		if got := f.content("photos/a.jpg"); got != "content of photos/a.jpg" {
+			t.Errorf("the existing file was changed to %q", got)
+		}
+		// A name taken by a folder is refused too.
+		r, n = body("x")
+		_, err = f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, f.folderID("photos"), "2024", r, n, "")
+		wantKind(t, err, library.ErrConflict, "upload over an existing folder")
+		f.noDiff()
+	})
+
+	t.Run("InvalidNamesAreRefused", func(t *testing.T) {
+		f := setup(t)
+		before := f.storageTree()
+		for _, name := range []string{"", "a/b.jpg", "..", ".", "bad\x00name", "new\nline", "back\\slash", " padded "} {
+			r, n := body("x")
+			_, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, nil, name, r, n, "")
+			wantKind(t, err, library.ErrInvalid, "upload named "+name)
+			_, err = f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, nil, name)
+			wantKind(t, err, library.ErrInvalid, "folder named "+name)
+		}
+		a := f.asset("top.txt")
+		_, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, "x/y")
+		wantKind(t, err, library.ErrInvalid, "rename to a path")
+		if after := f.storageTree(); !slices.Equal(before, after) {
+			t.Errorf("storage changed: %s → %s", fmtTree(before), fmtTree(after))
+		}
+	})
+
+	t.Run("RenameAssetKeepsIdentityAndMetadata", func(t *testing.T) {
+		f := setup(t)
+		a := f.asset("photos/a.jpg")
+		title := "Sunset"
+		if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Title: &title, Tags: &[]string{"Beach"}}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, "sunset.jpg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.ID != a.ID || out.Path != "photos/sunset.jpg" || out.Title != "Sunset" || !slices.Equal(out.Tags, []string{"beach"}) {
+			t.Errorf("renamed asset = %+v", out)
+		}
+		if f.inStorage("photos/a.jpg") || f.content("photos/sunset.jpg") != "content of photos/a.jpg" {
+			t.Error("the storage was not renamed")
+		}
+		if ev := f.eventTypes(); !slices.Contains(ev, notify.AssetMoved) {
+			t.Errorf("events %v, want asset.moved", ev)
+		}
+		f.noDiff()
+		if got := f.asset("photos/sunset.jpg"); got.ID != a.ID || got.Title != "Sunset" {
+			t.Errorf("after the sync the asset is %+v; the rename lost its identity or metadata", got)
+		}
+	})
+
+	t.Run("MoveAssetToFolderAndRoot", func(t *testing.T) {
+		f := setup(t)
+		a := f.asset("top.txt")
+		out, err := f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, f.folderID("photos/2024"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Path != "photos/2024/top.txt" || out.FolderID == nil || *out.FolderID != *f.folderID("photos/2024") {
+			t.Errorf("moved asset = %+v", out)
+		}
+		f.noDiff()
+		out, err = f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Path != "top.txt" || out.FolderID != nil || !f.inStorage("top.txt") {
+			t.Errorf("moved back = %+v", out)
+		}
+		f.noDiff()
+	})
+
+	t.Run("MoveAssetOntoTakenNameIsRefused", func(t *testing.T) {
+		f := setup(t)
+		r, n := body("other")
+		if _, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, f.folderID("docs"), "top.txt", r, n, ""); err != nil {
+			t.Fatal(err)
+		}
+		a := f.asset("top.txt")
+		_, err := f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, f.folderID("docs"))
+		wantKind(t, err, library.ErrConflict, "move onto a taken name")
+		if f.content("docs/top.txt") != "other" || !f.inStorage("top.txt") {
+			t.Error("the refused move changed the storage")
+		}
+		f.noDiff()
+	})
+
+	t.Run("DeleteAsset", func(t *testing.T) {
+		f := setup(t)
+		a := f.asset("docs/readme.txt")
+		if err := f.svc.DeleteAsset(f.ctx, f.acct.ID, f.user.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if f.inStorage("docs/readme.txt") {
+			t.Error("the file is still in the storage")
+		}
+		if _, ok := f.findAsset("docs/readme.txt"); ok {
+			t.Error("the asset is still in the library")
+		}
+		err := f.svc.DeleteAsset(f.ctx, f.acct.ID, f.user.ID, a.ID)
+		wantKind(t, err, library.ErrNotFound, "deleting twice")
+		f.noDiff()
+	})
+
+	t.Run("CreateFolders", func(t *testing.T) {
+		f := setup(t)
+		top, err := f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, nil, "Projects")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, &top.ID, "Client A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Path != "Projects/Client A" || sub.ParentID == nil || *sub.ParentID != top.ID {
+			t.Errorf("sub folder = %+v", sub)
+		}
+		if !f.inStorage("Projects/Client A") {
+			t.Error("the folder is not in the storage")
+		}
+		_, err = f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, &top.ID, "Client A")
+		wantKind(t, err, library.ErrConflict, "creating a folder twice")
+		_, err = f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, nil, "top.txt")
+		wantKind(t, err, library.ErrConflict, "a folder over a file")
+		f.noDiff()
+		// Something uploaded into the new, still empty folder.
+		r, n := body("brief")
+		if _, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, &sub.ID, "brief.txt", r, n, ""); err != nil {
+			t.Fatal(err)
+		}
+		f.noDiff()
+	})
+
+	t.Run("RenameFolderRewritesSubtree", func(t *testing.T) {
+		f := setup(t)
+		b := f.asset("photos/2024/b.jpg")
+		out, err := f.svc.RenameFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, "Pictures")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Path != "Pictures" {
+			t.Errorf("renamed folder = %+v", out)
+		}
+		if got := f.asset("Pictures/2024/b.jpg"); got.ID != b.ID {
+			t.Errorf("the asset inside changed identity: %d → %d", b.ID, got.ID)
+		}
+		if f.inStorage("photos") || f.content("Pictures/2024/b.jpg") != "content of photos/2024/b.jpg" {
+			t.Error("the storage was not renamed")
+		}
+		f.noDiff()
+		if got := f.asset("Pictures/2024/b.jpg"); got.ID != b.ID {
+			t.Errorf("after the sync the asset is %d, want %d", got.ID, b.ID)
+		}
+	})
+
+	t.Run("MoveFolder", func(t *testing.T) {
+		f := setup(t)
+		out, err := f.svc.MoveFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("docs").ID, f.folderID("photos/2024"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Path != "photos/2024/docs" || !f.inStorage("photos/2024/docs/readme.txt") {
+			t.Errorf("moved folder = %+v", out)
+		}
+		_, err = f.svc.MoveFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, f.folderID("photos/2024/docs"))
+		wantKind(t, err, library.ErrInvalid, "moving a folder into its own subtree")
+		f.noDiff()
+		if got, want := f.catalogTree(), f.storageTree(); !slices.Equal(got, want) {
+			t.Errorf("catalog %s, storage %s", fmtTree(got), fmtTree(want))
+		}
+	})
+
+	t.Run("DeleteFolderTombstonesItsAssets", func(t *testing.T) {
+		f := setup(t)
+		n, err := f.svc.DeleteFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("removed %d assets, want 2", n)
+		}
+		if f.inStorage("photos") {
+			t.Error("the folder is still in the storage")
+		}
+		if got := f.catalogTree(); !slices.Equal(got, []string{"docs/", "docs/readme.txt", "top.txt"}) {
+			t.Errorf("catalog = %s", fmtTree(got))
+		}
+		f.noDiff()
+	})
+
+	t.Run("UpdateMeta", func(t *testing.T) {
+		f := setup(t)
+		a := f.asset("top.txt")
+		title, rating := "Top", 4
+		out, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Title: &title, Rating: &rating,
+			Custom: map[string]string{"client": "ACME"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Title != "Top" || out.Rating != 4 || out.Custom["client"] != "ACME" {
+			t.Errorf("updated = %+v", out)
+		}
+		bad := 9
+		_, err = f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Rating: &bad})
+		wantKind(t, err, library.ErrInvalid, "rating 9")
+		f.noDiff()
+		if got := f.asset("top.txt"); got.Title != "Top" {
+			t.Error("the sync dropped the metadata")
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		f := setup(t)
+		missing := int64(987654)
+		_, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, missing, "x")
+		wantKind(t, err, library.ErrNotFound, "rename of an unknown asset")
+		r, n := body("x")
+		_, err = f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, &missing, "x.txt", r, n, "")
+		wantKind(t, err, library.ErrNotFound, "upload into an unknown folder")
+		_, err = f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, missing, catalog.MetadataUpdate{})
+		wantKind(t, err, library.ErrNotFound, "metadata of an unknown asset")
+		_, err = f.svc.DeleteFolder(f.ctx, f.acct.ID, f.user.ID, missing)
+		wantKind(t, err, library.ErrNotFound, "delete of an unknown folder")
+		// Another account's asset is not found either.
+		other, _, err := f.store.CreateAccountWithAdmin(f.ctx, catalog.NewAccount{Name: "Other"},
+			catalog.NewUser{Email: "other-" + f.user.Email, PasswordHash: "x", Role: catalog.RoleAdmin}, f.acct.CreatedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := f.asset("top.txt")
+		err = f.svc.DeleteAsset(f.ctx, other.ID, f.user.ID, a.ID)
+		wantKind(t, err, library.ErrNotFound, "delete through another account")
+		if !f.inStorage("top.txt") {
+			t.Fatal("another account deleted the file")
+		}
+	})
+}
+
+func TestOpsLocalSQLite(t *testing.T) {
+	t.Parallel()
+	runOpsSuite(t, sqliteDB, localBackend)
+}
+
+func TestOpsLocalPostgres(t *testing.T) {
+	t.Parallel()
+	runOpsSuite(t, postgresDB, localBackend)
+}
+
+func TestOpsS3FakeSQLite(t *testing.T) {
+	t.Parallel()
+	runOpsSuite(t, sqliteDB, s3FakeBackend)
+}
