@@ -29,6 +29,8 @@ func (a *App) Handler(svc *Services) *web.Server {
 		Conns:    svc.Conns,
 		Jobs:     svc.Jobs,
 		Hub:      svc.Hub,
+		Library:  svc.Library,
+		Media:    svc.Media,
 	})
 }
 

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/riverqueue/river"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
 	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/library"
+	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/syncer"
 )
@@ -17,11 +21,14 @@ import (
 // live event hub, the storage connections, the sync engine and the job
 // service (River).
 type Services struct {
-	Hub    *notify.Hub
-	Conns  *connections.Service
-	Engine *syncer.Engine
-	Jobs   *jobs.Service
-	work   bool
+	Hub        *notify.Hub
+	Conns      *connections.Service
+	Engine     *syncer.Engine
+	Jobs       *jobs.Service
+	Dispatcher *notify.Dispatcher
+	Media      *media.Service
+	Library    *library.Service
+	work       bool
 }
 
 // ServicesOptions tune StartServices.
@@ -41,37 +48,78 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 	if err := hub.Start(ctx); err != nil {
 		return nil, fmt.Errorf("starting the live event hub: %w", err)
 	}
-	conns := &connections.Service{Store: a.Store, Box: a.Box, Cfg: a.Cfg, Logger: a.Logger, Now: a.Now, HTTPClient: opts.HTTPClient}
+	dispatcher := notify.NewDispatcher(notify.DispatcherConfig{
+		Store: a.Store,
+		Hub:   hub,
+		OpenSecret: func(w catalog.Webhook) ([]byte, error) {
+			return a.Box.Open(w.Secret, notify.WebhookSecretContext(w.AccountID))
+		},
+		Mailer:    notify.NewMailer(notify.SMTPConfig{Addr: a.Cfg.SMTPAddr, From: a.Cfg.SMTPFrom, User: a.Cfg.SMTPUser, Password: a.Cfg.SMTPPassword}),
+		PublicURL: a.Cfg.PublicURL,
+		Logger:    a.Logger,
+		Now:       a.Now,
+	})
+	conns := &connections.Service{Store: a.Store, Box: a.Box, Cfg: a.Cfg, Logger: a.Logger, Now: a.Now, HTTPClient: opts.HTTPClient,
+		OnNeedsReconnect: func(ctx context.Context, accountID int64, message string) {
+			dispatcher.StorageNeedsReconnect(ctx, accountID, message)
+		}}
 	engine, err := syncer.New(syncer.Config{Store: a.Store, Logger: a.Logger, Clock: a.Now})
 	if err != nil {
 		hub.Stop()
 		return nil, err
 	}
+	mediaSvc := media.NewService(media.ServiceConfig{
+		Store:     a.Store,
+		Connect:   conns.Connector,
+		Generator: media.NewGenerator(media.Config{Tools: media.DetectTools(a.Logger), Logger: a.Logger}),
+		Thumbs:    media.NewThumbStore(a.Cfg.DataDir),
+		Logger:    a.Logger,
+		Now:       a.Now,
+	})
+	var js *jobs.Service
 	jcfg := jobs.Config{
-		Store:   a.Store,
-		Policy:  a.Policy,
-		Connect: conns.Connector,
-		Sync:    a.syncFunc(engine, conns),
-		Hub:     hub,
-		Logger:  a.Logger,
-		Now:     a.Now,
-		Work:    opts.Work,
+		Store:    a.Store,
+		Policy:   a.Policy,
+		Connect:  conns.Connector,
+		Sync:     a.syncFunc(engine, conns),
+		Hub:      hub,
+		Finished: func(ctx context.Context, run catalog.SyncRun) error { return a.runFinished(ctx, js, dispatcher, run) },
+		Logger:   a.Logger,
+		Now:      a.Now,
+		Work:     opts.Work,
+		RegisterWorkers: func(w *river.Workers) {
+			dispatcher.RegisterWorkers(w)
+			river.AddWorker(w, media.NewThumbWorker(mediaSvc))
+			river.AddWorker(w, media.NewPendingWorker(mediaSvc, a.Store))
+		},
+		Queues: map[string]int{media.Queue: 2},
 	}
 	if opts.Jobs != nil {
 		opts.Jobs(&jcfg)
 	}
-	js, err := jobs.New(jcfg)
+	js, err = jobs.New(jcfg)
 	if err != nil {
 		hub.Stop()
 		return nil, err
 	}
+	dispatcher.SetEnqueue(js.Enqueue)
+	lib := library.New(library.Config{
+		Catalog: a.Store,
+		Connect: conns.Connector,
+		EnqueueThumb: func(ctx context.Context, accountID, assetID int64) error {
+			return js.Enqueue(ctx, media.ThumbArgs{AccountID: accountID, AssetID: assetID})
+		},
+		Publish: dispatcher.Emit,
+		Logger:  a.Logger,
+		Now:     a.Now,
+	})
 	if opts.Work {
 		if err := js.Start(ctx); err != nil {
 			hub.Stop()
 			return nil, fmt.Errorf("starting job workers: %w", err)
 		}
 	}
-	return &Services{Hub: hub, Conns: conns, Engine: engine, Jobs: js, work: opts.Work}, nil
+	return &Services{Hub: hub, Conns: conns, Engine: engine, Jobs: js, Dispatcher: dispatcher, Media: mediaSvc, Library: lib, work: opts.Work}, nil
 }
 
 // Stop stops the job workers (letting running jobs finish until ctx ends)
@@ -117,4 +165,18 @@ func (a *App) syncFunc(engine *syncer.Engine, conns *connections.Service) jobs.S
 		}
 		return jobs.SyncResult{Counts: res.Counts, NeedsConfirmation: res.State == catalog.RunNeedsConfirmation, Message: res.Message}, nil
 	}
+}
+
+// runFinished tells people about an ended run (notification, webhooks,
+// email) and, when the run changed files, queues the making of their
+// previews.
+func (a *App) runFinished(ctx context.Context, js *jobs.Service, d *notify.Dispatcher, run catalog.SyncRun) error {
+	if run.State == catalog.RunSucceeded || run.State == catalog.RunNeedsConfirmation {
+		if run.Counts.Added+run.Counts.Updated+run.Counts.Moved > 0 {
+			if err := js.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
+				a.Logger.WarnContext(ctx, "queueing previews after sync", "account_id", run.AccountID, "err", err)
+			}
+		}
+	}
+	return d.RunFinished(ctx, run)
 }

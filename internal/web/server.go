@@ -19,6 +19,8 @@ import (
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/connections"
 	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/library"
+	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/secrets"
@@ -42,6 +44,10 @@ type Deps struct {
 	Jobs *jobs.Service
 	// Hub carries live events to SSE subscribers.
 	Hub *notify.Hub
+	// Library makes write-through library changes.
+	Library *library.Service
+	// Media serves thumbnails and previews.
+	Media *media.Service
 }
 
 // PlanSetter changes an account's plan; the next auto-sync is rescheduled
@@ -61,6 +67,8 @@ type Server struct {
 	conns   *connections.Service
 	jobs    *jobs.Service
 	hub     *notify.Hub
+	library *library.Service
+	media   *media.Service
 	// closing is closed when the server shuts down, ending SSE streams.
 	closing chan struct{}
 	now     func() time.Time
@@ -97,6 +105,8 @@ func New(d Deps) *Server {
 		conns:   d.Conns,
 		jobs:    d.Jobs,
 		hub:     d.Hub,
+		library: d.Library,
+		media:   d.Media,
 		closing: make(chan struct{}),
 		now:     func() time.Time { return now().UTC() },
 		limiter: auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
@@ -149,6 +159,29 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("GET /api/v1/sync/runs", s.authed(anyRole, s.handleListRuns))
 	m.Handle("GET /api/v1/sync/runs/{id}", s.authed(anyRole, s.handleGetRun))
 	m.Handle("GET /api/v1/events", s.authed(anyRole, s.handleEvents))
+
+	// Library.
+	m.Handle("GET /api/v1/folders", s.authed(anyRole, s.handleListFolders))
+	m.Handle("GET /api/v1/folders/{id}", s.authed(anyRole, s.handleGetFolder))
+	m.Handle("POST /api/v1/folders", s.authed(editorOrAdmin, s.handleCreateFolder))
+	m.Handle("PATCH /api/v1/folders/{id}", s.authed(editorOrAdmin, s.handlePatchFolder))
+	m.Handle("DELETE /api/v1/folders/{id}", s.authed(editorOrAdmin, s.handleDeleteFolder))
+	m.Handle("GET /api/v1/assets", s.authed(anyRole, s.handleListAssets))
+	m.Handle("POST /api/v1/assets", s.authed(editorOrAdmin, s.handleUpload))
+	m.Handle("GET /api/v1/assets/{id}", s.authed(anyRole, s.handleGetAsset))
+	m.Handle("PATCH /api/v1/assets/{id}", s.authed(editorOrAdmin, s.handlePatchAsset))
+	m.Handle("DELETE /api/v1/assets/{id}", s.authed(editorOrAdmin, s.handleDeleteAsset))
+	m.Handle("GET /api/v1/assets/{id}/download", s.authed(anyRole, s.handleDownload))
+	m.Handle("GET /api/v1/assets/{id}/thumb", s.authed(anyRole, s.handleThumb))
+
+	// Notifications and webhooks.
+	m.Handle("GET /api/v1/notifications", s.authed(anyRole, s.handleListNotifications))
+	m.Handle("POST /api/v1/notifications/read", s.authed(anyRole, s.handleReadNotifications))
+	m.Handle("GET /api/v1/webhooks", s.authed(adminOnly, s.handleListWebhooks))
+	m.Handle("POST /api/v1/webhooks", s.authed(adminOnly, s.handleCreateWebhook))
+	m.Handle("PATCH /api/v1/webhooks/{id}", s.authed(adminOnly, s.handlePatchWebhook))
+	m.Handle("DELETE /api/v1/webhooks/{id}", s.authed(adminOnly, s.handleDeleteWebhook))
+	m.Handle("GET /api/v1/webhooks/{id}/deliveries", s.authed(adminOnly, s.handleWebhookDeliveries))
 
 	// Operator.
 	m.Handle("GET /api/v1/admin/accounts", s.authed(operatorOnly, s.handleAdminListAccounts))

@@ -1,0 +1,490 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/library"
+	"github.com/shelf-dam/shelf/internal/media"
+)
+
+// maxUploadMemory is how much of a multipart upload is buffered in memory;
+// the rest goes to temporary files.
+const maxUploadMemory = 8 << 20
+
+func folderJSON(f catalog.Folder) map[string]any {
+	return map[string]any{"id": f.ID, "name": f.Name, "path": f.Path, "parent_id": f.ParentID}
+}
+
+func assetJSON(a catalog.Asset) map[string]any {
+	tags := a.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	custom := a.Custom
+	if custom == nil {
+		custom = map[string]string{}
+	}
+	return map[string]any{
+		"id": a.ID, "name": a.Name, "path": a.Path, "folder_id": a.FolderID,
+		"size": a.Size, "mime": a.MIME, "native": a.Native,
+		"title": a.Title, "description": a.Description, "tags": tags, "rating": a.Rating, "custom": custom,
+		"width": a.Width, "height": a.Height, "duration_ms": a.DurationMS, "taken_at": timeOrNil(a.TakenAt), "camera": a.Camera,
+		"modified_at": timeOrNil(a.ModTime), "preview_state": a.PreviewState,
+		"thumb_url":    fmt.Sprintf("/api/v1/assets/%d/thumb", a.ID),
+		"download_url": fmt.Sprintf("/api/v1/assets/%d/download", a.ID),
+	}
+}
+
+// libraryError maps library failures to API errors.
+func (s *Server) libraryError(w http.ResponseWriter, r *http.Request, err error) {
+	var le *library.Error
+	msg := err.Error()
+	if errors.As(err, &le) {
+		msg = le.Message
+	}
+	switch {
+	case errors.Is(err, library.ErrLocked):
+		id, _ := library.RunID(err)
+		s.writeError(w, r, &apiError{Status: http.StatusLocked, Code: "library_locked", Message: msg, SyncRunID: &id})
+	case errors.Is(err, library.ErrDeferred):
+		ae := &apiError{Status: http.StatusAccepted, Code: "deferred", Message: msg}
+		if id, ok := library.RunID(err); ok {
+			ae.SyncRunID = &id
+		}
+		s.writeError(w, r, ae)
+	case errors.Is(err, library.ErrNotFound):
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "%s", msg))
+	case errors.Is(err, library.ErrConflict):
+		s.writeError(w, r, errorf(http.StatusConflict, "conflict", "%s", msg))
+	case errors.Is(err, library.ErrInvalid):
+		s.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "%s", msg))
+	case errors.Is(err, library.ErrStorage):
+		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%s", msg))
+	default:
+		s.writeError(w, r, err)
+	}
+}
+
+// optionalID parses an optional numeric query parameter; "" or "root"
+// mean none.
+func optionalID(v string) (*int64, bool) {
+	if v == "" || v == "root" || v == "null" {
+		return nil, true
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, false
+	}
+	return &id, true
+}
+
+func (s *Server) handleListFolders(w http.ResponseWriter, r *http.Request, p *principal) {
+	parent, ok := optionalID(r.URL.Query().Get("parent"))
+	if !ok {
+		s.writeError(w, r, errBadRequest("invalid_field", "parent must be a folder id"))
+		return
+	}
+	if parent != nil {
+		if _, err := s.store.GetFolder(r.Context(), p.Account.ID, *parent); err != nil {
+			s.writeError(w, r, folderErr(err))
+			return
+		}
+	}
+	folders, err := s.store.ListFolders(r.Context(), p.Account.ID, parent)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(folders))
+	for _, f := range folders {
+		out = append(out, folderJSON(f))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"folders": out})
+}
+
+func folderErr(err error) error {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return errNotFound("folder")
+	}
+	return err
+}
+
+func assetErr(err error) error {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return errNotFound("asset")
+	}
+	return err
+}
+
+func (s *Server) handleGetFolder(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("folder"))
+		return
+	}
+	f, err := s.store.GetFolder(r.Context(), p.Account.ID, id)
+	if err != nil {
+		s.writeError(w, r, folderErr(err))
+		return
+	}
+	chain, err := s.store.FolderAncestry(r.Context(), p.Account.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	crumbs := make([]map[string]any, 0, len(chain))
+	for _, c := range chain {
+		crumbs = append(crumbs, folderJSON(c))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"folder": folderJSON(f), "breadcrumbs": crumbs})
+}
+
+func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		ParentID *int64 `json:"parent_id"`
+		Name     string `json:"name"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := s.library.CreateFolder(r.Context(), p.Account.ID, p.User.ID, req.ParentID, strings.TrimSpace(req.Name))
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"folder": folderJSON(f)})
+}
+
+// handlePatchFolder renames and/or moves a folder. parent_id present and
+// null moves it to the top level.
+func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("folder"))
+		return
+	}
+	var req map[string]jsonRaw
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var f catalog.Folder
+	var err error
+	if raw, ok := req["name"]; ok {
+		var name string
+		if err := raw.into(&name); err != nil {
+			s.writeError(w, r, errBadRequest("invalid_field", "name must be a string"))
+			return
+		}
+		if f, err = s.library.RenameFolder(r.Context(), p.Account.ID, p.User.ID, id, strings.TrimSpace(name)); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+	}
+	if raw, ok := req["parent_id"]; ok {
+		var parent *int64
+		if err := raw.into(&parent); err != nil {
+			s.writeError(w, r, errBadRequest("invalid_field", "parent_id must be a folder id or null"))
+			return
+		}
+		if f, err = s.library.MoveFolder(r.Context(), p.Account.ID, p.User.ID, id, parent); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+	}
+	if f.ID == 0 {
+		if f, err = s.store.GetFolder(r.Context(), p.Account.ID, id); err != nil {
+			s.writeError(w, r, folderErr(err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"folder": folderJSON(f)})
+}
+
+func (s *Server) handleDeleteFolder(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("folder"))
+		return
+	}
+	if _, err := s.library.DeleteFolder(r.Context(), p.Account.ID, p.User.ID, id); err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleListAssets browses a folder or searches.
+func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request, p *principal) {
+	qv := r.URL.Query()
+	folder, ok := optionalID(qv.Get("folder"))
+	if !ok {
+		s.writeError(w, r, errBadRequest("invalid_field", "folder must be a folder id"))
+		return
+	}
+	q := catalog.AssetQuery{AccountID: p.Account.ID, FolderID: folder, Q: qv.Get("q"), Tag: qv.Get("tag"), MIME: qv.Get("type"),
+		Sort: qv.Get("sort"), Desc: qv.Get("order") == "desc", Cursor: qv.Get("cursor")}
+	q.Recursive = qv.Get("recursive") == "true" || (qv.Get("folder") == "" && (q.Q != "" || q.Tag != "" || q.MIME != ""))
+	switch q.Sort {
+	case "", "name", "date", "size":
+	default:
+		s.writeError(w, r, errBadRequest("invalid_field", "sort must be name, date or size"))
+		return
+	}
+	if v := qv.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > catalog.MaxAssetPage {
+			s.writeError(w, r, errBadRequest("invalid_field", "limit must be a number from 1 to %d", catalog.MaxAssetPage))
+			return
+		}
+		q.Limit = n
+	}
+	if folder != nil {
+		if _, err := s.store.GetFolder(r.Context(), p.Account.ID, *folder); err != nil {
+			s.writeError(w, r, folderErr(err))
+			return
+		}
+	}
+	assets, next, err := s.store.ListAssets(r.Context(), q)
+	if err != nil {
+		if errors.Is(err, catalog.ErrBadCursor) {
+			s.writeError(w, r, errBadRequest("invalid_field", "cursor is not valid for this listing; start again without it"))
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(assets))
+	for _, a := range assets {
+		out = append(out, assetJSON(a))
+	}
+	var nextCursor any
+	if next != "" {
+		nextCursor = next
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"assets": out, "next_cursor": nextCursor})
+}
+
+func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, p *principal) (catalog.Asset, bool) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("asset"))
+		return catalog.Asset{}, false
+	}
+	a, err := s.store.GetAsset(r.Context(), p.Account.ID, id)
+	if err != nil {
+		s.writeError(w, r, assetErr(err))
+		return catalog.Asset{}, false
+	}
+	return a, true
+}
+
+func (s *Server) handleGetAsset(w http.ResponseWriter, r *http.Request, p *principal) {
+	if a, ok := s.loadAsset(w, r, p); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+	}
+}
+
+// handleDownload streams the original from the storage.
+func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, p *principal) {
+	a, ok := s.loadAsset(w, r, p)
+	if !ok {
+		return
+	}
+	if a.Native {
+		s.writeError(w, r, errorf(http.StatusConflict, "native_document", "%s is a Google document without a downloadable file; open it in Google Drive", a.Name))
+		return
+	}
+	conn, err := s.conns.Connector(r.Context(), p.Account.ID)
+	if err != nil {
+		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%v", err))
+		return
+	}
+	rc, err := conn.Open(r.Context(), a.Path)
+	if err != nil {
+		s.conns.MarkFailure(r.Context(), p.Account.ID, err)
+		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "could not read %s from the storage: %v; a sync may be needed if it was changed there", a.Path, err))
+		return
+	}
+	defer rc.Close()
+	ctype := a.MIME
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if a.Size > 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		s.logger.WarnContext(r.Context(), "download interrupted", "asset_id", a.ID, "err", err)
+	}
+}
+
+func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request, p *principal) {
+	a, ok := s.loadAsset(w, r, p)
+	if !ok {
+		return
+	}
+	size := media.SizeThumb
+	if r.URL.Query().Get("size") == "preview" {
+		size = media.SizePreview
+	}
+	s.media.ServeThumb(w, r, a, size)
+}
+
+// handleUpload stores one or more files (multipart "file" parts) in a
+// folder, each written to the storage first.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *principal) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.writeError(w, r, errBadRequest("invalid_upload", "send the files as multipart/form-data with one or more \"file\" parts"))
+		return
+	}
+	folderParam := r.URL.Query().Get("folder_id")
+	var out []map[string]any
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.writeError(w, r, errBadRequest("invalid_upload", "the upload was cut short: %v", err))
+			return
+		}
+		switch part.FormName() {
+		case "folder_id":
+			v, _ := io.ReadAll(io.LimitReader(part, 32))
+			folderParam = strings.TrimSpace(string(v))
+			continue
+		case "file":
+		default:
+			continue
+		}
+		folder, ok := optionalID(folderParam)
+		if !ok {
+			s.writeError(w, r, errBadRequest("invalid_field", "folder_id must be a folder id"))
+			return
+		}
+		name := path.Base(strings.ReplaceAll(part.FileName(), "\\", "/"))
+		if name == "" || name == "." || name == "/" {
+			s.writeError(w, r, errBadRequest("invalid_upload", "each file part needs a file name"))
+			return
+		}
+		ctype := part.Header.Get("Content-Type")
+		a, err := s.library.Upload(r.Context(), p.Account.ID, p.User.ID, folder, name, part, -1, ctype)
+		if err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+		out = append(out, assetJSON(a))
+	}
+	if len(out) == 0 {
+		s.writeError(w, r, errBadRequest("invalid_upload", "no \"file\" part in the upload"))
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"assets": out})
+}
+
+// handlePatchAsset edits metadata, renames (name) and moves (folder_id).
+func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("asset"))
+		return
+	}
+	var req map[string]jsonRaw
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var m catalog.MetadataUpdate
+	meta := false
+	for key, raw := range req {
+		var err error
+		switch key {
+		case "title":
+			err = raw.into(&m.Title)
+		case "description":
+			err = raw.into(&m.Description)
+		case "tags":
+			err = raw.into(&m.Tags)
+		case "rating":
+			err = raw.into(&m.Rating)
+		case "custom":
+			err = raw.into(&m.Custom)
+			if m.Custom == nil {
+				m.Custom = map[string]string{}
+			}
+		case "name", "folder_id":
+			continue
+		default:
+			s.writeError(w, r, errBadRequest("invalid_field", "unknown field %q; editable: title, description, tags, rating, custom, name, folder_id", key))
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: fmt.Sprintf("%s has the wrong type: %v", key, err)})
+			return
+		}
+		meta = true
+	}
+	a, err := s.store.GetAsset(r.Context(), p.Account.ID, id)
+	if err != nil {
+		s.writeError(w, r, assetErr(err))
+		return
+	}
+	if meta {
+		if a, err = s.library.UpdateMeta(r.Context(), p.Account.ID, p.User.ID, id, m); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+	}
+	if raw, ok := req["name"]; ok {
+		var name string
+		if err := raw.into(&name); err != nil {
+			s.writeError(w, r, errBadRequest("invalid_field", "name must be a string"))
+			return
+		}
+		if name = strings.TrimSpace(name); name != a.Name {
+			if a, err = s.library.RenameAsset(r.Context(), p.Account.ID, p.User.ID, id, name); err != nil {
+				s.libraryError(w, r, err)
+				return
+			}
+		}
+	}
+	if raw, ok := req["folder_id"]; ok {
+		var folder *int64
+		if err := raw.into(&folder); err != nil {
+			s.writeError(w, r, errBadRequest("invalid_field", "folder_id must be a folder id or null"))
+			return
+		}
+		if a, err = s.library.MoveAsset(r.Context(), p.Account.ID, p.User.ID, id, folder); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+}
+
+func (s *Server) handleDeleteAsset(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("asset"))
+		return
+	}
+	if err := s.library.DeleteAsset(r.Context(), p.Account.ID, p.User.ID, id); err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,255 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/shelf-dam/shelf/internal/auth"
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/notify"
+)
+
+func notificationJSON(n catalog.Notification) map[string]any {
+	var data any = map[string]any{}
+	if len(n.Data) > 0 {
+		_ = json.Unmarshal(n.Data, &data)
+	}
+	return map[string]any{"id": n.ID, "kind": n.Kind, "message": n.Message, "data": data, "created_at": rfc3339(n.CreatedAt), "read_at": timeOrNil(n.ReadAt)}
+}
+
+func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request, p *principal) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			s.writeError(w, r, errBadRequest("invalid_field", "limit must be a number from 1 to 200"))
+			return
+		}
+		limit = n
+	}
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	list, err := s.store.ListNotifications(r.Context(), p.Account.ID, p.User.ID, r.URL.Query().Get("unread") == "true", before, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	unread, err := s.store.CountUnreadNotifications(r.Context(), p.Account.ID, p.User.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, n := range list {
+		out = append(out, notificationJSON(n))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": out, "unread": unread})
+}
+
+func (s *Server) handleReadNotifications(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		IDs []int64 `json:"ids"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	now := s.now()
+	if len(req.IDs) == 0 {
+		if err := s.store.MarkAllNotificationsRead(r.Context(), p.Account.ID, p.User.ID, now); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	for _, id := range req.IDs {
+		err := s.store.MarkNotificationRead(r.Context(), p.Account.ID, p.User.ID, id, now)
+		if errors.Is(err, catalog.ErrNotFound) {
+			s.writeError(w, r, errNotFound("notification"))
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func webhookJSON(h catalog.Webhook) map[string]any {
+	events := h.Events
+	if events == nil {
+		events = []string{}
+	}
+	return map[string]any{"id": h.ID, "url": h.URL, "events": events, "enabled": h.Enabled, "failure_count": h.FailureCount,
+		"disabled_reason": h.DisabledReason, "created_at": rfc3339(h.CreatedAt)}
+}
+
+// webhookEvents are the event names and patterns a webhook may select.
+var webhookEvents = []string{"*", "sync.*", notify.SyncCompleted, notify.SyncFailed, notify.SyncStarted, "asset.*",
+	notify.AssetCreated, notify.AssetUpdated, notify.AssetMoved, notify.AssetDeleted}
+
+func checkWebhook(rawURL string, events []string) *apiError {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "url", Message: "url must be an http:// or https:// URL"}
+	}
+	if len(events) == 0 {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "events", Message: "events is required, e.g. [\"sync.completed\", \"sync.failed\"] or [\"asset.*\"]"}
+	}
+	for _, e := range events {
+		known := false
+		for _, k := range webhookEvents {
+			known = known || e == k
+		}
+		if !known {
+			return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "events", Message: "unknown event " + strconv.Quote(e) + "; use " + strings.Join(webhookEvents, ", ")}
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, p *principal) {
+	hooks, err := s.store.ListWebhooks(r.Context(), p.Account.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(hooks))
+	for _, h := range hooks {
+		out = append(out, webhookJSON(h))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+}
+
+// handleCreateWebhook adds a webhook and answers its signing secret, once.
+func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		URL    string   `json:"url"`
+		Events []string `json:"events"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if aerr := checkWebhook(req.URL, req.Events); aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	secret, err := auth.NewSecret(32)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sealed, err := s.box.Seal([]byte(secret), notify.WebhookSecretContext(p.Account.ID))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h, err := s.store.CreateWebhook(r.Context(), catalog.Webhook{AccountID: p.Account.ID, URL: req.URL, Events: req.Events, Secret: sealed, Enabled: true}, s.now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := webhookJSON(h)
+	body["secret"] = secret
+	writeJSON(w, http.StatusCreated, map[string]any{"webhook": body, "note": "copy the signing secret now: it is shown only once"})
+}
+
+func (s *Server) handlePatchWebhook(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("webhook"))
+		return
+	}
+	var req struct {
+		URL     *string   `json:"url"`
+		Events  *[]string `json:"events"`
+		Enabled *bool     `json:"enabled"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h, err := s.store.GetWebhook(r.Context(), p.Account.ID, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		s.writeError(w, r, errNotFound("webhook"))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.URL != nil {
+		h.URL = *req.URL
+	}
+	if req.Events != nil {
+		h.Events = *req.Events
+	}
+	if aerr := checkWebhook(h.URL, h.Events); aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	if req.Enabled != nil {
+		h.Enabled = *req.Enabled
+		if h.Enabled {
+			h.FailureCount, h.DisabledReason = 0, ""
+		}
+	}
+	if h, err = s.store.UpdateWebhook(r.Context(), h, s.now()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhook": webhookJSON(h)})
+}
+
+func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("webhook"))
+		return
+	}
+	err := s.store.DeleteWebhook(r.Context(), p.Account.ID, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		s.writeError(w, r, errNotFound("webhook"))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("webhook"))
+		return
+	}
+	if _, err := s.store.GetWebhook(r.Context(), p.Account.ID, id); err != nil {
+		s.writeError(w, r, notFoundAs(err, "webhook"))
+		return
+	}
+	list, err := s.store.ListWebhookDeliveries(r.Context(), p.Account.ID, id, 100)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, d := range list {
+		out = append(out, map[string]any{"id": d.ID, "event": d.Event, "attempt": d.Attempt, "status_code": d.StatusCode, "error": d.Error, "created_at": rfc3339(d.CreatedAt)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out})
+}
+
+func notFoundAs(err error, what string) error {
+	if errors.Is(err, catalog.ErrNotFound) {
+		return errNotFound(what)
+	}
+	return err
+}
