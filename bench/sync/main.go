@@ -35,6 +35,9 @@ func main() {
 		batch    = flag.Int("batch", 1000, "sync batch size")
 		serve    = flag.Int("serve-s3fake", -1, "internal: serve an S3 fake holding this many objects")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		extras   = flag.String("extra", "", "comma-separated extra measurements: drive (files.list calls of a 10k-folder Drive scan at 30 ms latency), s3parallel (parallel vs sequential S3 listing at 30 ms per LIST)")
+		latency  = flag.Duration("s3-list-latency", 0, "internal: latency of the served S3 fake's LIST calls")
+		perTop   = flag.Int("s3-per-prefix", 1000, "internal: objects per top-level prefix in the served S3 fake")
 	)
 	flag.Parse()
 	if *cpuprof != "" {
@@ -48,7 +51,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	if *serve >= 0 {
-		serveS3Fake(*serve)
+		serveS3Fake(*serve, *latency, *perTop)
 		return
 	}
 	dir := *work
@@ -61,9 +64,20 @@ func main() {
 		dir = d
 	}
 	ctx := context.Background()
+	if *extras != "" {
+		if err := runExtras(ctx, os.Stdout, *extras, dir); err != nil {
+			log.Fatal(err)
+		}
+		if *sizes == "" {
+			return
+		}
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "storage\tcatalog\tobjects\tlist s\tfull s\tfull/list\tfull obj/s\tfull CPU s\tfull RSS MiB\tfull rows\tnoop s\tnoop/list\tnoop CPU s\tnoop RSS MiB\tnoop rows\t")
 	for _, ns := range strings.Split(*sizes, ",") {
+		if ns == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(ns))
 		if err != nil {
 			log.Fatalf("bad -n value %q", ns)

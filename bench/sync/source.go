@@ -27,16 +27,20 @@ import (
 
 // source is a storage holding the benchmark's objects.
 type source struct {
-	kind  string
-	n     int
-	conn  storage.Connector
-	close func()
+	kind     string
+	endpoint string // S3
+	n        int
+	conn     storage.Connector
+	close    func()
 }
 
 // objectKey is the i-th object's key: 100 files per folder, 10 folders per
 // top-level folder.
-func objectKey(i int) string {
-	return fmt.Sprintf("d%04d/s%d/file-%07d.jpg", i/1000, (i/100)%10, i)
+func objectKey(i int) string { return keyFor(i, 1000) }
+
+// keyFor is objectKey with perTop objects per top-level folder.
+func keyFor(i, perTop int) string {
+	return fmt.Sprintf("d%04d/s%d/file-%07d.jpg", i/perTop, (i/100)%10, i)
 }
 
 func objectBody(i int) []byte { return []byte("benchmark object " + strconv.Itoa(i)) }
@@ -44,7 +48,7 @@ func objectBody(i int) []byte { return []byte("benchmark object " + strconv.Itoa
 func openSource(ctx context.Context, kind string, n int, dir string) (*source, error) {
 	switch kind {
 	case "s3fake":
-		return s3FakeSource(ctx, n)
+		return s3FakeSourceWith(ctx, n, 0, 0, 1000)
 	case "local":
 		return localSource(n, dir)
 	case "versitygw":
@@ -54,15 +58,17 @@ func openSource(ctx context.Context, kind string, n int, dir string) (*source, e
 }
 
 // serveS3Fake is the child process: an S3 fake with n objects in bucket
-// "bench", its URL on the first line of stdout, until stdin closes.
-func serveS3Fake(n int) {
+// "bench" and listLatency added to every LIST call, its URL on the first
+// line of stdout, until stdin closes.
+func serveS3Fake(n int, listLatency time.Duration, perTop int) {
 	srv := s3fake.Start()
+	srv.SetLatency(s3fake.OpList, listLatency)
 	if err := srv.CreateBucket("bench"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	for i := range n {
-		if err := srv.PutObject("bench", objectKey(i), objectBody(i)); err != nil {
+		if err := srv.PutObject("bench", keyFor(i, perTop), objectBody(i)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -72,12 +78,14 @@ func serveS3Fake(n int) {
 	srv.Close()
 }
 
-func s3FakeSource(ctx context.Context, n int) (*source, error) {
+// s3FakeSourceWith starts an S3 fake child process with n objects and
+// connects to it (parallel: the connector's ParallelPrefixes).
+func s3FakeSourceWith(ctx context.Context, n int, listLatency time.Duration, parallel, perTop int) (*source, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve-s3fake", strconv.Itoa(n))
+	cmd := exec.Command(exe, "-serve-s3fake", strconv.Itoa(n), "-s3-list-latency", listLatency.String(), "-s3-per-prefix", strconv.Itoa(perTop))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -95,13 +103,14 @@ func s3FakeSource(ctx context.Context, n int) (*source, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("starting the S3 fake: %w", err)
 	}
-	conn, err := s3.New(ctx, s3.Config{Bucket: "bench", Endpoint: strings.TrimSpace(url), PathStyle: true,
-		AccessKeyID: "bench", SecretAccessKey: "bench"}, nil)
+	endpoint := strings.TrimSpace(url)
+	conn, err := s3.New(ctx, s3.Config{Bucket: "bench", Endpoint: endpoint, PathStyle: true,
+		AccessKeyID: "bench", SecretAccessKey: "bench", ParallelPrefixes: parallel}, nil)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
-	return &source{kind: "s3fake", n: n, conn: conn, close: func() {
+	return &source{kind: "s3fake", n: n, endpoint: endpoint, conn: conn, close: func() {
 		stdin.Close()
 		_ = cmd.Wait()
 	}}, nil

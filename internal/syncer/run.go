@@ -107,9 +107,11 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 }
 
 // useFeed reports whether this run may read the changes feed instead of
-// listing everything.
+// listing everything. A confirmed mass deletion always lists everything:
+// the removals it confirms may have been found by a full scan, which the
+// feed would not show again.
 func (r *run) useFeed() bool {
-	if r.job.Kind == ScanFull || r.job.Cursor == "" || r.job.LastFullScan == nil {
+	if r.job.Kind == ScanFull || r.job.ConfirmedMassDelete || r.job.Cursor == "" || r.job.LastFullScan == nil {
 		return false
 	}
 	return r.e.now().Sub(*r.job.LastFullScan) < r.e.cfg.FullScanEvery

@@ -140,7 +140,8 @@ type Job struct {
 	LastFullScan *time.Time
 	// ConfirmedMassDelete lets the run remove more than the mass-delete
 	// guard allows, and empty a library whose storage root is now empty:
-	// an admin confirmed it after a run ended in needs_confirmation.
+	// an admin confirmed it after a run ended in needs_confirmation. Such
+	// a run always lists the storage in full.
 	ConfirmedMassDelete bool
 	// Progress, when set, is called from Run's goroutine after each
 	// applied batch with the counters so far and the estimated total of
