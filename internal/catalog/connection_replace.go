@@ -43,3 +43,9 @@ func (s *Store) ReplaceConnection(ctx context.Context, c Connection, resetLibrar
 	}
 	return s.PutConnection(ctx, c, now)
 }
+
+// SetConnectionSecret replaces the encrypted credentials of the account's
+// connection (a refreshed OAuth token), keeping everything else.
+func (s *Store) SetConnectionSecret(ctx context.Context, accountID int64, secret []byte, now time.Time) error {
+	return s.execOne(ctx, s.db, `UPDATE storage_connections SET secret = ?, updated_at = ? WHERE account_id = ?`, secret, ms(now), accountID)
+}

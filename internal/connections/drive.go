@@ -2,17 +2,237 @@ package connections
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive"
 )
+
+// oauthStateTTL is how long an admin has to finish Google's consent screen.
+const oauthStateTTL = 15 * time.Minute
+
+// ErrOAuthOff: the operator configured no Google OAuth client.
+var ErrOAuthOff = errors.New("Google Drive sign-in is not configured on this server (SHELF_GOOGLE_CLIENT_ID and SHELF_GOOGLE_CLIENT_SECRET); connect with a service-account key instead, or ask the operator")
+
+// ErrOAuthState: the callback's state is unknown, expired, used or not the
+// caller's.
+var ErrOAuthState = errors.New("this Google authorization link is not valid any more (expired, used twice or started by someone else); start again from Settings → Storage")
+
+func (s *Service) oauthConfig() gdrive.OAuthConfig {
+	return gdrive.OAuthConfig{
+		ClientID: s.Cfg.GoogleClientID, ClientSecret: s.Cfg.GoogleClientSecret,
+		AuthURL: s.Cfg.GoogleAuthURL, TokenURL: s.Cfg.GoogleTokenURL,
+		RedirectURL: s.Cfg.PublicURL + "/oauth/google/callback",
+		HTTPClient:  s.HTTPClient,
+	}
+}
+
+func grantContext(accountID int64) string { return "oauth-grant:" + strconv.FormatInt(accountID, 10) }
+
+// DriveAuthURL starts Google's authorization (code + PKCE) for an admin:
+// it records the state and the verifier and returns the consent URL.
+func (s *Service) DriveAuthURL(ctx context.Context, accountID, userID int64) (string, error) {
+	if !s.Cfg.GoogleOAuthEnabled() {
+		return "", ErrOAuthOff
+	}
+	state, err := auth.NewSecret(24)
+	if err != nil {
+		return "", err
+	}
+	url, verifier := s.oauthConfig().AuthCodeURL(state)
+	now := s.Now()
+	if err := s.Store.CreateOAuthState(ctx, catalog.OAuthState{State: state, AccountID: accountID, UserID: userID, Verifier: verifier, CreatedAt: now, ExpiresAt: now.Add(oauthStateTTL)}); err != nil {
+		return "", err
+	}
+	return url, nil
+}
+
+// DriveCallback finishes the authorization: the state must be the caller's
+// and fresh; the code is exchanged (with the PKCE verifier) for a token,
+// which is kept encrypted as the account's pending grant until a folder is
+// connected.
+func (s *Service) DriveCallback(ctx context.Context, accountID, userID int64, state, code string) error {
+	st, err := s.Store.TakeOAuthState(ctx, state, s.Now())
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && (st.AccountID != accountID || st.UserID != userID)) {
+		return ErrOAuthState
+	}
+	if err != nil {
+		return err
+	}
+	tok, err := s.oauthConfig().Exchange(ctx, code, st.Verifier)
+	if err != nil {
+		return fmt.Errorf("Google refused the authorization: %w", err)
+	}
+	data, err := json.Marshal(tok)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.Box.Seal(data, grantContext(accountID))
+	if err != nil {
+		return err
+	}
+	return s.Store.PutOAuthGrant(ctx, catalog.OAuthGrant{AccountID: accountID, Provider: "google", Token: sealed, CreatedAt: s.Now()})
+}
+
+// pendingToken returns the account's pending OAuth grant, or, when the
+// account is connected to Drive by OAuth already, that connection's token
+// (to pick another folder without authorizing again).
+func (s *Service) pendingToken(ctx context.Context, accountID int64) (json.RawMessage, error) {
+	g, err := s.Store.GetOAuthGrant(ctx, accountID)
+	if err == nil {
+		return s.Box.Open(g.Token, grantContext(accountID))
+	}
+	if !errors.Is(err, catalog.ErrNotFound) {
+		return nil, err
+	}
+	conn, err := s.Store.GetConnection(ctx, accountID)
+	if err == nil && storage.Kind(conn.Kind) == storage.KindGDrive {
+		var sec driveSecret
+		if err := s.open(conn, &sec); err != nil {
+			return nil, err
+		}
+		if len(sec.OAuthToken) > 0 {
+			return sec.OAuthToken, nil
+		}
+	}
+	return nil, nil
+}
+
+// DriveFolders lists folders for the folder picker (parent "" lists My
+// Drive's top level and the shared drives), using the pending grant or the
+// current Drive connection.
+func (s *Service) DriveFolders(ctx context.Context, accountID int64, parent string) ([]gdrive.Folder, error) {
+	tok, err := s.pendingToken(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, fmt.Errorf("authorize Google Drive first (Connect Google Drive), then pick a folder")
+	}
+	c, err := s.driveConnector(ctx, accountID, "", driveSecret{OAuthToken: tok}, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.ListFolders(ctx, parent)
+}
 
 // openDrive builds a Drive connector from stored settings and secret.
 func (s *Service) openDrive(ctx context.Context, accountID int64, st driveSettings, sec driveSecret) (storage.Connector, error) {
-	return nil, fmt.Errorf("google drive connections are not available in this build")
+	return s.driveConnector(ctx, accountID, st.FolderID, sec, true)
+}
+
+// driveConnector builds a connector for folderID. With persist, refreshed
+// OAuth tokens are written back to the account's connection.
+func (s *Service) driveConnector(ctx context.Context, accountID int64, folderID string, sec driveSecret, persist bool) (*gdrive.Conn, error) {
+	var ts oauth2.TokenSource
+	switch {
+	case sec.ServiceAccountJSON != "":
+		t, err := gdrive.ServiceAccountTokenSource([]byte(sec.ServiceAccountJSON), s.HTTPClient)
+		if err != nil {
+			return nil, err
+		}
+		ts = t
+	case len(sec.OAuthToken) > 0:
+		if !s.Cfg.GoogleOAuthEnabled() {
+			return nil, storage.Classify(storage.ErrAuth, "connect", "", ErrOAuthOff)
+		}
+		var tok oauth2.Token
+		if err := json.Unmarshal(sec.OAuthToken, &tok); err != nil {
+			return nil, fmt.Errorf("reading the stored Google token: %w", err)
+		}
+		var onRefresh func(*oauth2.Token)
+		if persist {
+			onRefresh = func(t *oauth2.Token) { s.saveRefreshedToken(accountID, t) }
+		}
+		ts = s.oauthConfig().TokenSource(&tok, onRefresh)
+	default:
+		return nil, storage.Classify(storage.ErrAuth, "connect", "", errors.New("no Google credentials are stored; reconnect Google Drive"))
+	}
+	return gdrive.New(ctx, gdrive.Config{FolderID: folderID, Endpoint: strings.TrimSuffix(s.Cfg.DriveEndpoint, "/"), TokenSource: ts, HTTPClient: s.HTTPClient}, s.Logger)
+}
+
+// saveRefreshedToken stores a refreshed OAuth token in the connection.
+func (s *Service) saveRefreshedToken(accountID int64, t *oauth2.Token) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, err := json.Marshal(t)
+	if err == nil {
+		var sealed []byte
+		if sealed, err = s.seal(accountID, driveSecret{OAuthToken: data}); err == nil {
+			err = s.Store.SetConnectionSecret(ctx, accountID, sealed, s.Now())
+		}
+	}
+	if err != nil {
+		s.Logger.Warn("storing a refreshed Google token", slog.Int64("account_id", accountID), slog.Any("err", err))
+	}
 }
 
 func (s *Service) prepareDrive(ctx context.Context, accountID int64, req Request) (catalog.Connection, error) {
-	return catalog.Connection{}, fieldError("kind", "google drive connections are not available in this build")
+	folderID := strings.TrimSpace(req.FolderID)
+	if folderID == "" {
+		return catalog.Connection{}, fieldError("folder_id", "folder_id is required: pick the Drive folder to connect")
+	}
+	var sec driveSecret
+	settings := driveSettings{FolderID: folderID}
+	credField := "folder_id"
+	if strings.TrimSpace(req.ServiceAccountJSON) != "" {
+		var probe struct {
+			Type        string `json:"type"`
+			ClientEmail string `json:"client_email"`
+		}
+		if err := json.Unmarshal([]byte(req.ServiceAccountJSON), &probe); err != nil || probe.Type != "service_account" || probe.ClientEmail == "" {
+			return catalog.Connection{}, fieldError("service_account_json", "this is not a Google service-account key (a JSON file with \"type\": \"service_account\"); download one from the Google Cloud console")
+		}
+		sec.ServiceAccountJSON = req.ServiceAccountJSON
+		settings.Auth = "service_account"
+		credField = "service_account_json"
+	} else {
+		tok, err := s.pendingToken(ctx, accountID)
+		if err != nil {
+			return catalog.Connection{}, err
+		}
+		if tok == nil {
+			return catalog.Connection{}, fieldError("folder_id", "authorize Google Drive first (Connect Google Drive), or give a service_account_json key")
+		}
+		sec.OAuthToken = tok
+		settings.Auth = "oauth"
+	}
+	c, err := s.driveConnector(ctx, accountID, folderID, sec, false)
+	if err != nil {
+		return catalog.Connection{}, fieldError(credField, "%v", err)
+	}
+	f, err := c.ValidateRoot(ctx, folderID)
+	if err == nil {
+		err = c.ProbeWrite(ctx)
+	}
+	if err != nil {
+		field := "folder_id"
+		if errors.Is(err, storage.ErrAuth) {
+			field = credField
+		}
+		return catalog.Connection{}, fieldError(field, "%s", driveMessage(err))
+	}
+	settings.FolderID, settings.FolderName = f.ID, f.Name
+	cfg, _ := jsonBytes(settings)
+	secret, _ := jsonBytes(sec)
+	return catalog.Connection{Kind: string(storage.KindGDrive), Config: cfg, Secret: secret, RootKey: "gdrive:" + f.ID}, nil
+}
+
+// driveMessage keeps the part of a classified error meant for people.
+func driveMessage(err error) string {
+	var ce *storage.ClassError
+	if errors.As(err, &ce) && ce.Err != nil {
+		return ce.Err.Error()
+	}
+	return err.Error()
 }

@@ -154,6 +154,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	// Storage and sync.
 	m.Handle("GET /api/v1/storage", s.authed(adminOnly, s.handleGetStorage))
 	m.Handle("PUT /api/v1/storage", s.authed(adminOnly, s.handlePutStorage))
+	m.Handle("GET /api/v1/storage/gdrive/folders", s.authed(adminOnly, s.handleDriveFolders))
+	m.Handle("GET /oauth/google/start", s.authed(adminOnly, s.handleOAuthStart))
+	m.Handle("GET /oauth/google/callback", s.authed(adminOnly, s.handleOAuthCallback))
 	m.Handle("GET /api/v1/sync", s.authed(anyRole, s.handleGetSync))
 	m.Handle("POST /api/v1/sync", s.authed(editorOrAdmin, s.handleStartSync))
 	m.Handle("GET /api/v1/sync/runs", s.authed(anyRole, s.handleListRuns))
