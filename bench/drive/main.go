@@ -4,7 +4,8 @@
 //
 //   - a full scan of a large tree (default 10,000 folders) walking by
 //     folders with 50 parents OR-ed per files.list query: the call count
-//     should be close to folders/50 + items/1000;
+//     should be close to folders/50 + items/1000; and the same with several
+//     queries at a time (ScanWorkers);
 //   - the same scan on a smaller tree with one parent per query, and with
 //     Drive's OR-ed-parents bug forcing the fallback, for comparison;
 //   - draining the changes feed after k changes: at most ⌈k/1000⌉+1
@@ -28,8 +29,8 @@ import (
 )
 
 type options struct {
-	folders, filesPerFolder, compareFolders, changes int
-	latency                                          time.Duration
+	folders, filesPerFolder, compareFolders, changes, workers int
+	latency                                                   time.Duration
 }
 
 func main() {
@@ -38,6 +39,7 @@ func main() {
 	flag.IntVar(&opt.filesPerFolder, "files-per-folder", 2, "files in each folder")
 	flag.IntVar(&opt.compareFolders, "compare-folders", 1000, "folders in the one-parent-per-query and OR-bug comparison (0 skips it)")
 	flag.IntVar(&opt.changes, "changes", 2500, "changes in the changes-feed run")
+	flag.IntVar(&opt.workers, "workers", 4, "ScanWorkers for the parallel scan row (0 skips it)")
 	flag.DurationVar(&opt.latency, "latency", 30*time.Millisecond, "latency added to every Drive call")
 	flag.Parse()
 
@@ -66,11 +68,18 @@ func run(ctx context.Context, opt options) error {
 		fmt.Fprintf(os.Stderr, "  %s: %d calls in %.2fs\n", r.run, r.calls, r.elapsed.Seconds())
 	}
 
-	r, err := scanRun(ctx, "scan", opt.folders, opt.filesPerFolder, 50, false, opt.latency)
+	r, err := scanRun(ctx, "scan", opt.folders, opt.filesPerFolder, 50, 1, false, opt.latency)
 	if err != nil {
 		return err
 	}
 	add(r)
+	if opt.workers > 1 {
+		r, err := scanRun(ctx, fmt.Sprintf("scan, %d workers", opt.workers), opt.folders, opt.filesPerFolder, 50, opt.workers, false, opt.latency)
+		if err != nil {
+			return err
+		}
+		add(r)
+	}
 	if opt.compareFolders > 0 {
 		for _, c := range []struct {
 			name   string
@@ -81,7 +90,7 @@ func run(ctx context.Context, opt options) error {
 			{"scan, 1 parent/query", 1, false},
 			{"scan, OR bug fallback", 50, true},
 		} {
-			r, err := scanRun(ctx, c.name, opt.compareFolders, opt.filesPerFolder, c.ppq, c.broken, opt.latency)
+			r, err := scanRun(ctx, c.name, opt.compareFolders, opt.filesPerFolder, c.ppq, 1, c.broken, opt.latency)
 			if err != nil {
 				return err
 			}
@@ -127,19 +136,19 @@ func tree(fake *drivefake.Server, root string, folders, filesPerFolder int) (int
 	return made, files
 }
 
-func connect(ctx context.Context, fake *drivefake.Server, root string, ppq int) (*gdrive.Conn, error) {
+func connect(ctx context.Context, fake *drivefake.Server, root string, ppq, workers int) (*gdrive.Conn, error) {
 	return gdrive.New(ctx, gdrive.Config{
-		FolderID: root, Endpoint: fake.URL(), HTTPClient: fake.Client(), ParentsPerQuery: ppq,
+		FolderID: root, Endpoint: fake.URL(), HTTPClient: fake.Client(), ParentsPerQuery: ppq, ScanWorkers: workers,
 		Pacer: storage.NewPacer(storage.PacerConfig{}),
 	}, slog.New(slog.DiscardHandler))
 }
 
-func scanRun(ctx context.Context, name string, folders, filesPerFolder, ppq int, broken bool, latency time.Duration) (result, error) {
+func scanRun(ctx context.Context, name string, folders, filesPerFolder, ppq, workers int, broken bool, latency time.Duration) (result, error) {
 	fake := drivefake.NewServer(drivefake.Options{BrokenORParents: broken})
 	defer fake.Close()
 	root := fake.CreateFolder("root", "Shelf")
 	nf, files := tree(fake, root, folders, filesPerFolder)
-	conn, err := connect(ctx, fake, root, ppq)
+	conn, err := connect(ctx, fake, root, ppq, workers)
 	if err != nil {
 		return result{}, err
 	}
@@ -169,7 +178,7 @@ func changesRun(ctx context.Context, k int, latency time.Duration) (result, erro
 	fake := drivefake.NewServer(drivefake.Options{})
 	defer fake.Close()
 	root := fake.CreateFolder("root", "Shelf")
-	conn, err := connect(ctx, fake, root, 50)
+	conn, err := connect(ctx, fake, root, 50, 1)
 	if err != nil {
 		return result{}, err
 	}

@@ -2,11 +2,13 @@ package gdrive_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive"
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 	"github.com/shelf-dam/shelf/internal/storage/storagetest"
 )
@@ -41,14 +43,20 @@ func (o outside) Names() []string {
 }
 
 func TestConformance(t *testing.T) {
-	storagetest.Run(t, storagetest.Config{
-		New: func(t *testing.T) storagetest.Fixture {
-			b := setup(t, drivefake.Options{MaxPageSize: 7, EmptyPageEvery: 3})
-			sibling := b.fake.CreateFolder("root", "Shelf-sibling")
-			return storagetest.Fixture{Conn: b.conn, Outside: outside{fake: b.fake, sibling: sibling}}
-		},
-		Extra: []storagetest.Case{{Name: "SameNameTwice", Run: testSameNameTwice}},
-	})
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			storagetest.Run(t, storagetest.Config{
+				New: func(t *testing.T) storagetest.Fixture {
+					fake := drivefake.New(t, drivefake.Options{MaxPageSize: 7, EmptyPageEvery: 3})
+					root := fake.CreateFolder("root", "Shelf")
+					sibling := fake.CreateFolder("root", "Shelf-sibling")
+					conn := connect(t, fake, root, func(c *gdrive.Config) { c.ScanWorkers = workers; c.ParentsPerQuery = 2 })
+					return storagetest.Fixture{Conn: conn, Outside: outside{fake: fake, sibling: sibling}}
+				},
+				Extra: []storagetest.Case{{Name: "SameNameTwice", Run: testSameNameTwice}},
+			})
+		})
+	}
 }
 
 // testSameNameTwice: Drive holds two files of one name in one folder; both

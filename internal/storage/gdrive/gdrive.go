@@ -89,6 +89,10 @@ type Config struct {
 	// ParentsPerQuery is how many folders one files.list query ORs together
 	// during a scan (default 50).
 	ParentsPerQuery int
+	// ScanWorkers is how many files.list queries a scan runs at a time
+	// (default 1). More workers finish a large tree sooner at the cost of
+	// some more, smaller queries.
+	ScanWorkers int
 	// PageSize is the files.list and changes.list page size (default 1000,
 	// Drive's maximum).
 	PageSize int
@@ -143,6 +147,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 	}
 	if cfg.ParentsPerQuery <= 0 {
 		cfg.ParentsPerQuery = 50
+	}
+	if cfg.ScanWorkers <= 0 {
+		cfg.ScanWorkers = 1
 	}
 	if cfg.PageSize <= 0 || cfg.PageSize > 1000 {
 		cfg.PageSize = 1000

@@ -20,8 +20,8 @@ type folderRef struct {
 }
 
 // Scan streams every file and folder under the root, parents before
-// children, walking the tree level by level with up to ParentsPerQuery
-// folders per files.list query.
+// children, walking the tree breadth-first with up to ParentsPerQuery
+// folders per files.list query (ScanWorkers queries at a time).
 func (c *Conn) Scan(ctx context.Context, emit func(storage.Entry) error) error {
 	root, err := c.resolveRoot(ctx, true)
 	if err != nil {
@@ -66,49 +66,6 @@ func (c *Conn) ScanFolder(ctx context.Context, folderID string, emit func(storag
 		}
 		return emit(e)
 	})
-}
-
-// walk lists the tree under start breadth-first. emit gets each entry and
-// its parent's Drive ID.
-func (c *Conn) walk(ctx context.Context, root *rootInfo, start folderRef, emit func(e storage.Entry, parent string) error) error {
-	queue := []folderRef{start}
-	for len(queue) > 0 {
-		n := min(len(queue), c.cfg.ParentsPerQuery)
-		batch := queue[:n:n]
-		queue = queue[n:]
-		paths := make(map[string]string, len(batch))
-		for _, f := range batch {
-			paths[f.id] = f.path
-		}
-		err := c.listChildren(ctx, root, batch, "", func(f *drive.File) error {
-			parent := firstParent(f)
-			parentPath, ok := paths[parent]
-			if !ok {
-				c.log.Warn("drive listing returned an item of another folder; skipped",
-					slog.String("id", f.Id), slog.String("parent", parent))
-				return nil
-			}
-			name, ok := pathName(f.Name)
-			if !ok {
-				c.log.Warn("drive item with a name Shelf cannot use as a path element; skipped",
-					slog.String("id", f.Id), slog.String("name", f.Name), slog.String("folder", parentPath))
-				return nil
-			}
-			parentID := parent
-			if parent == root.id {
-				parentID = ""
-			}
-			e := toEntry(f, parentID, parentPath, name)
-			if e.IsDir {
-				queue = append(queue, folderRef{id: f.Id, path: e.Path})
-			}
-			return emit(e, parent)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // listChildren lists the non-trashed children of the folders in batch

@@ -200,3 +200,35 @@ func TestNewRefusesEndpointWithPath(t *testing.T) {
 		mustClass(t, err, storage.ErrFatal)
 	}
 }
+
+func TestScanWorkersAgreeWithSequential(t *testing.T) {
+	t.Parallel()
+	b := setup(t, drivefake.Options{MaxPageSize: 40, EmptyPageEvery: 5, Seed: 3})
+	for i := range 30 {
+		d := b.fake.CreateFolder(b.rootID, fmt.Sprintf("d%02d", i))
+		for j := range 20 {
+			s := b.fake.CreateFolder(d, fmt.Sprintf("s%02d", j))
+			b.fake.CreateFile(s, "f.jpg", "image/jpeg", []byte{byte(j)})
+		}
+	}
+	want := paths(scanAll(t, b.conn))
+	b.fake.FailRandomly("files.list", 0.2, drivefake.FaultServerError)
+	parallel := connect(t, b.fake, b.rootID, func(c *gdrive.Config) { c.ScanWorkers = 4; c.ParentsPerQuery = 7 })
+	got := paths(scanAll(t, parallel))
+	if !slices.Equal(got, want) {
+		t.Fatalf("4 workers listed %d entries, sequential %d", len(got), len(want))
+	}
+
+	stop := fmt.Errorf("stop here")
+	n := 0
+	err := parallel.Scan(context.Background(), func(storage.Entry) error {
+		n++
+		if n == 100 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 100 {
+		t.Errorf("Scan with workers returned %v after %d entries, want the emit error after 100", err, n)
+	}
+}
