@@ -529,7 +529,8 @@
         const li = document.createElement('li');
         const b = document.createElement('button');
         b.type = 'button';
-        b.textContent = '📁 ' + f.name;
+        b.textContent = f.name;
+        b.classList.add('with-icon', 'folder');
         b.addEventListener('click', () => { stack.push({ id: f.id, name: f.name }); show(); });
         li.append(b);
         list.append(li);
@@ -631,7 +632,8 @@
         const li = document.createElement('li');
         const b = document.createElement('button');
         b.type = 'button';
-        b.textContent = (f.shared ? '🗄 ' : '📁 ') + f.name;
+        b.textContent = f.name;
+        b.classList.add('with-icon', f.shared ? 'drive' : 'folder');
         b.addEventListener('click', () => { stack.push({ id: f.id, name: f.name }); show(); });
         li.append(b);
         list.append(li);
