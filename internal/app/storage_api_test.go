@@ -203,4 +203,3 @@ func TestGoogleDriveOAuthConnect(t *testing.T) {
 		t.Fatalf("no reconnect notification: %s", n.Raw)
 	}
 }
-
