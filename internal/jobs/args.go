@@ -30,9 +30,13 @@ var activeStates = []rivertype.JobState{
 type SyncArgs struct {
 	AccountID int64 `json:"account_id" river:"unique"`
 	// RunID is the sync_runs row the job works on; a retry after that run
-	// failed works on a new row with the same trigger.
+	// failed works on a new row with the same trigger. Zero for an
+	// auto-sync queued ahead of its due time: its run is created when the
+	// job starts.
 	RunID   int64  `json:"run_id"`
 	Trigger string `json:"trigger"`
+	// Slot is the due time (Unix ms) an ahead-of-time auto-sync is for.
+	Slot int64 `json:"slot,omitempty"`
 }
 
 // Kind is the River job kind.

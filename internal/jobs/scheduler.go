@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -65,7 +66,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 		errs = append(errs, err)
 	}
 
-	due, err := s.cat.ListDueAccounts(ctx, now, s.cfg.DueBatch)
+	due, err := s.cat.ListDueAccounts(ctx, now.Add(s.cfg.Lookahead), s.cfg.DueBatch)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing accounts due for auto-sync: %w", err))
 	}
@@ -87,8 +88,14 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 	return res, errors.Join(errs...)
 }
 
-// enqueueAuto queues the auto-sync of one due account and moves its due time
-// to the next interval slot. It reports whether a new run was queued.
+// enqueueAuto queues the auto-sync of one account that is due (or due
+// within the lookahead). It reports whether a new job was queued.
+//
+// A due account gets a run and a job at once, and its due time moves to the
+// next slot of its interval. An account due ahead gets a job scheduled at
+// its due time and no run yet: the job creates the run and moves the due
+// time when it starts, so until then the account shows its true next-due
+// time and a manual sync can take the job's place.
 func (s *Service) enqueueAuto(ctx context.Context, acct catalog.Account, now time.Time) (bool, error) {
 	conn, err := s.cat.GetConnection(ctx, acct.ID)
 	if errors.Is(err, catalog.ErrNotFound) {
@@ -103,14 +110,28 @@ func (s *Service) enqueueAuto(ctx context.Context, acct catalog.Account, now tim
 		if err != nil {
 			return err
 		}
-		if a.nextAuto == nil || a.nextAuto.After(now) {
+		if a.nextAuto == nil || a.nextAuto.After(now.Add(s.cfg.Lookahead)) {
 			return nil // another tick or a plan change got here first
 		}
 		iv := s.policy.AutoInterval(a.plan, conn.Kind)
 		if iv <= 0 {
 			return setNextAutoTx(ctx, t, acct.ID, nil, now)
 		}
-		next := nextSlot(*a.nextAuto, iv, now)
+		due := *a.nextAuto
+		if due.After(now) {
+			// River keeps wall-clock times; wait the same span.
+			at := time.Now().Add(due.Sub(now))
+			res, err := s.insertTx(ctx, t, SyncArgs{AccountID: acct.ID, Trigger: catalog.TriggerAuto, Slot: due.UnixMilli()},
+				&river.InsertOpts{ScheduledAt: at})
+			if err != nil {
+				return fmt.Errorf("scheduling the auto-sync job: %w", err)
+			}
+			// A duplicate: a sync of the account is queued or running, or
+			// this slot is already scheduled; the next tick looks again.
+			enqueued = !res.UniqueSkippedAsDuplicate
+			return nil
+		}
+		next := nextSlot(due, iv, now)
 		if err := setNextAutoTx(ctx, t, acct.ID, &next, now); err != nil {
 			return err
 		}
@@ -121,12 +142,13 @@ func (s *Service) enqueueAuto(ctx context.Context, acct catalog.Account, now tim
 		if err != nil {
 			return err
 		}
-		res, err := s.insertTx(ctx, t, SyncArgs{AccountID: acct.ID, RunID: id, Trigger: catalog.TriggerAuto})
+		res, err := s.insertTx(ctx, t, SyncArgs{AccountID: acct.ID, RunID: id, Trigger: catalog.TriggerAuto}, nil)
 		if err != nil {
 			return fmt.Errorf("enqueueing the auto-sync job: %w", err)
 		}
 		if res.UniqueSkippedAsDuplicate {
-			// A retry of an earlier run is pending: it is this interval's sync.
+			// A job already covers this slot: one scheduled ahead for it,
+			// or the retry of an earlier run.
 			if _, err := t.exec(ctx, `DELETE FROM sync_runs WHERE id = ?`, id); err != nil {
 				return fmt.Errorf("dropping the unneeded sync run: %w", err)
 			}
@@ -139,6 +161,78 @@ func (s *Service) enqueueAuto(ctx context.Context, acct catalog.Account, now tim
 		return false, fmt.Errorf("enqueueing the auto-sync of account %d: %w", acct.ID, err)
 	}
 	return enqueued, nil
+}
+
+// startAheadRun creates the run of an auto-sync job queued ahead of its due
+// time, now that it starts, and moves the account's due time past the
+// job's slot. ok is false when another sync covers the slot.
+func (s *Service) startAheadRun(ctx context.Context, args SyncArgs) (run catalog.SyncRun, ok bool, err error) {
+	conn, err := s.cat.GetConnection(ctx, args.AccountID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return run, false, nil // storage disconnected meanwhile
+	}
+	if err != nil {
+		return run, false, fmt.Errorf("reading the storage connection of account %d: %w", args.AccountID, err)
+	}
+	now := s.now()
+	var id int64
+	err = s.inTx(ctx, func(t *txn) error {
+		a, err := s.lockAccount(ctx, t, args.AccountID)
+		if err != nil {
+			return err
+		}
+		if a.nextAuto != nil && a.nextAuto.UnixMilli() == args.Slot {
+			slot := time.UnixMilli(args.Slot).UTC()
+			var next *time.Time
+			if iv := s.policy.AutoInterval(a.plan, conn.Kind); iv > 0 {
+				n := nextSlot(slot, iv, later(now, slot))
+				next = &n
+			}
+			if err := setNextAutoTx(ctx, t, args.AccountID, next, now); err != nil {
+				return err
+			}
+		}
+		if _, active, err := activeRunID(ctx, t, args.AccountID); err != nil || active {
+			return err
+		}
+		id, err = s.createRunTx(ctx, t, args.AccountID, catalog.TriggerAuto, nil, now)
+		return err
+	})
+	if err != nil || id == 0 {
+		return run, false, err
+	}
+	run, err = s.cat.GetSyncRun(ctx, args.AccountID, id)
+	if err != nil {
+		return run, false, fmt.Errorf("reading sync run %d: %w", id, err)
+	}
+	return run, true, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// cancelAheadJobs deletes the account's auto-sync jobs queued ahead of
+// their due time (after a plan or storage change rescheduled it).
+func (s *Service) cancelAheadJobs(ctx context.Context, accountID int64) error {
+	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).
+		States(rivertype.JobStateScheduled, rivertype.JobStateAvailable).First(10000))
+	if err != nil {
+		return fmt.Errorf("listing queued sync jobs: %w", err)
+	}
+	for _, j := range list.Jobs {
+		var args SyncArgs
+		if unmarshalArgs(j, &args) != nil || args.AccountID != accountID || args.RunID != 0 {
+			continue
+		}
+		if _, err := s.client.JobDelete(ctx, j.ID); err != nil && !errors.Is(err, rivertype.ErrJobRunning) && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("cancelling the scheduled auto-sync of account %d: %w", accountID, err)
+		}
+	}
+	return nil
 }
 
 // nextSlot is the first due time after now on the grid due + k·interval, so

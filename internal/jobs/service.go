@@ -111,6 +111,12 @@ type Config struct {
 	LeaseTTL time.Duration
 	// SchedulerInterval is the period of the scheduler tick.
 	SchedulerInterval time.Duration
+	// Lookahead: each tick also queues the auto-syncs due within this
+	// time ahead, as jobs scheduled at their due time, so they start on
+	// time instead of at the next tick. Zero means SchedulerInterval;
+	// negative turns it off (a sync starts at the first tick after it is
+	// due).
+	Lookahead time.Duration
 	// MaxSyncDuration is the longest one sync may run before River gives
 	// up on it.
 	MaxSyncDuration time.Duration
@@ -139,7 +145,9 @@ type Service struct {
 	nodeID string
 
 	client   riverClient
-	insertTx func(ctx context.Context, t *txn, args river.JobArgs) (*rivertype.JobInsertResult, error)
+	insertTx func(ctx context.Context, t *txn, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// deleteTx deletes a job that is not running inside t.
+	deleteTx func(ctx context.Context, t *txn, id int64) error
 	// completeTx marks a sync job completed inside t, so the job's unique
 	// slot frees in the same commit that finishes its run.
 	completeTx func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error
@@ -157,6 +165,7 @@ type riverClient interface {
 	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobDelete(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
@@ -184,6 +193,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.cfg.SchedulerInterval <= 0 {
 		s.cfg.SchedulerInterval = DefaultSchedulerInterval
+	}
+	if s.cfg.Lookahead == 0 {
+		s.cfg.Lookahead = s.cfg.SchedulerInterval
+	}
+	if s.cfg.Lookahead < 0 {
+		s.cfg.Lookahead = 0
 	}
 	if s.cfg.SyncWorkers <= 0 {
 		s.cfg.SyncWorkers = DefaultSyncWorkers
@@ -231,8 +246,12 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("creating the River job client: %w", err)
 		}
 		s.client, s.exec = c, driver.GetExecutor()
-		s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs) (*rivertype.JobInsertResult, error) {
-			return c.InsertTx(ctx, t.pg, args, nil)
+		s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return c.InsertTx(ctx, t.pg, args, opts)
+		}
+		s.deleteTx = func(ctx context.Context, t *txn, id int64) error {
+			_, err := c.JobDeleteTx(ctx, t.pg, id)
+			return err
 		}
 		s.completeTx = func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error {
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, t.pg, job)
@@ -245,8 +264,12 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("creating the River job client: %w", err)
 		}
 		s.client, s.exec = c, driver.GetExecutor()
-		s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs) (*rivertype.JobInsertResult, error) {
-			return c.InsertTx(ctx, t.sql, args, nil)
+		s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return c.InsertTx(ctx, t.sql, args, opts)
+		}
+		s.deleteTx = func(ctx context.Context, t *txn, id int64) error {
+			_, err := c.JobDeleteTx(ctx, t.sql, id)
+			return err
 		}
 		s.completeTx = func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, t.sql, job)

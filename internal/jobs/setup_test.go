@@ -157,6 +157,7 @@ func (b *bundle) service(t *testing.T, work bool, mod func(*Config)) *Service {
 		Work:              work,
 		SyncWorkers:       2,
 		SchedulerInterval: time.Hour, // tests call Tick themselves
+		Lookahead:         -1,        // and see due syncs queued at the tick (see TestLookahead)
 		FetchPollInterval: 200 * time.Millisecond,
 		Logger:            slog.New(slog.DiscardHandler),
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/policy"
@@ -103,9 +104,15 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 		if err != nil {
 			return err
 		}
-		res, err := s.insertTx(ctx, t, SyncArgs{AccountID: accountID, RunID: id, Trigger: trigger})
+		args := SyncArgs{AccountID: accountID, RunID: id, Trigger: trigger}
+		res, err := s.insertTx(ctx, t, args, nil)
 		if err != nil {
 			return fmt.Errorf("enqueueing the sync job: %w", err)
+		}
+		if res.UniqueSkippedAsDuplicate && s.replaceAheadJob(ctx, t, res.Job) {
+			if res, err = s.insertTx(ctx, t, args, nil); err != nil {
+				return fmt.Errorf("enqueueing the sync job: %w", err)
+			}
 		}
 		if res.UniqueSkippedAsDuplicate {
 			// A job is waiting to retry a failed run; it is the sync.
@@ -145,6 +152,24 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 		s.logger.Info("sync queued", "account_id", accountID, "run_id", runID, "trigger", trigger)
 	}
 	return run, !existing, nil
+}
+
+// replaceAheadJob deletes the account's auto-sync queued ahead of its due
+// time (it has no run yet) so that a sync asked for now takes its place;
+// the due slot is then covered by the new run. It reports whether it did.
+func (s *Service) replaceAheadJob(ctx context.Context, t *txn, job *rivertype.JobRow) bool {
+	var args SyncArgs
+	if job == nil || unmarshalArgs(job, &args) != nil || args.RunID != 0 {
+		return false
+	}
+	if job.State != rivertype.JobStateScheduled && job.State != rivertype.JobStateAvailable {
+		return false
+	}
+	if err := s.deleteTx(ctx, t, job.ID); err != nil {
+		// Running already: that job is the sync.
+		return false
+	}
+	return true
 }
 
 func (s *Service) cooldownError(acct lockedAccount, kind string, at, now time.Time) *CooldownError {
@@ -257,6 +282,9 @@ func (s *Service) SetPlan(ctx context.Context, accountID int64, plan string, now
 	if err := s.store.SetPlan(ctx, accountID, plan, next, now); err != nil {
 		return fmt.Errorf("setting the plan of account %d: %w", accountID, err)
 	}
+	if err := s.cancelAheadJobs(ctx, accountID); err != nil {
+		return err
+	}
 	s.logger.Info("plan changed", "account_id", accountID, "plan", plan, "next_auto_sync_at", next)
 	return nil
 }
@@ -276,7 +304,7 @@ func (s *Service) Reschedule(ctx context.Context, accountID int64, now time.Time
 	if err := s.cat.SetNextAutoSync(ctx, accountID, next, now); err != nil {
 		return fmt.Errorf("rescheduling auto-sync of account %d: %w", accountID, err)
 	}
-	return nil
+	return s.cancelAheadJobs(ctx, accountID)
 }
 
 // nextAutoFor is when an account on plan is next due (nil: no auto-sync,

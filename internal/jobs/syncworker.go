@@ -44,6 +44,15 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) error {
 	jobID, attempt, args := job.ID, job.Attempt, job.Args
 	log := s.logger.With("account_id", args.AccountID, "run_id", args.RunID, "job_id", jobID, "attempt", attempt)
+	if args.RunID == 0 {
+		// An auto-sync queued ahead of its due time: its run starts now.
+		run, ok, err := s.startAheadRun(ctx, args)
+		if err != nil || !ok {
+			return err
+		}
+		args.RunID = run.ID
+		log = log.With("run_id", run.ID)
+	}
 	run, err := s.cat.GetSyncRun(ctx, args.AccountID, args.RunID)
 	if errors.Is(err, catalog.ErrNotFound) {
 		log.Info("sync job has no run any more (account deleted?); dropping it")
