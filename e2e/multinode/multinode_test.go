@@ -135,7 +135,7 @@ func TestMultiNode(t *testing.T) {
 
 	var (
 		runsTotal, doubles, missed, failed, early int
-		worstDelay                         time.Duration
+		worstDelay                                time.Duration
 	)
 	for _, a := range all {
 		runs, err := store.ListSyncRuns(ctx, a.id, 100)
