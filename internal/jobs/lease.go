@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
@@ -142,19 +141,15 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 // It reports whether a retry is coming (false when the job had no attempts
 // left, or no running job was found).
 func (s *Service) rescueJob(ctx context.Context, accountID int64) (retried bool, err error) {
-	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).States(rivertype.JobStateRunning).First(1000))
+	running, err := s.accountSyncJobs(ctx, accountID, rivertype.JobStateRunning)
 	if err != nil {
-		return false, fmt.Errorf("listing running sync jobs: %w", err)
+		return false, err
 	}
 	// River keeps its own times on the wall clock, whatever clock the
 	// catalog runs on.
 	wall := time.Now().UTC()
 	params := &riverdriver.JobRescueManyParams{StuckHorizon: wall.Add(time.Second)}
-	for _, j := range list.Jobs {
-		var args SyncArgs
-		if err := unmarshalArgs(j, &args); err != nil || args.AccountID != accountID {
-			continue
-		}
+	for _, j := range running {
 		msg := []byte(fmt.Sprintf(`{"at":%q,"attempt":%d,"error":"sync lease expired; worker presumed dead","trace":""}`,
 			wall.Format(time.RFC3339Nano), j.Attempt))
 		params.ID = append(params.ID, j.ID)

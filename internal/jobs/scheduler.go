@@ -218,14 +218,13 @@ func later(a, b time.Time) time.Time {
 // cancelAheadJobs deletes the account's auto-sync jobs queued ahead of
 // their due time (after a plan or storage change rescheduled it).
 func (s *Service) cancelAheadJobs(ctx context.Context, accountID int64) error {
-	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).
-		States(rivertype.JobStateScheduled, rivertype.JobStateAvailable).First(10000))
+	queued, err := s.accountSyncJobs(ctx, accountID, rivertype.JobStateScheduled, rivertype.JobStateAvailable)
 	if err != nil {
-		return fmt.Errorf("listing queued sync jobs: %w", err)
+		return err
 	}
-	for _, j := range list.Jobs {
+	for _, j := range queued {
 		var args SyncArgs
-		if unmarshalArgs(j, &args) != nil || args.AccountID != accountID || args.RunID != 0 {
+		if unmarshalArgs(j, &args) != nil || args.RunID != 0 {
 			continue
 		}
 		if _, err := s.client.JobDelete(ctx, j.ID); err != nil && !errors.Is(err, rivertype.ErrJobRunning) && !errors.Is(err, river.ErrNotFound) {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -325,6 +326,28 @@ func (s *Service) Enqueue(ctx context.Context, args river.JobArgs) error {
 		return fmt.Errorf("enqueueing %s job: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// accountSyncJobs lists the account's sync jobs in the given states.
+func (s *Service) accountSyncJobs(ctx context.Context, accountID int64, states ...rivertype.JobState) ([]*rivertype.JobRow, error) {
+	p := river.NewJobListParams().Kinds(KindSync).States(states...).First(1000)
+	if s.store.Dialect() == catalog.DialectPostgres {
+		p = p.Where("args->>'account_id' = @account_id", river.NamedArgs{"account_id": strconv.FormatInt(accountID, 10)})
+	} else {
+		p = p.Where("args ->> '$.account_id' = @account_id", river.NamedArgs{"account_id": accountID})
+	}
+	res, err := s.client.JobList(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("listing the sync jobs of account %d: %w", accountID, err)
+	}
+	var out []*rivertype.JobRow
+	for _, j := range res.Jobs {
+		var args SyncArgs
+		if unmarshalArgs(j, &args) == nil && args.AccountID == accountID {
+			out = append(out, j)
+		}
+	}
+	return out, nil
 }
 
 // NodeID names this process in leases.
