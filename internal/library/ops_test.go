@@ -320,3 +320,13 @@ func TestOpsS3FakeSQLite(t *testing.T) {
 	t.Parallel()
 	runOpsSuite(t, sqliteDB, s3FakeBackend)
 }
+
+func TestOpsDriveFakeSQLite(t *testing.T) {
+	t.Parallel()
+	runOpsSuite(t, sqliteDB, driveFakeBackend)
+}
+
+func TestOpsVersitygwSQLite(t *testing.T) {
+	t.Parallel()
+	runOpsSuite(t, sqliteDB, versitygwBackend)
+}

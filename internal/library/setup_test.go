@@ -15,10 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 	"github.com/shelf-dam/shelf/internal/storage/localfs"
 	"github.com/shelf-dam/shelf/internal/storage/s3"
 	"github.com/shelf-dam/shelf/internal/storage/s3/s3fake"
@@ -51,6 +57,56 @@ var s3FakeBackend = backend{name: "S3Fake", new: func(t *testing.T) storage.Conn
 	}
 	c, err := s3.New(context.Background(), s3.Config{Bucket: bucket, Prefix: "root", Endpoint: srv.URL, PathStyle: true,
 		AccessKeyID: "fake", SecretAccessKey: "fake"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}}
+
+// versitygwBackend uses a new bucket on the real S3 server of the full test
+// run (skipped without it).
+var versitygwBackend = backend{name: "Versitygw", new: func(t *testing.T) storage.Connector {
+	real := testenv.RealS3(t)
+	bucket := testenv.RandomName("shelf-lib-")
+	raw := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String(real.Endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(real.AccessKey, real.SecretKey, "")})
+	if _, err := raw.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("creating bucket %s: %v", bucket, err)
+	}
+	t.Cleanup(func() { emptyAndDeleteBucket(t, raw, bucket) })
+	c, err := s3.New(context.Background(), s3.Config{Bucket: bucket, Prefix: "root", Endpoint: real.Endpoint, PathStyle: true,
+		AccessKeyID: real.AccessKey, SecretAccessKey: real.SecretKey}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}}
+
+// emptyAndDeleteBucket removes a test bucket from the shared S3 server.
+func emptyAndDeleteBucket(t *testing.T, raw *awss3.Client, bucket string) {
+	ctx := context.Background()
+	p := awss3.NewListObjectsV2Paginator(raw, &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Logf("emptying bucket %s: %v", bucket, err)
+			return
+		}
+		for _, o := range page.Contents {
+			_, _ = raw.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+		}
+	}
+	if _, err := raw.DeleteBucket(ctx, &awss3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Logf("deleting bucket %s: %v", bucket, err)
+	}
+}
+
+// driveFakeBackend connects to a folder in an in-process Drive fake.
+var driveFakeBackend = backend{name: "DriveFake", new: func(t *testing.T) storage.Connector {
+	fake := drivefake.New(t, drivefake.Options{})
+	root := fake.CreateFolder("root", "Shelf")
+	c, err := gdrive.New(context.Background(), gdrive.Config{FolderID: root, Endpoint: fake.URL(), HTTPClient: fake.Client(),
+		Pacer: storage.NewPacer(storage.PacerConfig{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
