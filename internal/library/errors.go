@@ -8,10 +8,12 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
-// Error kinds. Every error the Service returns matches exactly one of them
-// with errors.Is, so the web layer can pick a status: ErrNotFound 404,
-// ErrLocked 423 (with the run id), ErrConflict 409, ErrInvalid 400,
-// ErrStorage 502 (503 when storage.IsRetryable), ErrDeferred 202.
+// Error kinds. An error the Service returns is a *Error matching exactly
+// one of them with errors.Is, so the web layer can pick a status:
+// ErrNotFound 404, ErrLocked 423 (with the run id), ErrConflict 409,
+// ErrInvalid 400, ErrStorage 502 (503 when storage.IsRetryable),
+// ErrDeferred 202. Anything else is an unexpected failure of the catalog
+// database (500).
 var (
 	// ErrNotFound: the asset or folder (or the destination folder) does not
 	// exist in this account's library.

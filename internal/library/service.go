@@ -65,8 +65,10 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// IntentTTL is how long a write may hold the library against a sync
-	// before its reservation lapses (default 10 min). Uploads get more in
-	// proportion to their size (see UploadRate).
+	// before its reservation lapses (default 10 min); a sync that starts
+	// meanwhile waits for it, and a write that outlives it is deferred to
+	// that sync. Uploads of known size get more in proportion to their
+	// size (see UploadRate), of unknown size three times IntentTTL.
 	IntentTTL time.Duration
 	// UploadRate is the slowest upload speed planned for, in bytes per
 	// second (default 1 MiB/s); an upload's reservation is IntentTTL plus
@@ -183,11 +185,13 @@ func (w *write) checkFree(ctx context.Context, path, what string) error {
 	return nil
 }
 
-// uploadTTL is the write reservation for an upload of size bytes (-1:
-// unknown).
+// uploadTTL is the write reservation for an upload of size bytes. An
+// unknown size (-1) gets three times IntentTTL: a crashed node's
+// reservation holds a waiting sync that long at most, and an upload that
+// outlives it is deferred to the sync, not lost.
 func (s *Service) uploadTTL(size int64) time.Duration {
 	if size < 0 {
-		return s.cfg.MaxIntentTTL
+		return min(3*s.cfg.IntentTTL, s.cfg.MaxIntentTTL)
 	}
 	ttl := s.cfg.IntentTTL + time.Duration(size/s.cfg.UploadRate)*time.Second
 	return min(ttl, s.cfg.MaxIntentTTL)
