@@ -1,6 +1,8 @@
 package library_test
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -329,4 +331,50 @@ func TestOpsDriveFakeSQLite(t *testing.T) {
 func TestOpsVersitygwSQLite(t *testing.T) {
 	t.Parallel()
 	runOpsSuite(t, sqliteDB, versitygwBackend)
+}
+
+// TestConcurrentUploadsOfOneName: of several uploads racing for one name,
+// exactly one lands; the others are told the name is taken, and nothing is
+// overwritten.
+func TestConcurrentUploadsOfOneName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sqliteDB, localBackend)
+	f.seed("docs/", "docs/readme.txt")
+	const n = 8
+	errs := make(chan error, n)
+	winners := make(chan string, n)
+	for i := range n {
+		go func() {
+			content := fmt.Sprintf("version %d", i)
+			r, size := body(content)
+			_, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, f.folderID("docs"), "same.txt", r, size, "")
+			if err == nil {
+				winners <- content
+			}
+			errs <- err
+		}()
+	}
+	conflicts := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+		case errors.Is(err, library.ErrConflict):
+			conflicts++
+		default:
+			t.Errorf("upload: %v", err)
+		}
+	}
+	close(winners)
+	var won []string
+	for w := range winners {
+		won = append(won, w)
+	}
+	if len(won) != 1 || conflicts != n-1 {
+		t.Fatalf("%d uploads landed and %d were refused; want 1 and %d", len(won), conflicts, n-1)
+	}
+	if got := f.content("docs/same.txt"); got != won[0] {
+		t.Errorf("storage holds %q, but the upload that landed wrote %q", got, won[0])
+	}
+	f.noDiff()
 }
