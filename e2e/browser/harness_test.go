@@ -61,6 +61,7 @@ func startShelf(t *testing.T) *shelf {
 		TrialLength: 14 * 24 * time.Hour,
 		LogLevel:    "warn",
 		LogFormat:   "text",
+		SecretKey:   strings.Repeat("ab", 32),
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.Open(ctx, cfg, logger)

@@ -382,7 +382,7 @@
       if (folder !== null) fd.append('folder_id', String(folder));
       fd.append('file', file, file.name);
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()));
+      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()) + (folder !== null ? '&folder_id=' + folder : ''));
       xhr.setRequestHeader('X-CSRF-Token', csrfToken());
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.upload.addEventListener('progress', (e) => {
