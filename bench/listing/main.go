@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -31,13 +32,41 @@ func main() {
 	flag.IntVar(&opt.objects, "objects", 100000, "objects in the raw listing runs")
 	flag.BoolVar(&opt.skipRaw, "skip-raw", false, "only run the parallel-vs-sequential comparison")
 	flag.BoolVar(&opt.skipVersity, "skip-versitygw", false, "skip the versitygw rows")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scans to this file")
+	var child fakeLayout
+	serve := flag.Bool("serve-s3fake", false, "internal: run as the fake S3 child process")
+	flag.IntVar(&child.prefixes, "fake-prefixes", 0, "internal: child layout A prefixes")
+	flag.IntVar(&child.perPrefix, "fake-per-prefix", 0, "internal: child layout A objects per prefix")
+	flag.IntVar(&child.objects, "fake-objects", 0, "internal: child layout B objects")
+	flag.DurationVar(&child.latency, "fake-latency", 0, "internal: child LIST latency")
 	flag.Parse()
+	if *serve {
+		if err := serveFake(child); err != nil {
+			fmt.Fprintln(os.Stderr, "fake S3 child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listing benchmark:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "listing benchmark:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	if err := run(ctx, opt, logger); err != nil {
 		fmt.Fprintln(os.Stderr, "listing benchmark:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/storage/localfs"
 	"github.com/shelf-dam/shelf/internal/storage/s3"
-	"github.com/shelf-dam/shelf/internal/storage/s3/s3fake"
 )
 
 type scanFunc func(ctx context.Context, emit func(storage.Entry) error) error
@@ -41,61 +40,47 @@ func rowOf(group, storageName, mode string, m measurement, lists int) row {
 		cpu: m.cpu, lists: lists, rssMiB: m.rss}
 }
 
-func fakeConn(ctx context.Context, srv *s3fake.Server, bucket string, workers int, logger *slog.Logger) (*s3.Conn, error) {
-	return s3.New(ctx, s3.Config{Bucket: bucket, Endpoint: srv.URL, PathStyle: true,
-		AccessKeyID: "bench", SecretAccessKey: "bench", ParallelPrefixes: workers}, logger)
+func s3Conn(ctx context.Context, endpoint, access, secret, bucket string, workers int, logger *slog.Logger) (*s3.Conn, *listCounter, error) {
+	hc, lc := countingClient()
+	c, err := s3.New(ctx, s3.Config{Bucket: bucket, Endpoint: endpoint, PathStyle: true,
+		AccessKeyID: access, SecretAccessKey: secret, ParallelPrefixes: workers, HTTPClient: hc}, logger)
+	return c, lc, err
 }
 
 // parallelVsSequential lists opt.prefixes top-level prefixes of
 // opt.perPrefix objects each on s3fake with opt.latency per LIST call,
 // sequentially and with opt.workers prefixes in parallel.
 func parallelVsSequential(ctx context.Context, opt options, logger *slog.Logger, t *table) error {
-	srv := s3fake.Start()
-	defer srv.Close()
-	const bucket = "bench"
-	if err := srv.CreateBucket(bucket); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "seeding s3fake: %d prefixes × %d objects\n", opt.prefixes, opt.perPrefix)
-	for p := range opt.prefixes {
-		for j := range opt.perPrefix {
-			if err := srv.PutObject(bucket, fmt.Sprintf("p%03d/f%05d.jpg", p, j), []byte("x")); err != nil {
-				return err
-			}
-		}
-	}
-	srv.SetLatency(s3fake.OpList, opt.latency)
-	seq, err := fakeConn(ctx, srv, bucket, 0, logger)
+	fmt.Fprintf(os.Stderr, "starting s3fake with %d prefixes × %d objects\n", opt.prefixes, opt.perPrefix)
+	child, err := startFakeChild(fakeLayout{prefixes: opt.prefixes, perPrefix: opt.perPrefix, latency: opt.latency})
 	if err != nil {
 		return err
 	}
-	par, err := fakeConn(ctx, srv, bucket, opt.workers, logger)
-	if err != nil {
-		return err
-	}
+	defer child.stop()
 	group := fmt.Sprintf("A: %d prefixes, %v/LIST", opt.prefixes, opt.latency)
-	runs := []struct {
-		mode string
-		scan scanFunc
-	}{
-		{"sequential ScanSorted", seq.ScanSorted},
-		{fmt.Sprintf("parallel(%d) ScanSorted", opt.workers), par.ScanSorted},
-		{fmt.Sprintf("parallel(%d) Scan", opt.workers), par.Scan},
-	}
 	var base time.Duration
-	for i, r := range runs {
-		srv.ResetCalls()
-		m, err := measure(ctx, r.scan)
+	for i, run := range []struct {
+		workers int
+		sorted  bool
+	}{{0, true}, {opt.workers, true}, {opt.workers, false}} {
+		c, lc, err := s3Conn(ctx, child.endpoint, "bench", "bench", fakeBucket, run.workers, logger)
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.mode, err)
+			return err
 		}
-		d := m.elapsed
-		row := rowOf(group, "s3fake", r.mode, m, srv.Calls(s3fake.OpList))
+		scan, mode := c.ScanSorted, modeName(run.workers)
+		if !run.sorted {
+			scan, mode = c.Scan, fmt.Sprintf("parallel(%d) Scan", run.workers)
+		}
+		m, err := measure(ctx, scan)
+		if err != nil {
+			return fmt.Errorf("%s: %w", mode, err)
+		}
+		row := rowOf(group, "s3fake", mode, m, int(lc.lists.Load()))
 		row.ratio = "1.0×"
 		if i == 0 {
-			base = d
+			base = m.elapsed
 		} else {
-			speedup := base.Seconds() / d.Seconds()
+			speedup := base.Seconds() / m.elapsed.Seconds()
 			row.ratio = fmt.Sprintf("%.1f× faster", speedup)
 			verdict := "meets"
 			if speedup < 8 {
@@ -116,33 +101,25 @@ func rawKey(i int) string { return fmt.Sprintf("d%03d/f%06d.jpg", i%100, i) }
 func rawListing(ctx context.Context, opt options, logger *slog.Logger, t *table) error {
 	group := fmt.Sprintf("B: %d objects", opt.objects)
 
-	// s3fake
-	srv := s3fake.Start()
-	defer srv.Close()
-	const bucket = "raw"
-	if err := srv.CreateBucket(bucket); err != nil {
+	// s3fake, in a child process
+	fmt.Fprintf(os.Stderr, "starting s3fake with %d objects\n", opt.objects)
+	child, err := startFakeChild(fakeLayout{objects: opt.objects})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "seeding s3fake with %d objects\n", opt.objects)
-	for i := range opt.objects {
-		if err := srv.PutObject(bucket, rawKey(i), []byte("x")); err != nil {
-			return err
-		}
-	}
+	defer child.stop()
 	for _, workers := range []int{0, opt.workers} {
-		c, err := fakeConn(ctx, srv, bucket, workers, logger)
+		c, lc, err := s3Conn(ctx, child.endpoint, "bench", "bench", fakeBucket, workers, logger)
 		if err != nil {
 			return err
 		}
-		srv.ResetCalls()
 		m, err := measure(ctx, c.ScanSorted)
 		if err != nil {
 			return fmt.Errorf("s3fake raw listing: %w", err)
 		}
-		r := rowOf(group, "s3fake", modeName(workers), m, srv.Calls(s3fake.OpList))
-		r.note = noteIf(workers == 0, "CPU and peak RSS include the in-process fake server holding every object")
-		t.add(r)
+		t.add(rowOf(group, "s3fake", modeName(workers), m, int(lc.lists.Load())))
 	}
+	child.stop()
 
 	// versitygw
 	if !opt.skipVersity {

@@ -16,8 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/shelf-dam/shelf/internal/storage/s3"
 )
 
 // s3Server is a reachable S3 endpoint with its keys.
@@ -114,8 +112,7 @@ func versityRows(ctx context.Context, opt options, logger *slog.Logger, t *table
 	}
 	fmt.Fprintf(os.Stderr, "  seeded in %.1fs\n", time.Since(start).Seconds())
 	for _, workers := range []int{0, opt.workers} {
-		c, err := s3.New(ctx, s3.Config{Bucket: bucket, Endpoint: srv.endpoint, PathStyle: true,
-			AccessKeyID: srv.access, SecretAccessKey: srv.secret, ParallelPrefixes: workers}, logger)
+		c, lc, err := s3Conn(ctx, srv.endpoint, srv.access, srv.secret, bucket, workers, logger)
 		if err != nil {
 			return err
 		}
@@ -123,7 +120,7 @@ func versityRows(ctx context.Context, opt options, logger *slog.Logger, t *table
 		if err != nil {
 			return fmt.Errorf("versitygw raw listing: %w", err)
 		}
-		r := rowOf(group, "versitygw", modeName(workers), m, -1)
+		r := rowOf(group, "versitygw", modeName(workers), m, int(lc.lists.Load()))
 		r.note = noteIf(workers == 0, "CPU counts only this process; versitygw runs in its own")
 		t.add(r)
 	}
