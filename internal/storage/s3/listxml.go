@@ -37,7 +37,9 @@ func withFastListDecoder(o *awss3.Options) {
 	})
 }
 
-type fastListDecoder struct{ sdk middleware.DeserializeMiddleware }
+type fastListDecoder struct {
+	sdk middleware.DeserializeMiddleware
+}
 
 func (*fastListDecoder) ID() string { return "OperationDeserializer" }
 
