@@ -224,7 +224,7 @@ func seed(ctx context.Context, store *catalog.Store, acct int64, opt options) er
 // page is one measured URL.
 type page struct{ name, path string }
 
-var moreRE = regexp.MustCompile(`href="(/library/items\?[^"]+)" data-more`)
+var moreRE = regexp.MustCompile(`data-more="(/library/items\?[^"]+)"`)
 
 func measure(ctx context.Context, c *http.Client, base string, store *catalog.Store, acct int64, opt options) error {
 	big, err := store.GetFolderByPath(ctx, acct, "big")

@@ -80,14 +80,25 @@ func (lp libraryParams) With(key, value string) string {
 	return base + "?" + v.Encode()
 }
 
-// MoreURL is the fragment URL of the page after cursor.
+// MoreURL is the fragment URL of the page after cursor (for the page's
+// script).
 func (lp libraryParams) MoreURL(cursor string) string {
 	v := lp.Query()
 	v.Set("cursor", cursor)
-	if lp.View != "grid" {
-		v.Set("view", lp.View)
-	}
 	return "/library/items?" + v.Encode()
+}
+
+// PageURL is the full page showing the page after cursor (for browsing
+// without script).
+func (lp libraryParams) PageURL(cursor string) string {
+	v := lp.Query()
+	v.Del("folder")
+	v.Set("cursor", cursor)
+	base := "/library"
+	if lp.FolderID != nil {
+		base = "/library/folder/" + strconv.FormatInt(*lp.FolderID, 10)
+	}
+	return base + "?" + v.Encode()
 }
 
 func parseLibraryParams(r *http.Request) (libraryParams, error) {
@@ -170,7 +181,8 @@ type libraryView struct {
 type itemsView struct {
 	Params  libraryParams
 	Assets  []catalog.Asset
-	MoreURL string
+	MoreURL string // the next page as a fragment
+	NextURL string // the next page as a whole page
 	CanEdit bool
 	Locked  bool
 }
@@ -240,6 +252,7 @@ func (p *pages) items(r *http.Request, v *view, lp libraryParams) (itemsView, er
 	iv := itemsView{Params: lp, Assets: assets, CanEdit: v.CanEdit(), Locked: v.Locked()}
 	if next != "" {
 		iv.MoreURL = lp.MoreURL(next)
+		iv.NextURL = lp.PageURL(next)
 	}
 	return iv, nil
 }

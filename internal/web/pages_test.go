@@ -118,7 +118,7 @@ func TestLibraryPagesBrowseAndPaginate(t *testing.T) {
 		t.Errorf("breadcrumbs lack folder a")
 	}
 	cardRE := regexp.MustCompile(`data-asset="(\d+)"`)
-	moreRE := regexp.MustCompile(`href="(/library/items\?[^"]+)" data-more`)
+	moreRE := regexp.MustCompile(`data-more="(/library/items\?[^"]+)"`)
 	seen := map[string]bool{}
 	pages := 0
 	for {
@@ -137,6 +137,16 @@ func TestLibraryPagesBrowseAndPaginate(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("next page: %d %s", code, body)
 		}
+	}
+	// Without script, "Load more" is a whole page continuing the list.
+	_, _, body = c.get(fmt.Sprintf("/library/folder/%d", folderB))
+	next := regexp.MustCompile(`href="([^"]+)" data-more=`).FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no whole-page link to the next page")
+	}
+	code, _, body = c.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	if code != http.StatusOK || !strings.Contains(body, "<html") || !strings.Contains(body, "photo-0060.jpg") || strings.Contains(body, "photo-0059.jpg") {
+		t.Errorf("the next whole page does not continue after the first 60 assets (%d)", code)
 	}
 	if len(seen) != n || pages != 3 {
 		t.Fatalf("paging showed %d assets in %d pages, want %d in 3", len(seen), pages, n)

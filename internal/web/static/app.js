@@ -211,7 +211,10 @@
       toast('Sync completed: ' + (c ? (changed === 0 ? 'nothing changed' : countsText(c)) : 'done') + '.', 'ok', 15000);
     }
     refreshView();
+    loadNotifications();
   }
+
+  let assetRefresh = null;
 
   function handleEvent(ev) {
     const run = ev.run || (ev.data && ev.data.id ? ev.data : null);
@@ -225,6 +228,16 @@
       case 'sync.failed':
       case 'sync.needs_confirmation':
         runFinished(run, ev.type);
+        break;
+      case 'asset.created':
+      case 'asset.updated':
+      case 'asset.moved':
+      case 'asset.deleted':
+        // Someone changed the library: show it, once per burst of changes.
+        if ($('.library') && body.dataset.locked !== 'true') {
+          clearTimeout(assetRefresh);
+          assetRefresh = setTimeout(refreshView, 800);
+        }
         break;
       case 'notification':
         bumpUnread(1);
@@ -255,7 +268,7 @@
     const on = (e) => { try { handleEvent(JSON.parse(e.data)); } catch (err) { /* ignore malformed events */ } };
     es.onmessage = on;
     ['sync.started', 'sync.progress', 'sync.completed', 'sync.failed', 'sync.needs_confirmation', 'notification',
-      'asset.created', 'asset.updated', 'asset.deleted'].forEach((t) => es.addEventListener(t, on));
+      'asset.created', 'asset.updated', 'asset.moved', 'asset.deleted'].forEach((t) => es.addEventListener(t, on));
     es.addEventListener('open', () => { window.shelf.live = true; reconcile(); });
     // While locked, check now and then too, in case the stream is cut by a proxy.
     setInterval(() => { if (body.dataset.locked === 'true') reconcile(); }, 5000);
@@ -275,7 +288,11 @@
     const doc = new DOMParser().parseFromString(html, 'text/html');
     const lib = $('.library'), newLib = $('.library', doc);
     if (lib && newLib) {
+      // Keep the upload progress list (uploads may still be running).
+      const uploads = $('#uploads');
       lib.replaceWith(document.adoptNode(newLib));
+      const fresh = $('#uploads');
+      if (uploads && fresh) fresh.replaceWith(uploads);
       initLibrary();
     } else {
       swap.forEach((sel) => { const a = $(sel), b = $(sel, doc); if (a && b) a.replaceWith(document.adoptNode(b)); });
@@ -303,7 +320,7 @@
     link.dataset.loading = '1';
     link.textContent = 'Loading…';
     const items = $('#items');
-    const res = await fetch(link.href, { credentials: 'same-origin' }).catch(() => null);
+    const res = await fetch(link.dataset.more, { credentials: 'same-origin' }).catch(() => null);
     if (!res || !res.ok) {
       link.textContent = 'Could not load more; try again';
       delete link.dataset.loading;
