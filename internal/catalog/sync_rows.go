@@ -85,10 +85,13 @@ ORDER BY (f.storage_id || '/') LIMIT ?`, accountID, after, limit)
 
 // SyncAssetPage returns up to limit assets of the account, tombstones
 // included, whose storage ID is greater than after, in increasing byte
-// order: one keyset page of the asset side of the sorted merge-join.
+// order: one keyset page of the asset side of the sorted merge-join. It
+// serves path-identified storage only and leaves ParentStorageID empty (the
+// parent of a path is the path's directory).
 func (s *Store) SyncAssetPage(ctx context.Context, accountID int64, after string, limit int) ([]SyncRow, error) {
-	rows, err := s.query(ctx, s.db, `SELECT `+syncAssetColumns+`
-FROM assets a LEFT JOIN folders p ON p.id = a.folder_id
+	rows, err := s.query(ctx, s.db, `SELECT a.id, a.storage_id, '', a.name, a.path,
+	a.size, a.etag, a.mod_time, a.mime, a.native, a.removed_at
+FROM assets a
 WHERE a.account_id = ? AND a.storage_id > ?
 ORDER BY a.storage_id LIMIT ?`, accountID, after, limit)
 	if err != nil {

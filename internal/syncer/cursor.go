@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
 )
 
 // keyedRow is a catalog row with its storage.SortKey.
@@ -68,7 +69,11 @@ func newCatalogCursor(r *run, limit int) *catalogCursor {
 			return s.SyncFolderPage(ctx, acct, after, limit)
 		}},
 		assets: tableCursor{limit: limit, fetch: func(ctx context.Context, after string) ([]catalog.SyncRow, error) {
-			return s.SyncAssetPage(ctx, acct, after, limit)
+			rows, err := s.SyncAssetPage(ctx, acct, after, limit)
+			for i := range rows {
+				rows[i].ParentStorageID = storage.Dir(rows[i].StorageID)
+			}
+			return rows, err
 		}},
 	}
 }
