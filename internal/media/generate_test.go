@@ -267,3 +267,28 @@ func TestThumbnailColoursSurvive(t *testing.T) {
 		t.Errorf("green became %v", c)
 	}
 }
+
+// TestLargeRotatedJPEG covers the fast shrink of big photos: a 3401×1701
+// JPEG stored sideways (orientation 6) comes out upright at the preview and
+// thumbnail sizes, colours in place.
+func TestLargeRotatedJPEG(t *testing.T) {
+	t.Parallel()
+	exif := buildExif(exifSpec{orientation: 6})
+	res := makeResult(t, NewGenerator(Config{}), "big.jpg", "image/jpeg", jpegWithExif(t, twoTone(3401, 1701), exif))
+	thumb, preview := wantReady(t, res, 1701, 3401)
+	if got := preview.Bounds().Size(); got.Y != 1600 || got.X < 798 || got.X > 802 {
+		t.Errorf("preview is %v, want about 800×1600", got)
+	}
+	if got := thumb.Bounds().Size(); got.Y != 400 || got.X < 198 || got.X > 202 {
+		t.Errorf("thumb is %v, want about 200×400", got)
+	}
+	for _, img := range []image.Image{thumb, preview} {
+		b := img.Bounds()
+		if top := img.At(b.Dx()/2, b.Dy()/8); !isReddish(top) {
+			t.Errorf("top of the upright %v image is %v, want red", b.Size(), top)
+		}
+		if bottom := img.At(b.Dx()/2, b.Dy()*7/8); !isBluish(bottom) {
+			t.Errorf("bottom of the upright %v image is %v, want blue", b.Size(), bottom)
+		}
+	}
+}

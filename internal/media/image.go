@@ -69,7 +69,9 @@ func (g *Generator) makeImage(data []byte, truncated bool) (res Result) {
 		res.State, res.Error = StateError, fmt.Sprintf("cannot decode this %s file: %v", format, err)
 		return res
 	}
-	img = orient(img, ex.Orientation)
+	// Shrink before rotating: turning a full-size photo costs more than
+	// turning its preview.
+	img = orient(prescale(img, g.cfg.PreviewSize), ex.Orientation)
 	thumb, preview, err := g.encodePreviews(img)
 	if err != nil {
 		res.State, res.Error = StateError, err.Error()
