@@ -19,7 +19,7 @@ var errEmptyRoot = errors.New("the storage root is empty")
 // purges expired tombstones and saves the cursor.
 func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error) {
 	res := Result{State: catalog.RunSucceeded, FullScan: true}
-	if r.counts.Seen == 0 && r.liveAssets > 0 && !r.job.ConfirmedMassDelete {
+	if r.listed == 0 && r.liveAssets > 0 && !r.job.ConfirmedMassDelete {
 		return res, fmt.Errorf("%w while the library holds %d assets: nothing was deleted. If the files were moved, check the storage connection in Settings → Storage; if the storage was emptied on purpose, confirm the removal to empty the library: %w",
 			errEmptyRoot, r.liveAssets, storage.ErrNotFound)
 	}

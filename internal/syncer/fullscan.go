@@ -144,6 +144,7 @@ func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
 		}
 		first, prev = false, key
 		r.counts.Seen++
+		r.listed++
 		for {
 			row, ok, err := cur.peek(ctx)
 			if err != nil {
@@ -201,6 +202,7 @@ func (r *run) batchScan(ctx context.Context) error {
 			e.ID = e.Path
 		}
 		r.counts.Seen++
+		r.listed++
 		pending = append(pending, e)
 		if len(pending) >= r.e.cfg.BatchSize {
 			return process()

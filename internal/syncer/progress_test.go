@@ -1,6 +1,8 @@
 package syncer_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -54,4 +56,34 @@ func TestProgressReported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeepAliveStopsTheRun: when the caller loses the lease, the run stops
+// after the batch in progress and removes nothing.
+func TestKeepAliveStopsTheRun(t *testing.T) {
+	e := newEnv(t, "sqlite", "local", syncer.Config{BatchSize: 5})
+	paths := e.seed(40)
+	e.mustSync()
+	for _, p := range paths[:5] {
+		if err := e.st.conn.Delete(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.seed(60)
+	calls := 0
+	_, err := e.engine.Run(e.ctx, syncer.Job{AccountID: e.account, Conn: e.st.conn, KeepAlive: func(context.Context) error {
+		calls++
+		if calls == 2 {
+			return catalog.ErrLeaseLost
+		}
+		return nil
+	}})
+	if !errors.Is(err, catalog.ErrLeaseLost) {
+		t.Fatalf("run with a lost lease: %v; want ErrLeaseLost", err)
+	}
+	if calls != 2 || e.tombstones() != 0 {
+		t.Fatalf("KeepAlive called %d times, %d tombstones; want the run stopped at the second call with nothing removed", calls, e.tombstones())
+	}
+	e.mustSync()
+	e.checkMirror()
 }

@@ -30,6 +30,9 @@ type run struct {
 	total      *int64
 
 	counts catalog.Counts
+	// listed counts the entries of this run's full listing (the counters
+	// may also hold a changes-feed phase that preceded it).
+	listed int64
 	// writes and stageWrites count the committed writes of library rows
 	// and of working state (sync_stage).
 	writes, stageWrites int64

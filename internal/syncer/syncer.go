@@ -20,8 +20,9 @@
 //
 // The engine does not take the library lease: the caller acquires the
 // account's sync lease before Run, renews it while Run works (Run may last
-// long) and releases it afterwards, so nothing else writes the account's
-// folders and assets meanwhile. Run is idempotent: after a crash at any
+// long; Job.KeepAlive is called after every batch for that) and releases it
+// afterwards, so nothing else writes the account's folders and assets
+// meanwhile. Run is idempotent: after a crash at any
 // point, running it again converges to the storage's state.
 package syncer
 
@@ -147,6 +148,11 @@ type Job struct {
 	// applied batch with the counters so far and the estimated total of
 	// entries (nil when unknown).
 	Progress func(c catalog.Counts, total *int64)
+	// KeepAlive, when set, is called after each committed batch. The
+	// caller renews (or checks) the account's sync lease there; an error,
+	// such as catalog.ErrLeaseLost, stops the run at once: another worker
+	// may own the library now.
+	KeepAlive func(ctx context.Context) error
 }
 
 // Result is the outcome of a run that did not fail.
