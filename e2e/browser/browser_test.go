@@ -325,3 +325,88 @@ func TestLockedLibraryDisablesRenameAndExplainsRefusal(t *testing.T) {
 	}
 	b.checkPage(ctx, "locked-refused")
 }
+
+// TestFormsMetadataTokensAndSignOut: a storage error shows beside its
+// field; editors' metadata is saved and found by search; a new API token
+// is shown once; signing out ends the session.
+func TestFormsMetadataTokensAndSignOut(t *testing.T) {
+	s := startShelf(t)
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "forms@example.com")
+
+	// A folder outside the allowed roots: the error sits beside the field.
+	b.open(ctx, s.URL, "/settings/storage")
+	b.do(ctx, "connecting a folder outside the roots",
+		chromedp.SetValue(chromedp.ID("local-path"), filepath.Join(t.TempDir(), "elsewhere")),
+		chromedp.Click(chromedp.CSS("#local-form button[type=submit]")),
+	)
+	b.waitFor(ctx, "the error beside the path field", "!document.getElementById('local-path-error').hidden && document.getElementById('local-path-error').textContent.length > 0")
+	if eval[string](b, ctx, "document.getElementById('local-path').getAttribute('aria-invalid') || ''") != "true" {
+		t.Error("the path field is not marked invalid")
+	}
+	b.checkPage(ctx, "storage-field-error")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+
+	// Team metadata on the asset page.
+	b.open(ctx, s.URL, "/library")
+	b.waitFor(ctx, "README.txt in the grid", `document.querySelector('#items .card[data-name="README.txt"] a')`)
+	assetURL := eval[string](b, ctx, `document.querySelector('#items .card[data-name="README.txt"] a').getAttribute('href')`)
+	b.open(ctx, s.URL, assetURL)
+	b.do(ctx, "editing the metadata",
+		chromedp.SendKeys(chromedp.ID("m-title"), "Read me first"),
+		chromedp.SendKeys(chromedp.ID("m-description"), "How the studio library is organised"),
+		chromedp.SendKeys(chromedp.ID("m-tags"), "docs, Onboarding"),
+		chromedp.SetValue(chromedp.ID("m-rating"), "4"),
+		chromedp.Click(chromedp.ID("add-custom")),
+	)
+	eval[chromedp.Void](b, ctx, `(() => { const r = document.querySelector('#custom-rows .custom-row:last-child'); r.querySelector('.ck').value = 'owner'; r.querySelector('.cv').value = 'design team'; })()`)
+	b.do(ctx, "saving", chromedp.Click(chromedp.CSS("#meta-form button[type=submit]")))
+	b.waitFor(ctx, "the saved message", `[...document.querySelectorAll('#toasts .toast')].some(t => t.textContent.includes('Metadata saved'))`)
+	b.open(ctx, s.URL, assetURL)
+	got := eval[map[string]string](b, ctx, `({title: document.getElementById('m-title').value, tags: document.getElementById('m-tags').value,
+		rating: document.getElementById('m-rating').value, owner: (document.querySelector('#custom-rows .cv') || {}).value || ''})`)
+	if got["title"] != "Read me first" || !strings.Contains(strings.ToLower(got["tags"]), "onboarding") || got["rating"] != "4" || got["owner"] != "design team" {
+		t.Errorf("the metadata did not persist: %v", got)
+	}
+	b.open(ctx, s.URL, "/library?tag=onboarding&scope=all")
+	if !eval[bool](b, ctx, `!!document.querySelector('#items .card[data-name="README.txt"]') && document.querySelectorAll('#items .card').length === 1`) {
+		t.Error("searching by the new tag does not find exactly README.txt")
+	}
+	b.open(ctx, s.URL, "/library?q=organised&scope=all")
+	if !eval[bool](b, ctx, `!!document.querySelector('#items .card[data-name="README.txt"]')`) {
+		t.Error("searching the description does not find README.txt")
+	}
+
+	// A personal API token is shown once.
+	b.open(ctx, s.URL, "/tokens")
+	b.do(ctx, "creating a token", chromedp.SendKeys(chromedp.ID("token-name"), "ci"), chromedp.Click(chromedp.CSS("#token-form button[type=submit]")))
+	b.waitFor(ctx, "the new token", "document.getElementById('new-token-value').value.length > 20")
+	token := eval[string](b, ctx, "document.getElementById('new-token-value').value")
+	b.open(ctx, s.URL, "/tokens")
+	if eval[bool](b, ctx, fmt.Sprintf("document.documentElement.outerHTML.includes(%q)", token)) {
+		t.Error("the token is shown again after a reload")
+	}
+	if !eval[bool](b, ctx, `[...document.querySelectorAll('#tokens td')].some(td => td.textContent === 'ci')`) {
+		t.Error("the token is not listed")
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the new token does not work: HTTP %d", resp.StatusCode)
+	}
+
+	// Sign out.
+	b.do(ctx, "signing out", chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)))
+	b.waitFor(ctx, "the sign-in page", "location.pathname === '/signin'")
+	b.open(ctx, s.URL, "/library")
+	if p := eval[string](b, ctx, "location.pathname"); p != "/signin" {
+		t.Errorf("after signing out /library shows %s, want the sign-in page", p)
+	}
+}

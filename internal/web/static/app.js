@@ -124,9 +124,10 @@
     const fields = Object.assign({}, (error && error.fields) || {});
     if (error && error.field && !fields[error.field]) fields[error.field] = error.message;
     let placed = false;
+    const unplaced = [];
     for (const [name, msg] of Object.entries(fields)) {
       const el = document.getElementById((prefix ? prefix + '-' : '') + name + '-error');
-      if (!el) continue;
+      if (!el) { unplaced.push(msg); continue; }
       el.textContent = msg;
       el.hidden = false;
       const input = form.querySelector('[name="' + name + '"]');
@@ -137,13 +138,14 @@
       }
       placed = true;
     }
-    if (!placed) {
+    if (!placed || unplaced.length) {
+      const text = placed ? unplaced.join(' ') : ((error && error.message) || 'Something went wrong.');
       const el = $('.form-error', form) || $('#storage-error');
       if (el) {
-        el.textContent = (error && error.message) || 'Something went wrong.';
+        el.textContent = text;
         el.hidden = false;
       } else {
-        toast((error && error.message) || 'Something went wrong.', 'error');
+        toast(text, 'error');
       }
     }
   }
