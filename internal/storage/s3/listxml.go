@@ -75,10 +75,12 @@ func (d *fastListDecoder) HandleDeserialize(ctx context.Context, in middleware.D
 func parseListV2(doc []byte, o *awss3.ListObjectsV2Output) error {
 	sc := xmlScanner{b: doc}
 	var (
-		path []string // open element names
-		text strings.Builder
-		obj  *types.Object
+		path  []string // open element names
+		text  string   // text of the current element
+		extra []string // further text pieces (around entities, CDATA)
+		obj   *types.Object
 	)
+	o.Contents = make([]types.Object, 0, pageSize)
 	for {
 		tok, err := sc.next()
 		if err != nil {
@@ -94,13 +96,17 @@ func parseListV2(doc []byte, o *awss3.ListObjectsV2Output) error {
 			}
 			return nil
 		case tokText:
-			text.WriteString(tok.text)
+			if text == "" {
+				text = tok.text
+			} else {
+				extra = append(extra, tok.text)
+			}
 		case tokStart:
 			if len(path) == 0 && tok.name != "ListBucketResult" {
 				return fmt.Errorf("unexpected root element %q", tok.name)
 			}
 			path = append(path, tok.name)
-			text.Reset()
+			text, extra = "", extra[:0]
 			if len(path) == 1 {
 				o.Name = aws.String("")
 			}
@@ -121,10 +127,13 @@ func parseListV2(doc []byte, o *awss3.ListObjectsV2Output) error {
 			if len(path) == 0 || path[len(path)-1] != tok.name {
 				return fmt.Errorf("mismatched end tag %q", tok.name)
 			}
-			if err := assign(o, obj, path, text.String()); err != nil {
+			if len(extra) > 0 {
+				text += strings.Join(extra, "")
+			}
+			if err := assign(o, obj, path, text); err != nil {
 				return err
 			}
-			text.Reset()
+			text, extra = "", extra[:0]
 			path = path[:len(path)-1]
 		}
 	}
@@ -295,9 +304,41 @@ func (s *xmlScanner) next() (token, error) {
 	return token{}, errBadXML
 }
 
+// localName returns an element's name without its namespace prefix; the
+// names of a listing come back as constants, without allocating.
 func localName(b []byte) string {
 	if i := bytes.LastIndexByte(b, ':'); i >= 0 {
 		b = b[i+1:]
+	}
+	switch string(b) {
+	case "ListBucketResult":
+		return "ListBucketResult"
+	case "Contents":
+		return "Contents"
+	case "Key":
+		return "Key"
+	case "LastModified":
+		return "LastModified"
+	case "ETag":
+		return "ETag"
+	case "Size":
+		return "Size"
+	case "StorageClass":
+		return "StorageClass"
+	case "Owner":
+		return "Owner"
+	case "ID":
+		return "ID"
+	case "DisplayName":
+		return "DisplayName"
+	case "ChecksumAlgorithm":
+		return "ChecksumAlgorithm"
+	case "ChecksumType":
+		return "ChecksumType"
+	case "CommonPrefixes":
+		return "CommonPrefixes"
+	case "Prefix":
+		return "Prefix"
 	}
 	return string(b)
 }

@@ -151,14 +151,9 @@ func (b *indexedBackend) forget(bucket, key string) {
 	delete(idx.meta, key)
 }
 
-// ListBucket answers one listing page from the index.
+// ListBucket answers one listing page from the index (gofakes3 calls it
+// for ListObjects V1; V2 is answered by serveListV2).
 func (b *indexedBackend) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	idx := b.buckets[name]
-	if idx == nil {
-		return nil, gofakes3.BucketNotFound(name)
-	}
 	p, delim := "", ""
 	if prefix != nil {
 		if prefix.HasPrefix {
@@ -168,15 +163,27 @@ func (b *indexedBackend) ListBucket(name string, prefix *gofakes3.Prefix, page g
 			delim = prefix.Delimiter
 		}
 	}
-	maxKeys := page.MaxKeys
-	if maxKeys <= 0 {
+	return b.list(name, p, delim, page.Marker, true, page.MaxKeys)
+}
+
+// list answers one listing page. A marker that is a common prefix (a page
+// ended on it) continues after every key under it when prefixMarker is
+// set; a start-after key does not.
+func (b *indexedBackend) list(name, p, delim, marker string, prefixMarker bool, maxKeys int64) (*gofakes3.ObjectList, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	idx := b.buckets[name]
+	if idx == nil {
+		return nil, gofakes3.BucketNotFound(name)
+	}
+	if maxKeys <= 0 || maxKeys > 1000 {
 		maxKeys = 1000
 	}
 	i, _ := slices.BinarySearch(idx.keys, p)
-	if page.Marker != "" {
-		start := afterKey(idx.keys, page.Marker)
-		if delim != "" && strings.HasSuffix(page.Marker, delim) && strings.HasPrefix(page.Marker, p) {
-			start = afterPrefix(idx.keys, page.Marker) // the page ended on a common prefix
+	if marker != "" {
+		start := afterKey(idx.keys, marker)
+		if prefixMarker && delim != "" && strings.HasSuffix(marker, delim) && strings.HasPrefix(marker, p) {
+			start = afterPrefix(idx.keys, marker)
 		}
 		i = max(i, start)
 	}

@@ -150,3 +150,37 @@ func TestFaultsAndCounts(t *testing.T) {
 		t.Fatalf("PUT after ClearFaults: %v", err)
 	}
 }
+
+func TestListingEncodingAndStartAfter(t *testing.T) {
+	t.Parallel()
+	srv := s3fake.Start()
+	t.Cleanup(srv.Close)
+	if err := srv.CreateBucket("b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a b+c", "d/1", "d/2", "e"} {
+		if err := srv.PutObject("b", k, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := client(srv)
+	out, err := c.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: aws.String("b"), EncodingType: "url"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.EncodingType != "url" || aws.ToString(out.Contents[0].Key) != "a+b%2Bc" {
+		t.Fatalf("encoding-type=url answered %q with key %q, want url and a+b%%2Bc", out.EncodingType, aws.ToString(out.Contents[0].Key))
+	}
+	// start-after a common prefix still lists the prefix's later keys.
+	out, err = c.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: aws.String("b"), StartAfter: aws.String("d/1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	if !slices.Equal(keys, []string{"d/2", "e"}) {
+		t.Fatalf("start-after d/1 listed %q", keys)
+	}
+}
