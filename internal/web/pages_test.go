@@ -238,4 +238,19 @@ func TestPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T) {
 	if !strings.Contains(page, `data-locked="true"`) {
 		t.Errorf("the page is not marked locked for its script")
 	}
+
+	// A run stopped by the mass-delete guard offers admins the confirmation.
+	if err := f.store.ReleaseLease(ctx, acct, run.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	run.State = catalog.RunNeedsConfirmation
+	if err := f.store.UpdateSyncRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, page = admin.get("/settings/sync"); !strings.Contains(page, "Confirm removals") || !strings.Contains(page, `id="sync-now"`) {
+		t.Errorf("the admin's sync page lacks the confirmation or Sync now")
+	}
+	if _, _, page = viewer.get("/settings/sync"); strings.Contains(page, "Confirm removals") || strings.Contains(page, `id="sync-now"`) {
+		t.Errorf("a viewer's sync page offers changes")
+	}
 }

@@ -735,6 +735,11 @@
       msg.textContent = r.error.message;
     });
     reconcile();
+    $$('.confirm-run').forEach((b) => b.addEventListener('click', async () => {
+      if (!await confirmDialog('Apply run ' + b.dataset.run + ' and remove the files it found missing from the library? Their metadata is kept for 30 days.', 'Confirm and apply')) return;
+      const r = await api('POST', '/sync/runs/' + b.dataset.run + '/confirm', {});
+      if (r.ok) { toast('Confirmed; the sync continues.', 'ok'); if (r.data && r.data.run) setLocked(true, r.data.run); } else toast(r.error.message, 'error');
+    }));
   }
 
   // ---- Team, tokens, notifications, webhooks --------------------------------
@@ -803,7 +808,7 @@
 
   async function loadNotifications() {
     const list = $('#notifications');
-    const r = await api('GET', '/notifications?limit=100');
+    const r = await api('GET', '/notifications?limit=' + (list ? 100 : 1));
     if (!list) { if (r.ok && r.data) setUnread(r.data.unread || 0); return; }
     list.innerHTML = '';
     if (!r.ok) { const li = document.createElement('li'); li.className = 'form-error'; li.textContent = r.error.message; list.append(li); return; }
