@@ -220,15 +220,11 @@ func (p *pages) currentLock(r *http.Request, accountID int64) (*syncLock, error)
 // never sends half a page.
 func (p *pages) render(w http.ResponseWriter, status int, name string, v any) error {
 	t, ok := p.tmpl[name]
-	if !ok {
+	if !ok || name == "partials" {
 		return fmt.Errorf("no page template %q", name)
 	}
-	entry := "layout"
-	if name == "partials" {
-		return fmt.Errorf("render fragments with renderFragment")
-	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, entry, v); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("rendering page %s: %w", name, err)
 	}
 	p.writeHTML(w, status, buf.Bytes())

@@ -89,7 +89,10 @@ func TestPagesNeedSignIn(t *testing.T) {
 
 func TestLibraryPagesBrowseAndPaginate(t *testing.T) {
 	t.Parallel()
-	f := setup(t, "sqlite")
+	forEachDialect(t, testLibraryPagesBrowseAndPaginate)
+}
+
+func testLibraryPagesBrowseAndPaginate(t *testing.T, f *fixture) {
 	c, sb := f.signup("admin@example.com", "Team")
 	acct := accountIDOf(t, sb)
 	const n = 150
@@ -189,7 +192,10 @@ func TestLibraryPagesBrowseAndPaginate(t *testing.T) {
 
 func TestPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T) {
 	t.Parallel()
-	f := setup(t, "sqlite")
+	forEachDialect(t, testPagesAreRoleAwareAndLockedWhileSyncing)
+}
+
+func testPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T, f *fixture) {
 	admin, sb := f.signup("admin@example.com", "Team")
 	acct := accountIDOf(t, sb)
 	_, folderB := seedLibrary(t, f, acct, 3)
