@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ type fakeLayout struct {
 	prefixes, perPrefix int // layout A: p%03d/f%05d.jpg
 	objects             int // layout B: rawKey(i)
 	latency             time.Duration
+	cpuProfile          string // the child writes a CPU profile here
 }
 
 const fakeBucket = "bench"
@@ -50,6 +52,9 @@ func serveFake(l fakeLayout) error {
 		}
 	}
 	srv.SetLatency(s3fake.OpList, l.latency)
+	// The fake is the harness, not what is measured: let its heap grow
+	// rather than spend the shared cores on collecting it.
+	debug.SetGCPercent(400)
 	fmt.Printf("ENDPOINT %s\n", srv.URL)
 	seeded := cpuTime()
 	_, _ = io.Copy(io.Discard, os.Stdin)
@@ -71,7 +76,7 @@ func startFakeChild(l fakeLayout) (*fakeChild, error) {
 	}
 	cmd := exec.Command(exe, "-serve-s3fake",
 		"-fake-prefixes", fmt.Sprint(l.prefixes), "-fake-per-prefix", fmt.Sprint(l.perPrefix),
-		"-fake-objects", fmt.Sprint(l.objects), "-fake-latency", l.latency.String())
+		"-fake-objects", fmt.Sprint(l.objects), "-fake-latency", l.latency.String(), "-fake-cpuprofile", l.cpuProfile)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

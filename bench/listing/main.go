@@ -33,14 +33,24 @@ func main() {
 	flag.BoolVar(&opt.skipRaw, "skip-raw", false, "only run the parallel-vs-sequential comparison")
 	flag.BoolVar(&opt.skipVersity, "skip-versitygw", false, "skip the versitygw rows")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scans to this file")
+	flag.StringVar(&opt.fakeProfile, "fake-server-cpuprofile", "", "write a CPU profile of the fake S3 server (run A) to this file")
 	var child fakeLayout
 	serve := flag.Bool("serve-s3fake", false, "internal: run as the fake S3 child process")
 	flag.IntVar(&child.prefixes, "fake-prefixes", 0, "internal: child layout A prefixes")
 	flag.IntVar(&child.perPrefix, "fake-per-prefix", 0, "internal: child layout A objects per prefix")
 	flag.IntVar(&child.objects, "fake-objects", 0, "internal: child layout B objects")
 	flag.DurationVar(&child.latency, "fake-latency", 0, "internal: child LIST latency")
+	flag.StringVar(&child.cpuProfile, "fake-cpuprofile", "", "write a CPU profile of the fake S3 child to this file")
 	flag.Parse()
 	if *serve {
+		if child.cpuProfile != "" {
+			if f, err := os.Create(child.cpuProfile); err == nil {
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err == nil {
+					defer pprof.StopCPUProfile()
+				}
+			}
+		}
 		if err := serveFake(child); err != nil {
 			fmt.Fprintln(os.Stderr, "fake S3 child:", err)
 			os.Exit(1)
@@ -78,6 +88,7 @@ type options struct {
 	objects             int
 	skipRaw             bool
 	skipVersity         bool
+	fakeProfile         string
 }
 
 func run(ctx context.Context, opt options, logger *slog.Logger) error {

@@ -52,7 +52,7 @@ func s3Conn(ctx context.Context, endpoint, access, secret, bucket string, worker
 // sequentially and with opt.workers prefixes in parallel.
 func parallelVsSequential(ctx context.Context, opt options, logger *slog.Logger, t *table) error {
 	fmt.Fprintf(os.Stderr, "starting s3fake with %d prefixes × %d objects\n", opt.prefixes, opt.perPrefix)
-	child, err := startFakeChild(fakeLayout{prefixes: opt.prefixes, perPrefix: opt.perPrefix, latency: opt.latency})
+	child, err := startFakeChild(fakeLayout{prefixes: opt.prefixes, perPrefix: opt.perPrefix, latency: opt.latency, cpuProfile: opt.fakeProfile})
 	if err != nil {
 		return err
 	}
