@@ -85,8 +85,27 @@ func sortKeyExpr(sort string) (string, error) {
 	return "", fmt.Errorf("unknown sort %q; use name, date or size", sort)
 }
 
+// defaultCommonTagRows is where a tag counts as common (Store.commonTagRows):
+// a page of its assets is then found faster by walking the sort index and
+// probing the tag than by sorting every asset carrying it.
+const defaultCommonTagRows = 5000
+
+// tagIsCommon says whether at least s.commonTagRows assets carry tag
+// (counted no further than that).
+func (s *Store) tagIsCommon(ctx context.Context, accountID int64, tag string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM (SELECT 1 FROM asset_tags WHERE account_id = ? AND tag = ? LIMIT ?) t`,
+		accountID, tag, s.commonTagRows).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("counting tagged assets: %w", mapErr(err))
+	}
+	return n >= s.commonTagRows, nil
+}
+
 // assetFilter builds the WHERE clause shared by ListAssets and CountAssets.
-func (s *Store) assetFilter(ctx context.Context, q AssetQuery) (string, []any, error) {
+// probeTag writes the tag condition as a per-row probe (for common tags in
+// sorted pages) rather than as the list of tagged assets.
+func (s *Store) assetFilter(ctx context.Context, q AssetQuery, probeTag bool) (string, []any, error) {
 	where := []string{"a.account_id = ?", "a.removed_at IS NULL"}
 	args := []any{q.AccountID}
 	switch {
@@ -107,7 +126,11 @@ func (s *Store) assetFilter(ctx context.Context, q AssetQuery) (string, []any, e
 		args = append(args, f.Path+"/", f.Path+"0", f.ID, q.AccountID, q.AccountID)
 	}
 	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
-		where = append(where, "a.id IN (SELECT asset_id FROM asset_tags WHERE account_id = ? AND tag = ?)")
+		if probeTag {
+			where = append(where, "EXISTS (SELECT 1 FROM asset_tags t WHERE t.account_id = ? AND t.tag = ? AND t.asset_id = a.id)")
+		} else {
+			where = append(where, "a.id IN (SELECT asset_id FROM asset_tags WHERE account_id = ? AND tag = ?)")
+		}
 		args = append(args, q.AccountID, tag)
 	}
 	if m := strings.ToLower(strings.TrimSpace(q.MIME)); m != "" {
@@ -180,7 +203,13 @@ func (s *Store) ListAssets(ctx context.Context, q AssetQuery) ([]Asset, string, 
 		limit = 100
 	}
 	limit = min(limit, MaxAssetPage)
-	where, args, err := s.assetFilter(ctx, q)
+	probeTag := false
+	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
+		if probeTag, err = s.tagIsCommon(ctx, q.AccountID, tag); err != nil {
+			return nil, "", err
+		}
+	}
+	where, args, err := s.assetFilter(ctx, q, probeTag)
 	if err != nil {
 		return nil, "", err
 	}
@@ -244,7 +273,7 @@ func (s *Store) ListAssets(ctx context.Context, q AssetQuery) ([]Asset, string, 
 // CountAssets counts the assets q selects (its cursor, sort and limit are
 // ignored).
 func (s *Store) CountAssets(ctx context.Context, q AssetQuery) (int64, error) {
-	where, args, err := s.assetFilter(ctx, q)
+	where, args, err := s.assetFilter(ctx, q, false)
 	if err != nil {
 		return 0, err
 	}

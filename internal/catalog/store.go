@@ -51,6 +51,8 @@ type Store struct {
 	pool    *pgxpool.Pool // nil on SQLite
 	dialect string
 	logger  *slog.Logger
+	// commonTagRows switches tag filters to probing (see tagIsCommon).
+	commonTagRows int
 }
 
 // Open connects to the catalog database. databaseURL is a SQLite file path or
@@ -75,7 +77,7 @@ func openPostgres(ctx context.Context, databaseURL string, logger *slog.Logger) 
 		return nil, fmt.Errorf("opening PostgreSQL catalog: check the URL in SHELF_DATABASE_URL: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	s := &Store{db: db, pool: pool, dialect: DialectPostgres, logger: logger}
+	s := &Store{db: db, pool: pool, dialect: DialectPostgres, logger: logger, commonTagRows: defaultCommonTagRows}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL catalog: check that the server is running and the URL is right: %w", err)
@@ -99,7 +101,7 @@ func openSQLite(ctx context.Context, databaseURL string, logger *slog.Logger) (*
 	}
 	db.SetMaxOpenConns(sqliteMaxConns)
 	db.SetMaxIdleConns(sqliteMaxConns)
-	s := &Store{db: db, dialect: DialectSQLite, logger: logger}
+	s := &Store{db: db, dialect: DialectSQLite, logger: logger, commonTagRows: defaultCommonTagRows}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening SQLite catalog %q: check that its directory exists and is writable: %w", databaseURL, err)
