@@ -10,6 +10,29 @@
 // Requests run through a storage.Pacer (the SDK's own retries are off):
 // 500, 503 SlowDown, timeouts and network errors are retried with
 // exponential backoff and jitter.
+//
+// Server behaviours handled (each has a test):
+//   - Listing guards: a page that says truncated without a continuation
+//     token, repeats its token, lists a key out of order or outside the
+//     prefix, or repeats a common prefix stops the listing with an
+//     ErrFatal error, never a silently short one. The parallel scan's
+//     delimited top-level listing falls back to the plain listing when a
+//     server repeats common prefixes (gofakes3 does).
+//   - Folder-marker keys returned as objects in a delimited listing
+//     (gofakes3) are listed with their prefix.
+//   - Keys are requested URL-encoded and decoded only when the answer
+//     says so (AWS honours encoding-type=url; versitygw and gofakes3
+//     ignore it).
+//   - A key that is also a folder ("a" next to "a/b", as old s3fs wrote
+//     folders) is reported once, as the folder.
+//   - Multipart ETags differ between CompleteMultipartUpload and LIST on
+//     some servers (gofakes3); Put returns the listing's values.
+//   - File-system backed stores (versitygw posix) cannot hold a file and a
+//     folder of one name (409 ObjectParentIsFile: ErrExists), refuse to
+//     copy folder markers (markers are re-created on move), and answer an
+//     unknown access key with 404 XAdminUserNotFound (ErrAuth).
+//   - Deleting or moving away a folder's last key writes a marker so the
+//     folder stays, as it does on a disk or on Drive.
 package s3
 
 import (
