@@ -102,10 +102,32 @@ func (s *Store) tagIsCommon(ctx context.Context, accountID int64, tag string) (b
 	return n >= s.commonTagRows, nil
 }
 
+// subtreeIsBig says whether at least s.commonTagRows live assets lie under
+// path (counted no further than that).
+func (s *Store) subtreeIsBig(ctx context.Context, accountID int64, path string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM (SELECT 1 FROM assets WHERE account_id = ? AND path >= ? AND path < ? AND removed_at IS NULL LIMIT ?) t`,
+		accountID, path+"/", path+"0", s.commonTagRows).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sizing the folder's subtree: %w", mapErr(err))
+	}
+	return n >= s.commonTagRows, nil
+}
+
+// filterPlan picks how assetFilter writes conditions whose best plan
+// depends on how many rows match, for sorted pages.
+type filterPlan struct {
+	// probeTag writes the tag as a per-row probe (a common tag) rather than
+	// as the list of tagged assets.
+	probeTag bool
+	// walkSubtree keeps SQLite from ranging over the subtree's paths (a
+	// big subtree): it walks the sort index and filters instead.
+	// PostgreSQL's planner makes this choice itself from its statistics.
+	walkSubtree bool
+}
+
 // assetFilter builds the WHERE clause shared by ListAssets and CountAssets.
-// probeTag writes the tag condition as a per-row probe (for common tags in
-// sorted pages) rather than as the list of tagged assets.
-func (s *Store) assetFilter(ctx context.Context, q AssetQuery, probeTag bool) (string, []any, error) {
+func (s *Store) assetFilter(ctx context.Context, q AssetQuery, plan filterPlan) (string, []any, error) {
 	where := []string{"a.account_id = ?", "a.removed_at IS NULL"}
 	args := []any{q.AccountID}
 	switch {
@@ -120,13 +142,18 @@ func (s *Store) assetFilter(ctx context.Context, q AssetQuery, probeTag bool) (s
 			return "", nil, err
 		}
 		// The path range lets the index narrow the rows; the subtree
-		// membership keeps Drive's same-named sibling folders out.
-		where = append(where, "a.path >= ? AND a.path < ?",
-			"a.folder_id IN ("+folderSubtreeSQL+"SELECT id FROM tree)")
+		// membership keeps Drive's same-named sibling folders out. SQLite's
+		// unary + stops it from using an index for a term.
+		unindexed := ""
+		if plan.walkSubtree {
+			unindexed = "+"
+		}
+		where = append(where, unindexed+"a.path >= ? AND "+unindexed+"a.path < ?",
+			unindexed+"a.folder_id IN ("+folderSubtreeSQL+"SELECT id FROM tree)")
 		args = append(args, f.Path+"/", f.Path+"0", f.ID, q.AccountID, q.AccountID)
 	}
 	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
-		if probeTag {
+		if plan.probeTag {
 			where = append(where, "EXISTS (SELECT 1 FROM asset_tags t WHERE t.account_id = ? AND t.tag = ? AND t.asset_id = a.id)")
 		} else {
 			where = append(where, "a.id IN (SELECT asset_id FROM asset_tags WHERE account_id = ? AND tag = ?)")
@@ -186,6 +213,29 @@ func (s *Store) searchFilter(q string) ([]string, []any) {
 	return where, args
 }
 
+// planFilter sizes the query's tag and subtree to pick its filterPlan.
+func (s *Store) planFilter(ctx context.Context, q AssetQuery) (filterPlan, error) {
+	var (
+		plan filterPlan
+		err  error
+	)
+	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
+		if plan.probeTag, err = s.tagIsCommon(ctx, q.AccountID, tag); err != nil {
+			return plan, err
+		}
+	}
+	if q.Recursive && q.FolderID != nil && s.dialect == DialectSQLite {
+		f, err := s.GetFolder(ctx, q.AccountID, *q.FolderID)
+		if err != nil {
+			return plan, err
+		}
+		if plan.walkSubtree, err = s.subtreeIsBig(ctx, q.AccountID, f.Path); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
+}
+
 // ListAssets returns one page of the assets q selects, in q's order, and
 // the cursor of the next page ("" after the last). Pages follow the sort key
 // and the id (keyset pagination), so every asset appears exactly once
@@ -203,13 +253,11 @@ func (s *Store) ListAssets(ctx context.Context, q AssetQuery) ([]Asset, string, 
 		limit = 100
 	}
 	limit = min(limit, MaxAssetPage)
-	probeTag := false
-	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
-		if probeTag, err = s.tagIsCommon(ctx, q.AccountID, tag); err != nil {
-			return nil, "", err
-		}
+	plan, err := s.planFilter(ctx, q)
+	if err != nil {
+		return nil, "", err
 	}
-	where, args, err := s.assetFilter(ctx, q, probeTag)
+	where, args, err := s.assetFilter(ctx, q, plan)
 	if err != nil {
 		return nil, "", err
 	}
@@ -273,7 +321,7 @@ func (s *Store) ListAssets(ctx context.Context, q AssetQuery) ([]Asset, string, 
 // CountAssets counts the assets q selects (its cursor, sort and limit are
 // ignored).
 func (s *Store) CountAssets(ctx context.Context, q AssetQuery) (int64, error) {
-	where, args, err := s.assetFilter(ctx, q, false)
+	where, args, err := s.assetFilter(ctx, q, filterPlan{})
 	if err != nil {
 		return 0, err
 	}

@@ -51,7 +51,7 @@ type Store struct {
 	pool    *pgxpool.Pool // nil on SQLite
 	dialect string
 	logger  *slog.Logger
-	// commonTagRows switches tag filters to probing (see tagIsCommon).
+	// commonTagRows is where a tag or a subtree counts as big (see planFilter).
 	commonTagRows int
 }
 

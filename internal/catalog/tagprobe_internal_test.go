@@ -11,9 +11,9 @@ import (
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
-// Tag filters give the same pages whether the tag is listed (rare tags) or
-// probed row by row along the sort index (common tags).
-func TestTagFilterStrategiesAgree(t *testing.T) {
+// Tag and subtree filters give the same pages whether the matching rows are
+// gathered first (few) or filtered row by row along the sort index (many).
+func TestFilterPlansAgree(t *testing.T) {
 	t.Parallel()
 	for name, url := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "shelf.db") },
@@ -35,9 +35,18 @@ func TestTagFilterStrategiesAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			top, err := s.CreateFolder(ctx, acct.ID, 0, nil, "top", "top", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := s.CreateFolder(ctx, acct.ID, 0, &top.ID, "sub", "top/sub", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			folders := []*int64{nil, &top.ID, &sub.ID}
 			for i := range 60 {
 				mod := now.Add(time.Duration(i%7) * time.Hour)
-				a, err := s.PutUploadedAsset(ctx, acct.ID, 0, Asset{Name: fmt.Sprintf("f%02d", (i*13)%60), StorageID: fmt.Sprintf("k%d", i), ModTime: &mod}, now)
+				a, err := s.PutUploadedAsset(ctx, acct.ID, 0, Asset{FolderID: folders[i%3], Name: fmt.Sprintf("f%02d", (i*13)%60), StorageID: fmt.Sprintf("k%d", i), ModTime: &mod, Size: int64(i % 5)}, now)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -65,9 +74,12 @@ func TestTagFilterStrategiesAgree(t *testing.T) {
 					q.Cursor = next
 				}
 			}
-			for _, tag := range []string{"all", "third"} {
+			for _, tag := range []string{"all", "third", ""} {
 				for _, sort := range []string{SortName, SortDate, SortSize} {
-					q := AssetQuery{AccountID: acct.ID, Recursive: true, Tag: tag, Sort: sort, Desc: sort == SortDate, Limit: 7}
+					q := AssetQuery{AccountID: acct.ID, Recursive: true, FolderID: &top.ID, Tag: tag, Sort: sort, Desc: sort == SortDate, Limit: 7}
+					if tag == "third" {
+						q.FolderID = nil
+					}
 					s.commonTagRows = 1_000_000
 					listed := pages(q)
 					s.commonTagRows = 1
