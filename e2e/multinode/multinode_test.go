@@ -224,7 +224,8 @@ func TestMultiNode(t *testing.T) {
 	deadline = time.Now().Add(4 * time.Minute)
 	for {
 		if time.Now().After(deadline) {
-			t.Fatalf("no successful retry of the big library's sync; %s log tail:\n%s", survivor.name, survivor.log.tail(40))
+			t.Fatalf("no successful retry of the big library's sync; %s log tail:\n%s\n%s log tail:\n%s",
+				survivor.name, survivor.log.tail(60), victim.name, victim.log.tail(20))
 		}
 		runs, err := store.ListSyncRuns(ctx, big, 10)
 		if err != nil {
@@ -307,10 +308,20 @@ func startNode(t *testing.T, bin string, env []string, name string, args ...stri
 		t.Fatalf("starting %s: %v", name, err)
 	}
 	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			n.log.add(sc.Text())
+		// Read every byte, whatever the line lengths: a process whose
+		// output pipe fills up stalls.
+		r := bufio.NewReaderSize(out, 64*1024)
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" {
+				if len(line) > 4000 {
+					line = line[:4000] + "…(truncated)"
+				}
+				n.log.add(strings.TrimRight(line, "\n"))
+			}
+			if err != nil {
+				break
+			}
 		}
 		_ = cmd.Wait()
 		close(n.done)
