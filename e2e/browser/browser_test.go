@@ -410,3 +410,105 @@ func TestFormsMetadataTokensAndSignOut(t *testing.T) {
 		t.Errorf("after signing out /library shows %s, want the sign-in page", p)
 	}
 }
+
+// answerDialog fills the page's text dialog (new folder, rename) and
+// presses its main button.
+func answerDialog(b *browser, ctx context.Context, value string) {
+	b.t.Helper()
+	b.waitFor(ctx, "the dialog", "document.querySelector('dialog[open] #ask-input')")
+	b.do(ctx, "answering the dialog",
+		chromedp.SetValue(chromedp.ID("ask-input"), value),
+		chromedp.Click(chromedp.CSS("dialog[open] button.primary")),
+	)
+}
+
+// TestFolderAndAssetChangesWriteThrough: create and rename a folder, move
+// an asset into it and delete another through the pages; the storage holds
+// each change and the next sync finds nothing to do.
+func TestFolderAndAssetChangesWriteThrough(t *testing.T) {
+	s := startShelf(t)
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "changes@example.com")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+
+	// New folder "Selects" inside Photography.
+	b.open(ctx, s.URL, "/library")
+	photo := eval[string](b, ctx, `[...document.querySelectorAll('.subfolders a')].find(a => a.textContent.trim() === 'Photography').getAttribute('href')`)
+	b.open(ctx, s.URL, photo)
+	b.do(ctx, "new folder", chromedp.Click(chromedp.ID("new-folder")))
+	answerDialog(b, ctx, "Selects")
+	b.waitFor(ctx, "the new folder", `[...document.querySelectorAll('.subfolders a')].some(a => a.textContent.trim() === 'Selects')`)
+	if fi, err := os.Stat(filepath.Join(s.Root, "Photography", "Selects")); err != nil || !fi.IsDir() {
+		t.Fatalf("the new folder is not in storage: %v", err)
+	}
+
+	// Rename it to "Best of".
+	selects := eval[string](b, ctx, `[...document.querySelectorAll('.subfolders a')].find(a => a.textContent.trim() === 'Selects').getAttribute('href')`)
+	b.open(ctx, s.URL, selects)
+	b.do(ctx, "rename folder", chromedp.Click(chromedp.ID("rename-folder")))
+	answerDialog(b, ctx, "Best of")
+	b.waitFor(ctx, "the renamed folder", `document.getElementById('folder-title').textContent.trim() === 'Best of'`)
+	if _, err := os.Stat(filepath.Join(s.Root, "Photography", "Best of")); err != nil {
+		t.Fatalf("the renamed folder is not in storage: %v", err)
+	}
+	bestOf := eval[string](b, ctx, "location.pathname")
+
+	// Move Studio-01.jpg into it through the move dialog.
+	b.open(ctx, s.URL, photo)
+	studio := eval[string](b, ctx, `[...document.querySelectorAll('.subfolders a')].find(a => a.textContent.trim() === 'Studio').getAttribute('href')`)
+	b.open(ctx, s.URL, studio)
+	asset := eval[string](b, ctx, `document.querySelector('#items .card[data-name="Studio-01.jpg"] a').getAttribute('href')`)
+	b.open(ctx, s.URL, asset)
+	b.do(ctx, "open the move dialog", chromedp.Click(chromedp.ID("move-asset")))
+	for _, name := range []string{"Photography", "Best of"} {
+		b.waitFor(ctx, "folder "+name+" in the picker", fmt.Sprintf(`[...document.querySelectorAll('#move-folders button')].some(b => b.textContent.trim() === %q)`, name))
+		eval[chromedp.Void](b, ctx, fmt.Sprintf(`[...document.querySelectorAll('#move-folders button')].find(b => b.textContent.trim() === %q).click()`, name))
+	}
+	b.waitFor(ctx, "the picker to show Best of", `document.getElementById('move-where').textContent.endsWith('Best of')`)
+	b.do(ctx, "move here", chromedp.Click(chromedp.ID("move-here")))
+	b.waitFor(ctx, "the asset in its new folder", `[...document.querySelectorAll('.crumbs a')].some(a => a.textContent.trim() === 'Best of')`)
+	if _, err := os.Stat(filepath.Join(s.Root, "Photography", "Best of", "Studio-01.jpg")); err != nil {
+		t.Fatalf("the moved file is not in its new storage folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Root, "Photography", "Studio", "Studio-01.jpg")); err == nil {
+		t.Fatal("the moved file is still in its old storage folder")
+	}
+
+	// Delete Studio-02.jpg.
+	b.open(ctx, s.URL, studio)
+	asset2 := eval[string](b, ctx, `document.querySelector('#items .card[data-name="Studio-02.jpg"] a').getAttribute('href')`)
+	b.open(ctx, s.URL, asset2)
+	b.do(ctx, "delete", chromedp.Click(chromedp.ID("delete-asset")))
+	b.waitFor(ctx, "the confirmation", "document.querySelector('dialog[open] button.danger')")
+	b.do(ctx, "confirm delete", chromedp.Click(chromedp.CSS("dialog[open] button.danger")))
+	b.waitFor(ctx, "back in the folder", "location.pathname === "+fmt.Sprintf("%q", studio))
+	if eval[bool](b, ctx, `!!document.querySelector('#items .card[data-name="Studio-02.jpg"]')`) {
+		t.Error("the deleted file is still in the grid")
+	}
+	if _, err := os.Stat(filepath.Join(s.Root, "Photography", "Studio", "Studio-02.jpg")); err == nil {
+		t.Fatal("the deleted file is still in storage")
+	}
+	b.open(ctx, s.URL, bestOf)
+	if !eval[bool](b, ctx, `!!document.querySelector('#items .card[data-name="Studio-01.jpg"]')`) {
+		t.Error("the moved file is not in the grid of its new folder")
+	}
+
+	// The next sync sees no difference.
+	code, body := apiJSON(b, ctx, "POST", "/sync", nil)
+	started, _ := body["run"].(map[string]any)
+	if code != http.StatusAccepted || started == nil {
+		t.Fatalf("POST /sync: %d %v", code, body)
+	}
+	var run map[string]any
+	for run = waitIdle(b, ctx); run["id"] != started["id"]; run = waitIdle(b, ctx) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	counts, _ := run["counts"].(map[string]any)
+	for _, k := range []string{"added", "updated", "moved", "removed"} {
+		if n, _ := counts[k].(float64); n != 0 {
+			t.Errorf("the sync after the changes reports %s=%v, want nothing changed (run %v)", k, n, run)
+		}
+	}
+}
