@@ -501,9 +501,14 @@ func TestFolderAndAssetChangesWriteThrough(t *testing.T) {
 	if code != http.StatusAccepted || started == nil {
 		t.Fatalf("POST /sync: %d %v", code, body)
 	}
-	var run map[string]any
-	for run = waitIdle(b, ctx); run["id"] != started["id"]; run = waitIdle(b, ctx) {
+	deadline := time.Now().Add(waitLimit)
+	run := waitIdle(b, ctx)
+	for run["id"] != started["id"] {
+		if time.Now().After(deadline) {
+			t.Fatalf("run %v did not finish; latest is %v", started["id"], run)
+		}
 		time.Sleep(100 * time.Millisecond)
+		run = waitIdle(b, ctx)
 	}
 	counts, _ := run["counts"].(map[string]any)
 	for _, k := range []string{"added", "updated", "moved", "removed"} {
