@@ -89,6 +89,10 @@ func (r *run) incremental(ctx context.Context, ch storage.Changer) (Result, erro
 // applyChanges diffs one bounded chunk of feed items against the catalog.
 // Folders go first, shallowest first, so children find their parent.
 func (r *run) applyChanges(ctx context.Context, chunk []storage.Change, newFolders *[]string) error {
+	// The lookup below must see what earlier chunks added.
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
 	sorted := slices.Clone(chunk)
 	slices.SortStableFunc(sorted, func(a, b storage.Change) int { return changeRank(a) - changeRank(b) })
 	ids := make([]string, 0, 2*len(sorted))
