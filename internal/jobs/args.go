@@ -55,18 +55,17 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 const syncMaxAttempts = 5
 
 // SchedulerArgs is the periodic tick that enqueues due auto-syncs, expires
-// trials and reaps expired leases. Unique by kind, so ticks never overlap.
+// trials and reaps expired leases. It is deliberately not unique: a tick
+// left "running" by a killed worker must not block the ticks after it, and
+// overlapping ticks are safe (each account is decided under its row lock).
 type SchedulerArgs struct{}
 
 // Kind is the River job kind.
 func (SchedulerArgs) Kind() string { return KindScheduler }
 
-// InsertOpts makes the tick unique while one is pending or running.
+// InsertOpts runs a tick once; the next one comes anyway.
 func (SchedulerArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{
-		MaxAttempts: 1,
-		UniqueOpts:  river.UniqueOpts{ByState: activeStates},
-	}
+	return river.InsertOpts{MaxAttempts: 1}
 }
 
 // syncRetryDelay is how long a failed sync attempt waits before its retry:

@@ -2,10 +2,13 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
@@ -145,30 +148,74 @@ func (s *Service) rescueJob(ctx context.Context, accountID int64) (retried bool,
 	if err != nil {
 		return false, err
 	}
+	return s.rescueJobs(ctx, running, "sync lease expired; worker presumed dead")
+}
+
+// RescueOrphanedSyncJobs makes retryable the sync jobs River still shows
+// running although no live worker has them: a running sync holds its
+// account's lease within moments of starting and until it completes, so a
+// job running for two lease TTLs without the lease lost its worker before
+// taking the lease or after giving it up. It returns how many it rescued.
+func (s *Service) RescueOrphanedSyncJobs(ctx context.Context) (int, error) {
+	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).States(rivertype.JobStateRunning).First(1000))
+	if err != nil {
+		return 0, fmt.Errorf("listing running sync jobs: %w", err)
+	}
+	horizon := time.Now().Add(-2 * s.cfg.LeaseTTL)
+	var orphans []*rivertype.JobRow
+	for _, j := range list.Jobs {
+		if j.AttemptedAt == nil || j.AttemptedAt.After(horizon) {
+			continue
+		}
+		var args SyncArgs
+		if err := unmarshalArgs(j, &args); err != nil {
+			continue
+		}
+		l, err := s.cat.GetLease(ctx, args.AccountID, s.now())
+		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			return 0, fmt.Errorf("reading the lease of account %d: %w", args.AccountID, err)
+		}
+		if err == nil && strings.HasSuffix(l.Holder, fmt.Sprintf("/job-%d", j.ID)) {
+			continue // alive: it holds the lease
+		}
+		s.logger.Warn("sync job running without its worker; retrying it", "job_id", j.ID, "account_id", args.AccountID, "attempted_by", j.AttemptedBy)
+		orphans = append(orphans, j)
+	}
+	if _, err := s.rescueJobs(ctx, orphans, "sync job lost its worker"); err != nil {
+		return 0, err
+	}
+	return len(orphans), nil
+}
+
+// rescueJobs moves running jobs to retryable now (or discards those out
+// of attempts), as River's rescuer does, and reports whether any retries.
+func (s *Service) rescueJobs(ctx context.Context, jobs []*rivertype.JobRow, reason string) (retried bool, err error) {
+	if len(jobs) == 0 {
+		return false, nil
+	}
 	// River keeps its own times on the wall clock, whatever clock the
 	// catalog runs on.
 	wall := time.Now().UTC()
 	params := &riverdriver.JobRescueManyParams{StuckHorizon: wall.Add(time.Second)}
-	for _, j := range running {
-		msg := []byte(fmt.Sprintf(`{"at":%q,"attempt":%d,"error":"sync lease expired; worker presumed dead","trace":""}`,
-			wall.Format(time.RFC3339Nano), j.Attempt))
+	for _, j := range jobs {
+		msg, err := json.Marshal(rivertype.AttemptError{At: wall, Attempt: j.Attempt, Error: reason})
+		if err != nil {
+			return false, fmt.Errorf("encoding the rescue note: %w", err)
+		}
 		params.ID = append(params.ID, j.ID)
 		params.Error = append(params.Error, msg)
-		params.FinalizedAt = append(params.FinalizedAt, nil)
 		params.ScheduledAt = append(params.ScheduledAt, wall)
 		if j.Attempt >= j.MaxAttempts {
 			params.State = append(params.State, string(rivertype.JobStateDiscarded))
-			params.FinalizedAt[len(params.FinalizedAt)-1] = &wall
+			params.FinalizedAt = append(params.FinalizedAt, &wall)
 		} else {
 			params.State = append(params.State, string(rivertype.JobStateRetryable))
+			params.FinalizedAt = append(params.FinalizedAt, nil)
 			retried = true
 		}
 	}
-	if len(params.ID) == 0 {
-		return false, nil
-	}
 	if _, err := s.exec.JobRescueMany(ctx, params); err != nil {
-		return false, fmt.Errorf("making the sync job of account %d retryable: %w", accountID, err)
+		return false, fmt.Errorf("making stuck sync jobs retryable: %w", err)
 	}
 	return retried, nil
 }

@@ -65,6 +65,11 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	n, err = s.RescueOrphanedSyncJobs(ctx)
+	res.Reaped += n
+	if err != nil {
+		errs = append(errs, err)
+	}
 
 	due, err := s.cat.ListDueAccounts(ctx, now.Add(s.cfg.Lookahead), s.cfg.DueBatch)
 	if err != nil {

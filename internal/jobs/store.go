@@ -26,6 +26,7 @@ type Catalog interface {
 	AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)
 	RenewLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) error
 	ReleaseLease(ctx context.Context, accountID, runID int64, holder string) error
+	GetLease(ctx context.Context, accountID int64, now time.Time) (catalog.Lease, error)
 	ListExpiredLeases(ctx context.Context, now time.Time, limit int) ([]catalog.Lease, error)
 	DeleteExpiredLease(ctx context.Context, accountID, runID int64, now time.Time) error
 	CountOpenWriteIntents(ctx context.Context, accountID int64, now time.Time) (int64, error)

@@ -87,6 +87,17 @@ func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) erro
 		}
 		return fmt.Errorf("taking the library lease: %w", err)
 	}
+	// A worker that stalled before taking the lease may find its run
+	// settled by a retry meanwhile.
+	if cur, err := s.cat.GetSyncRun(ctx, run.AccountID, run.ID); err != nil || (cur.State != catalog.RunQueued && cur.State != catalog.RunRunning) {
+		if rerr := s.cat.ReleaseLease(ctx, run.AccountID, run.ID, holder); rerr != nil {
+			log.Warn("releasing the library lease", "error", rerr)
+		}
+		if err != nil {
+			return fmt.Errorf("reading sync run %d: %w", run.ID, err)
+		}
+		return nil
+	}
 
 	syncCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
