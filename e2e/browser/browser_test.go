@@ -164,6 +164,9 @@ func TestSyncNowLocksLibraryAndReportsLive(t *testing.T) {
 		b.open(lib, s.URL, p.path)
 		b.checkPage(lib, p.name)
 	}
+	b.do(lib, "opening the phone menu", chromedp.Click(chromedp.CSS(".nav-toggle")))
+	b.waitFor(lib, "the menu to open", `getComputedStyle(document.getElementById('nav')).display !== 'none' && document.querySelector('.nav-toggle').getAttribute('aria-expanded') === 'true'`)
+	b.screenshot(lib, "phone-menu")
 	b.do(lib, "desktop width", chromedp.EmulateReset())
 	b.open(lib, s.URL, "/signin")
 	b.checkPage(lib, "signin")

@@ -300,6 +300,7 @@
       swap.forEach((sel) => { const a = $(sel), b = $(sel, doc); if (a && b) a.replaceWith(document.adoptNode(b)); });
     }
     setLocked(body.dataset.locked === 'true');
+    localTimes();
     if (location.pathname === '/settings/sync') reconcile();
   }
 
@@ -331,6 +332,7 @@
     const nodes = fragment(await res.text(), items.dataset.view);
     const holder = link.closest('tr.more-row') || link;
     holder.replaceWith(...nodes);
+    localTimes(items);
     observeMore();
   }
 
@@ -682,6 +684,17 @@
     return new Date(iso).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
   }
 
+  // localTimes shows the server's UTC times in the reader's time zone
+  // (the UTC time stays in the tooltip).
+  function localTimes(root = document) {
+    $$('time[datetime]', root).forEach((t) => {
+      if (t.dataset.local) return;
+      t.dataset.local = '1';
+      t.title = t.textContent;
+      t.textContent = fmtTime(t.getAttribute('datetime'));
+    });
+  }
+
   // renderSyncState shows whether a manual sync is available now, or a
   // live countdown to when and the plan that would allow it now.
   function renderSyncState(s) {
@@ -894,6 +907,7 @@
   // Exposed for tests and the console: the same calls the controls make.
   window.shelf = { api, renameAsset, setLocked, toast, refreshView, reconcile };
 
+  localTimes();
   initNav();
   initAuth();
   initLibrary();
