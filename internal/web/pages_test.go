@@ -114,7 +114,7 @@ func testLibraryPagesBrowseAndPaginate(t *testing.T, f *fixture) {
 	if code != http.StatusOK {
 		t.Fatalf("folder: %d", code)
 	}
-	if !strings.Contains(body, fmt.Sprintf(`data-folder="%d" aria-current="page"`, folderB)) {
+	if !strings.Contains(body, fmt.Sprintf(`href="/library/folder/%d" aria-current="page"`, folderB)) {
 		t.Errorf("the tree does not mark folder b as current")
 	}
 	if !strings.Contains(body, fmt.Sprintf(`href="/library/folder/%d">a</a>`, folderA)) {

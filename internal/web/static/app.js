@@ -349,22 +349,33 @@
 
   async function expandTree(btn) {
     const li = btn.closest('li');
-    const open = li.getAttribute('aria-expanded') === 'true';
+    const open = btn.getAttribute('aria-expanded') === 'true';
     const group = $(':scope > ul', li);
     if (open) {
-      li.setAttribute('aria-expanded', 'false');
+      btn.setAttribute('aria-expanded', 'false');
       btn.textContent = '▸';
       if (group) group.hidden = true;
       return;
     }
-    li.setAttribute('aria-expanded', 'true');
-    btn.textContent = '▾';
-    if (group) { group.hidden = false; return; }
     if (li.dataset.leaf) return;
+    if (group) {
+      btn.setAttribute('aria-expanded', 'true');
+      btn.textContent = '▾';
+      group.hidden = false;
+      return;
+    }
     const res = await fetch('/library/tree?parent=' + encodeURIComponent(li.dataset.folder), { credentials: 'same-origin' }).catch(() => null);
     if (!res || !res.ok) { toast('Could not load the folders; try again.', 'error'); return; }
     const nodes = fragment(await res.text());
-    if (nodes.length === 0) { li.dataset.leaf = '1'; btn.textContent = '·'; btn.setAttribute('aria-label', 'No subfolders'); return; }
+    if (nodes.length === 0) {
+      li.dataset.leaf = '1';
+      btn.textContent = '·';
+      btn.removeAttribute('aria-expanded');
+      btn.setAttribute('aria-label', li.querySelector('a').textContent + ' has no subfolders');
+      return;
+    }
+    btn.setAttribute('aria-expanded', 'true');
+    btn.textContent = '▾';
     li.append(...nodes);
   }
 
