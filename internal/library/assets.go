@@ -139,6 +139,7 @@ func (s *Service) DeleteAsset(ctx context.Context, accountID, userID, assetID in
 	if err := s.cfg.Catalog.DeleteAsset(ctx, accountID, w.intentID, a.ID, s.cfg.Now()); err != nil {
 		return afterStorage(err, fmt.Sprintf("The file %q", a.Path))
 	}
+	s.enqueueThumb(ctx, accountID, a.ID) // the preview job of a removed asset deletes its derived files
 	s.publish(ctx, accountID, notify.AssetDeleted, assetPayload(a, userID, ""))
 	return nil
 }

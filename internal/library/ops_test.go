@@ -169,6 +169,9 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 		if _, ok := f.findAsset("docs/readme.txt"); ok {
 			t.Error("the asset is still in the library")
 		}
+		if q := f.thumbsQueued(); !slices.Contains(q, a.ID) {
+			t.Errorf("no preview job queued to clear the deleted asset's derived files (queued %v)", q)
+		}
 		err := f.svc.DeleteAsset(f.ctx, f.acct.ID, f.user.ID, a.ID)
 		wantKind(t, err, library.ErrNotFound, "deleting twice")
 		f.noDiff()

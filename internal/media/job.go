@@ -14,7 +14,8 @@ import (
 // decoding is CPU-bound).
 const Queue = "media"
 
-// ThumbArgs asks for the previews and content facts of one asset.
+// ThumbArgs asks for the previews and content facts of one asset; for an
+// asset that was deleted meanwhile, it removes the derived files.
 type ThumbArgs struct {
 	AccountID int64 `json:"account_id"`
 	AssetID   int64 `json:"asset_id"`

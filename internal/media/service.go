@@ -71,14 +71,17 @@ func (s *Service) Thumbs() *ThumbStore { return s.cfg.Thumbs }
 const maxVersionRetries = 3
 
 // Generate makes the previews of one asset from its current content in
-// storage and records the outcome (state, error, facts). An asset that is
-// gone or removed needs nothing. A returned error is worth retrying later
+// storage and records the outcome (state, error, facts). For an asset
+// that is gone or removed it deletes the derived files. A returned error is worth retrying later
 // (storage unreachable, context ended); undecodable content is recorded,
 // not returned.
 func (s *Service) Generate(ctx context.Context, accountID, assetID int64) error {
 	for range maxVersionRetries {
 		a, err := s.cfg.Store.GetAsset(ctx, accountID, assetID)
 		if errors.Is(err, catalog.ErrNotFound) {
+			// Deleted or removed: its derived files go too (a relinked
+			// tombstone gets them back on the next miss).
+			s.cfg.Thumbs.Remove(catalog.Asset{AccountID: accountID, ID: assetID})
 			return nil
 		}
 		if err != nil {

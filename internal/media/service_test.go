@@ -216,6 +216,30 @@ func runServiceSuite(t *testing.T, databaseURL func(t *testing.T) string) {
 		}
 	})
 
+	t.Run("DeletedAssetLosesItsDerivedFiles", func(t *testing.T) {
+		t.Parallel()
+		b := setupService(t, databaseURL(t))
+		ctx := context.Background()
+		a := b.addFile(t, "p.jpg", testJPEG(t, 120, 80))
+		if err := b.svc.Generate(ctx, b.account.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		a = b.reload(t, a.ID)
+		intent, err := b.store.BeginWriteIntent(ctx, b.account.ID, 0, "delete", time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.DeleteAsset(ctx, b.account.ID, intent, a.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.svc.Generate(ctx, b.account.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if b.thumbs.Has(a, media.SizeThumb) || b.thumbs.Has(a, media.SizePreview) {
+			t.Error("the derived files of a deleted asset are still on disk")
+		}
+	})
+
 	t.Run("MissingAssetIsNothingToDo", func(t *testing.T) {
 		t.Parallel()
 		b := setupService(t, databaseURL(t))
