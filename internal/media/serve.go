@@ -15,7 +15,8 @@ import (
 
 // ServeThumb answers an HTTP request for the derived image of size
 // (SizeThumb or SizePreview) of asset a, which the caller has already loaded
-// and authorised. A ready preview missing on this node's disk (made by
+// and authorised. Pages may add ?v=Version(a) to the URL so browsers cache
+// the image for good. A ready preview missing on this node's disk (made by
 // another node) is regenerated on the spot; an asset without a preview gets
 // its type icon as SVG.
 func (s *Service) ServeThumb(w http.ResponseWriter, r *http.Request, a catalog.Asset, size string) {
@@ -31,7 +32,7 @@ func (s *Service) ServeThumb(w http.ResponseWriter, r *http.Request, a catalog.A
 			defer func() { _ = f.Close() }()
 			if st, err := f.Stat(); err == nil {
 				w.Header().Set("Content-Type", "image/jpeg")
-				w.Header().Set("Cache-Control", "private, max-age=86400")
+				w.Header().Set("Cache-Control", cacheControl(r, a))
 				w.Header().Set("ETag", strconv.Quote(Version(a)+"-"+size))
 				http.ServeContent(w, r, "", st.ModTime(), f)
 				return
@@ -39,6 +40,17 @@ func (s *Service) ServeThumb(w http.ResponseWriter, r *http.Request, a catalog.A
 		}
 	}
 	ServeIcon(w, r, IconName(a.Name, a.MIME))
+}
+
+// cacheControl lets a browser keep a preview for good when the URL names
+// its version (?v=Version(a): a new version gets a new URL); without it the
+// browser revalidates with the ETag, so a changed file never shows a stale
+// preview.
+func cacheControl(r *http.Request, a catalog.Asset) string {
+	if r.URL.Query().Get("v") == Version(a) {
+		return "private, max-age=31536000, immutable"
+	}
+	return "private, no-cache"
 }
 
 // ServeIcon answers with a type icon (SVG). Icons are not cached for long:

@@ -173,6 +173,10 @@ func runServiceSuite(t *testing.T, databaseURL func(t *testing.T) string) {
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/jpeg" {
 			t.Fatalf("status %d, type %q; want the regenerated JPEG", rec.Code, rec.Header().Get("Content-Type"))
 		}
+		if cc := rec.Header().Get("Cache-Control"); cc != "private, no-cache" {
+			t.Errorf("an unversioned URL is cached as %q; a changed file would show a stale preview", cc)
+		}
+		etag := rec.Header().Get("ETag")
 		img, err := jpeg.Decode(rec.Body)
 		if err != nil {
 			t.Fatalf("served thumbnail is not a JPEG: %v", err)
@@ -183,6 +187,14 @@ func runServiceSuite(t *testing.T, databaseURL func(t *testing.T) string) {
 		c := color.RGBAModel.Convert(img.At(10, 10)).(color.RGBA)
 		if c.R < 150 || c.B > 80 {
 			t.Errorf("served colour %v, want the file's orange", c)
+		}
+		// Revalidation answers 304; a versioned URL may be kept for good.
+		req := httptest.NewRequest(http.MethodGet, "/thumb?v="+media.Version(a), nil)
+		req.Header.Set("If-None-Match", etag)
+		rec = httptest.NewRecorder()
+		b.svc.ServeThumb(rec, req, a, media.SizeThumb)
+		if rec.Code != http.StatusNotModified || !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
+			t.Errorf("revalidating a versioned URL: status %d, Cache-Control %q", rec.Code, rec.Header().Get("Cache-Control"))
 		}
 	})
 
