@@ -53,11 +53,12 @@ func cacheControl(r *http.Request, a catalog.Asset) string {
 	return "private, no-cache"
 }
 
-// ServeIcon answers with a type icon (SVG). Icons are not cached for long:
-// the asset's preview may be ready soon.
+// ServeIcon answers with a type icon (SVG). Browsers revalidate it (the
+// asset's preview may be ready soon) and get a 304 while it stays the icon.
 func ServeIcon(w http.ResponseWriter, r *http.Request, name string) {
 	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "private, max-age=60")
+	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("ETag", strconv.Quote("icon-"+name))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(Icon(name)))
 }
