@@ -22,6 +22,7 @@ import (
 type s3Server struct {
 	endpoint, access, secret string
 	stop                     func()
+	owned                    bool // started here on a temporary folder that stop removes
 }
 
 // versityServer uses the test run's versitygw when SHELF_TEST_S3_ENDPOINT
@@ -74,7 +75,7 @@ func versityServer(ctx context.Context) (*s3Server, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &s3Server{endpoint: "http://" + addr, access: "benchkey", secret: "benchsecret", stop: stop}, nil
+	return &s3Server{endpoint: "http://" + addr, access: "benchkey", secret: "benchsecret", stop: stop, owned: true}, nil
 }
 
 func rawClient(srv *s3Server) *awss3.Client {
@@ -103,7 +104,9 @@ func versityRows(ctx context.Context, opt options, logger *slog.Logger, t *table
 	if _, err := client.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return fmt.Errorf("creating bench bucket: %w", err)
 	}
-	defer emptyAndDelete(context.WithoutCancel(ctx), client, bucket)
+	if !srv.owned { // a server of our own goes away with its folder
+		defer emptyAndDelete(context.WithoutCancel(ctx), client, bucket)
+	}
 
 	fmt.Fprintf(os.Stderr, "seeding versitygw with %d objects (16 uploads at a time)\n", opt.objects)
 	start := time.Now()
