@@ -21,6 +21,7 @@ import (
 // result is one row of the table.
 type result struct {
 	list, full, noop   time.Duration
+	listCPU            time.Duration
 	fullCPU, noopCPU   time.Duration
 	fullRSS, noopRSS   int64
 	fullRows, noopRows int64
@@ -34,7 +35,7 @@ func measure(ctx context.Context, src *source, db, dir string, batch int) (resul
 	}
 	listed := 0
 	var err error
-	r.list, _, _, err = phase(func() error {
+	r.list, r.listCPU, _, err = phase(func() error {
 		return sc.ScanSorted(ctx, func(storage.Entry) error { listed++; return nil })
 	})
 	if err != nil {

@@ -20,7 +20,7 @@ type tableCursor struct {
 	fetch func(ctx context.Context, after string) ([]catalog.SyncRow, error)
 	dirs  bool
 	limit int
-	buf   []catalog.SyncRow
+	buf   []keyedRow
 	after string
 	done  bool
 }
@@ -34,15 +34,18 @@ func (t *tableCursor) peek(ctx context.Context) (keyedRow, bool, error) {
 		if len(rows) < t.limit {
 			t.done = true
 		}
-		if len(rows) > 0 {
-			t.after = keyOf(rows[len(rows)-1])
+		t.buf = t.buf[:0]
+		for _, row := range rows {
+			t.buf = append(t.buf, keyedRow{row, keyOf(row)})
 		}
-		t.buf = rows
+		if len(t.buf) > 0 {
+			t.after = t.buf[len(t.buf)-1].key
+		}
 	}
 	if len(t.buf) == 0 {
 		return keyedRow{}, false, nil
 	}
-	return keyedRow{t.buf[0], keyOf(t.buf[0])}, true, nil
+	return t.buf[0], true, nil
 }
 
 func (t *tableCursor) next() { t.buf = t.buf[1:] }

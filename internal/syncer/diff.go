@@ -28,11 +28,10 @@ func modTime(t time.Time) *time.Time {
 }
 
 func sameTime(a *time.Time, b time.Time) bool {
-	m := modTime(b)
-	if a == nil || m == nil {
-		return a == nil && m == nil
+	if a == nil || b.IsZero() {
+		return a == nil && b.IsZero()
 	}
-	return a.Equal(*m)
+	return a.UnixMilli() == b.UnixMilli()
 }
 
 func msOf(t *time.Time) string {
