@@ -146,12 +146,13 @@ func (a *App) syncFunc(engine *syncer.Engine, conns *connections.Service) jobs.S
 			return jobs.SyncResult{}, err
 		}
 		res, err := engine.Run(ctx, syncer.Job{
-			AccountID:    req.AccountID,
-			RunID:        req.RunID,
-			Conn:         req.Conn,
-			Cursor:       conn.SyncCursor,
-			LastFullScan: conn.LastFullScanAt,
-			Progress:     req.Progress,
+			AccountID:           req.AccountID,
+			RunID:               req.RunID,
+			Conn:                req.Conn,
+			Cursor:              conn.SyncCursor,
+			LastFullScan:        conn.LastFullScanAt,
+			Progress:            req.Progress,
+			ConfirmedMassDelete: req.ConfirmedMassDelete,
 		})
 		if err != nil {
 			conns.MarkFailure(ctx, req.AccountID, err)

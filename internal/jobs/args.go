@@ -37,6 +37,9 @@ type SyncArgs struct {
 	Trigger string `json:"trigger"`
 	// Slot is the due time (Unix ms) an ahead-of-time auto-sync is for.
 	Slot int64 `json:"slot,omitempty"`
+	// ConfirmedMassDelete: an admin confirmed the removals a run stopped
+	// for (mass-delete guard); this sync may apply them.
+	ConfirmedMassDelete bool `json:"confirmed_mass_delete,omitempty"`
 }
 
 // Kind is the River job kind.

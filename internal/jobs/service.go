@@ -57,6 +57,9 @@ type SyncRequest struct {
 	RunID     int64
 	Trigger   string
 	Conn      storage.Connector
+	// ConfirmedMassDelete lets the engine apply removals the mass-delete
+	// guard would hold back (an admin confirmed them).
+	ConfirmedMassDelete bool
 	// Progress reports the counts so far and the estimated total (nil when
 	// unknown); it may be called often.
 	Progress func(counts catalog.Counts, total *int64)

@@ -49,25 +49,48 @@ var errDuplicateJob = errors.New("a sync job for the account already exists")
 // and started=false, never a second one. When the plan's cooldown forbids a
 // manual sync it returns a *CooldownError; without storage ErrNoStorage.
 func (s *Service) StartManualSync(ctx context.Context, accountID, userID int64, now time.Time) (run catalog.SyncRun, started bool, err error) {
-	return s.start(ctx, accountID, catalog.TriggerManual, userID, now)
+	return s.start(ctx, accountID, catalog.TriggerManual, userID, now, false)
 }
 
 // StartInitialSync starts the first sync after storage was connected or
 // replaced. It does not start the manual cooldown and it (re)schedules the
 // account's auto-sync from now.
 func (s *Service) StartInitialSync(ctx context.Context, accountID, userID int64, now time.Time) (catalog.SyncRun, bool, error) {
-	return s.start(ctx, accountID, catalog.TriggerInitial, userID, now)
+	return s.start(ctx, accountID, catalog.TriggerInitial, userID, now, false)
 }
 
 // StartCLISync starts a sync for the operator's `shelf sync` command: no
 // plan limit applies and the cooldown is left alone.
 func (s *Service) StartCLISync(ctx context.Context, accountID int64, now time.Time) (catalog.SyncRun, bool, error) {
-	return s.start(ctx, accountID, catalog.TriggerCLI, 0, now)
+	return s.start(ctx, accountID, catalog.TriggerCLI, 0, now, false)
+}
+
+// ErrNotConfirmable: the run named for confirmation did not stop for the
+// mass-delete guard, or a later run superseded it.
+var ErrNotConfirmable = errors.New("only the latest run, stopped before removing many files (needs_confirmation), can be confirmed")
+
+// ConfirmMassDelete starts, for an admin who confirmed it, a sync that may
+// remove what run runID held back (the mass-delete guard). The storage is
+// listed again, so only what is still gone is removed. No plan cooldown
+// applies and the cooldown is left alone.
+func (s *Service) ConfirmMassDelete(ctx context.Context, accountID, userID, runID int64, now time.Time) (catalog.SyncRun, bool, error) {
+	run, err := s.cat.GetSyncRun(ctx, accountID, runID)
+	if err != nil {
+		return catalog.SyncRun{}, false, err
+	}
+	latest, err := s.latestRun(ctx, accountID)
+	if err != nil {
+		return catalog.SyncRun{}, false, err
+	}
+	if run.State != catalog.RunNeedsConfirmation || latest.ID != run.ID {
+		return catalog.SyncRun{}, false, ErrNotConfirmable
+	}
+	return s.start(ctx, accountID, catalog.TriggerManual, userID, now, true)
 }
 
 // start creates a queued run and its River job in one transaction, unless a
 // sync is already active (then that run is returned).
-func (s *Service) start(ctx context.Context, accountID int64, trigger string, userID int64, now time.Time) (catalog.SyncRun, bool, error) {
+func (s *Service) start(ctx context.Context, accountID int64, trigger string, userID int64, now time.Time, confirmed bool) (catalog.SyncRun, bool, error) {
 	conn, err := s.cat.GetConnection(ctx, accountID)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return catalog.SyncRun{}, false, ErrNoStorage
@@ -91,7 +114,7 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 			runID, existing = id, true
 			return nil
 		}
-		if trigger == catalog.TriggerManual {
+		if trigger == catalog.TriggerManual && !confirmed {
 			if ok, at := s.policy.ManualAllowed(acct.plan, conn.Kind, acct.lastManual, now); !ok {
 				return s.cooldownError(acct, conn.Kind, at, now)
 			}
@@ -104,7 +127,7 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 		if err != nil {
 			return err
 		}
-		args := SyncArgs{AccountID: accountID, RunID: id, Trigger: trigger}
+		args := SyncArgs{AccountID: accountID, RunID: id, Trigger: trigger, ConfirmedMassDelete: confirmed}
 		res, err := s.insertTx(ctx, t, args, nil)
 		if err != nil {
 			return fmt.Errorf("enqueueing the sync job: %w", err)
@@ -119,13 +142,14 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 			return errDuplicateJob
 		}
 		runID = id
-		switch trigger {
-		case catalog.TriggerManual:
+		switch {
+		case confirmed:
+		case trigger == catalog.TriggerManual:
 			if _, err := t.exec(ctx, `UPDATE accounts SET last_manual_sync_at = ?, updated_at = ? WHERE id = ?`,
 				now.UnixMilli(), now.UnixMilli(), accountID); err != nil {
 				return fmt.Errorf("recording the manual sync time: %w", err)
 			}
-		case catalog.TriggerInitial:
+		case trigger == catalog.TriggerInitial:
 			next := s.policy.NextAutoSync(acct.plan, conn.Kind, now)
 			if err := setNextAutoTx(ctx, t, accountID, next, now); err != nil {
 				return err

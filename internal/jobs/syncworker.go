@@ -102,7 +102,7 @@ func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) erro
 	syncCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopRenewing := s.holdLease(syncCtx, cancel, run.AccountID, run.ID, holder, expires)
-	result, syncErr := s.syncHoldingLease(syncCtx, log, &run)
+	result, syncErr := s.syncHoldingLease(syncCtx, log, &run, job.Args.ConfirmedMassDelete)
 	stopRenewing()
 
 	if !errors.Is(context.Cause(syncCtx), errLeaseLost) {
@@ -147,7 +147,7 @@ func (s *Service) leaseLost(ctx context.Context, log *slog.Logger, run catalog.S
 }
 
 // syncHoldingLease marks the run running and runs the engine.
-func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *catalog.SyncRun) (SyncResult, error) {
+func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *catalog.SyncRun, confirmed bool) (SyncResult, error) {
 	if err := s.waitForIntents(ctx, run.AccountID); err != nil {
 		return SyncResult{}, err
 	}
@@ -181,7 +181,7 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 			s.logger.Warn("saving sync progress", "run_id", run.ID, "error", err)
 		}
 	}
-	res, err := s.cfg.Sync(ctx, SyncRequest{AccountID: run.AccountID, RunID: run.ID, Trigger: run.Trigger, Conn: conn, Progress: progress})
+	res, err := s.cfg.Sync(ctx, SyncRequest{AccountID: run.AccountID, RunID: run.ID, Trigger: run.Trigger, Conn: conn, ConfirmedMassDelete: confirmed, Progress: progress})
 	mu.Lock() // no progress write may land after the final one
 	defer mu.Unlock()
 	return res, err

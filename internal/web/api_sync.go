@@ -143,3 +143,26 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"run": jobs.ViewRun(run)})
 }
+
+// handleConfirmRun lets an admin confirm the removals a run held back (the
+// mass-delete guard): a new sync runs that may apply them.
+func (s *Server) handleConfirmRun(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("sync run"))
+		return
+	}
+	run, started, err := s.jobs.ConfirmMassDelete(r.Context(), p.Account.ID, p.User.ID, id, s.now())
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		s.writeError(w, r, errNotFound("sync run"))
+		return
+	case errors.Is(err, jobs.ErrNotConfirmable):
+		s.writeError(w, r, errorf(http.StatusConflict, "not_confirmable", "%v", err))
+		return
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": jobs.ViewRun(run), "started": started})
+}

@@ -161,6 +161,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("POST /api/v1/sync", s.authed(editorOrAdmin, s.handleStartSync))
 	m.Handle("GET /api/v1/sync/runs", s.authed(anyRole, s.handleListRuns))
 	m.Handle("GET /api/v1/sync/runs/{id}", s.authed(anyRole, s.handleGetRun))
+	m.Handle("POST /api/v1/sync/runs/{id}/confirm", s.authed(adminOnly, s.handleConfirmRun))
 	m.Handle("GET /api/v1/events", s.authed(anyRole, s.handleEvents))
 
 	// Library.
