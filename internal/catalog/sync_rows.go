@@ -86,18 +86,26 @@ ORDER BY (f.storage_id || '/') LIMIT ?`, accountID, after, limit)
 // SyncAssetPage returns up to limit assets of the account, tombstones
 // included, whose storage ID is greater than after, in increasing byte
 // order: one keyset page of the asset side of the sorted merge-join. It
-// serves path-identified storage only and leaves ParentStorageID empty (the
-// parent of a path is the path's directory).
+// serves path-identified storage (S3, local), whose storage ID is the path,
+// and reads only what the comparison needs: Name, Path and ParentStorageID
+// are left empty for the caller to derive from the storage ID.
 func (s *Store) SyncAssetPage(ctx context.Context, accountID int64, after string, limit int) ([]SyncRow, error) {
-	rows, err := s.query(ctx, s.db, `SELECT a.id, a.storage_id, '', a.name, a.path,
-	a.size, a.etag, a.mod_time, a.mime, a.native, a.removed_at
-FROM assets a
-WHERE a.account_id = ? AND a.storage_id > ?
-ORDER BY a.storage_id LIMIT ?`, accountID, after, limit)
+	rows, err := s.query(ctx, s.db, `SELECT id, storage_id, size, etag, mod_time, mime, native, removed_at
+FROM assets WHERE account_id = ? AND storage_id > ? ORDER BY storage_id LIMIT ?`, accountID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing assets for sync: %w", err)
 	}
-	return collectSyncRows(rows, scanSyncAsset, make([]SyncRow, 0, limit))
+	return collectSyncRows(rows, scanSyncAssetKey, make([]SyncRow, 0, limit))
+}
+
+func scanSyncAssetKey(rows *sql.Rows) (SyncRow, error) {
+	var r SyncRow
+	var mod, removed sql.NullInt64
+	err := rows.Scan(&r.ID, &r.StorageID, &r.Size, &r.ETag, &mod, &r.MIME, &r.Native, &removed)
+	r.ModTime = fromNullMS(mod)
+	r.RemovedAt = fromNullMS(removed)
+	r.Removed = removed.Valid
+	return r, err
 }
 
 // SyncLookup returns the folders and assets (tombstones included) of the

@@ -14,32 +14,56 @@ type keyedRow struct {
 }
 
 // tableCursor pages through one table (folders or assets) in sort-key
-// order. A short page means the end: rows the run itself adds later are
-// never read back (they are the storage entries just handled).
+// order, reading the next page in the background while the current one is
+// consumed. A short page means the end: rows the run itself adds later are
+// never read back (they are the storage entries just handled; a page is
+// always requested, and waited for, before the run adds anything past the
+// previous page's last key).
 type tableCursor struct {
-	fetch func(ctx context.Context, after string) ([]catalog.SyncRow, error)
-	dirs  bool
-	limit int
-	buf   []keyedRow
-	after string
-	done  bool
+	fetch   func(ctx context.Context, after string) ([]catalog.SyncRow, error)
+	dirs    bool
+	limit   int
+	buf     []keyedRow
+	after   string
+	done    bool
+	pending chan pageResult // the page being read ahead, if any
+}
+
+type pageResult struct {
+	rows []catalog.SyncRow
+	err  error
 }
 
 func (t *tableCursor) peek(ctx context.Context) (keyedRow, bool, error) {
 	if len(t.buf) == 0 && !t.done {
-		rows, err := t.fetch(ctx, t.after)
-		if err != nil {
-			return keyedRow{}, false, err
+		var res pageResult
+		if t.pending != nil {
+			res = <-t.pending
+			t.pending = nil
+		} else {
+			res.rows, res.err = t.fetch(ctx, t.after)
 		}
-		if len(rows) < t.limit {
+		if res.err != nil {
+			return keyedRow{}, false, res.err
+		}
+		if len(res.rows) < t.limit {
 			t.done = true
 		}
-		t.buf = t.buf[:0]
-		for _, row := range rows {
+		t.buf = make([]keyedRow, 0, len(res.rows))
+		for _, row := range res.rows {
 			t.buf = append(t.buf, keyedRow{row, keyOf(row)})
 		}
 		if len(t.buf) > 0 {
 			t.after = t.buf[len(t.buf)-1].key
+		}
+		if !t.done {
+			ch := make(chan pageResult, 1)
+			t.pending = ch
+			after := t.after
+			go func() {
+				rows, err := t.fetch(ctx, after)
+				ch <- pageResult{rows, err}
+			}()
 		}
 	}
 	if len(t.buf) == 0 {
@@ -74,7 +98,8 @@ func newCatalogCursor(r *run, limit int) *catalogCursor {
 		assets: tableCursor{limit: limit, fetch: func(ctx context.Context, after string) ([]catalog.SyncRow, error) {
 			rows, err := s.SyncAssetPage(ctx, acct, after, limit)
 			for i := range rows {
-				rows[i].ParentStorageID = storage.Dir(rows[i].StorageID)
+				sid := rows[i].StorageID
+				rows[i].Path, rows[i].Name, rows[i].ParentStorageID = sid, storage.Base(sid), storage.Dir(sid)
 			}
 			return rows, err
 		}},
