@@ -120,3 +120,41 @@ func TestLookahead(t *testing.T) {
 		}
 	})
 }
+
+// TestAheadJobSkipsWhenAutoSyncEnded: a plan change straight in the
+// catalog (without cancelling queued jobs) to a plan without auto-sync
+// makes the queued job end without a run.
+func TestAheadJobSkipsWhenAutoSyncEnded(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		b := newBundle(t, d)
+		svc := b.service(t, true, func(c *Config) { c.Lookahead = time.Hour })
+		ctx := context.Background()
+		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		due := t0.Add(300 * time.Millisecond)
+		if err := b.store.SetNextAutoSync(ctx, acct.ID, &due, t0); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := svc.Tick(ctx, t0); err != nil || res.Enqueued != 1 {
+			t.Fatalf("tick = %+v, %v", res, err)
+		}
+		if err := b.store.SetPlan(ctx, acct.ID, policy.PlanFree, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			done, err := svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateCompleted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(done) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the queued job never ran")
+			}
+		}
+		if runs, _ := b.store.ListSyncRuns(ctx, acct.ID, 10); len(runs) != 0 {
+			t.Fatalf("runs = %+v, want none on the free plan", runs)
+		}
+	})
+}

@@ -186,7 +186,10 @@ func (s *Service) startAheadRun(ctx context.Context, args SyncArgs) (run catalog
 		if err != nil {
 			return err
 		}
-		if a.nextAuto != nil && a.nextAuto.UnixMilli() == args.Slot {
+		if a.nextAuto == nil {
+			return nil // auto-sync was turned off meanwhile (plan or storage change)
+		}
+		if a.nextAuto.UnixMilli() == args.Slot {
 			slot := time.UnixMilli(args.Slot).UTC()
 			var next *time.Time
 			if iv := s.policy.AutoInterval(a.plan, conn.Kind); iv > 0 {
