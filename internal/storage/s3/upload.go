@@ -50,6 +50,10 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 	if err != nil && !errors.Is(err, io.EOF) {
 		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 	}
+	if size >= 0 && int64(n) >= size {
+		return storage.Classify(storage.ErrInvalidPath, "put", p,
+			fmt.Errorf("the body is longer than the %d bytes announced; nothing was stored", size))
+	}
 	rest := io.MultiReader(bytes.NewReader(one[:m]), r)
 	return c.putMultipart(ctx, p, key, buf, rest, size, mimeType)
 }

@@ -90,6 +90,19 @@ func testPutLargerFile(t *testing.T, f Fixture) {
 	}
 }
 
+func testPutWrongSize(t *testing.T, f Fixture) {
+	ctx := ctxFor(t)
+	if _, err := f.Conn.Put(ctx, "long.txt", strings.NewReader("0123456789"), 5, ""); err == nil {
+		t.Fatal("Put of a body longer than announced succeeded")
+	}
+	if _, err := f.Conn.Put(ctx, "short.txt", strings.NewReader("01234"), 10, ""); err == nil {
+		t.Fatal("Put of a body shorter than announced succeeded")
+	}
+	if got := scan(t, f.Conn); len(got) != 0 {
+		t.Fatalf("refused uploads left %q", keys(got))
+	}
+}
+
 func testOverwrite(t *testing.T, f Fixture) {
 	first := put(t, f.Conn, "doc.txt", "version one")
 	second := put(t, f.Conn, "doc.txt", "version two, longer")

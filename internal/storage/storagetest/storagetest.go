@@ -66,6 +66,7 @@ func Run(t *testing.T, cfg Config) {
 		{"PutCreatesParents", testPutCreatesParents},
 		{"PutUnknownSizeNonSeekable", testPutUnknownSize},
 		{"PutLargerFile", testPutLargerFile},
+		{"PutRefusesWrongSize", testPutWrongSize},
 		{"Overwrite", testOverwrite},
 		{"ScanTree", testScanTree},
 		{"ScanStopsWhenEmitFails", testScanStops},
