@@ -19,6 +19,11 @@ var errEmptyRoot = errors.New("the storage root is empty")
 // purges expired tombstones and saves the cursor.
 func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error) {
 	res := Result{State: catalog.RunSucceeded, FullScan: true}
+	if r.stageWrites >= analyzeAfter {
+		if err := r.store.SyncAnalyze(ctx, "sync_stage"); err != nil {
+			return res, err
+		}
+	}
 	if r.listed == 0 && r.liveAssets > 0 && !r.job.ConfirmedMassDelete {
 		return res, fmt.Errorf("%w while the library holds %d assets: nothing was deleted. If the files were moved, check the storage connection in Settings → Storage; if the storage was emptied on purpose, confirm the removal to empty the library: %w",
 			errEmptyRoot, r.liveAssets, storage.ErrNotFound)

@@ -45,6 +45,9 @@ const (
 	DefaultFullScanEvery   = 24 * time.Hour
 	// defaultProgressEvery is how often the run row's counters are written.
 	defaultProgressEvery = time.Second
+	// analyzeAfter is the number of rows written after which the planner
+	// statistics of the written tables are refreshed.
+	analyzeAfter = 10000
 )
 
 // Config configures an Engine.
@@ -190,6 +193,11 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 	}
 	res, err := r.execute(ctx)
 	r.publish(ctx, true)
+	if r.writes >= analyzeAfter {
+		if aerr := r.store.SyncAnalyze(context.WithoutCancel(ctx), "assets", "folders"); aerr != nil {
+			r.log.Warn("refreshing catalog statistics after a large sync", slog.String("error", aerr.Error()))
+		}
+	}
 	res.Counts = r.counts
 	res.Writes, res.StageWrites = r.writes, r.stageWrites
 	if err != nil {
