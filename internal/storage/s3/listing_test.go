@@ -320,3 +320,37 @@ func TestHeldEntriesAreBounded(t *testing.T) {
 		t.Fatalf("listed %d entries (file a present: %v), want 2502 with only the folder a/", len(got), slices.Contains(got, "a"))
 	}
 }
+
+// TestParallelScanStopsWhenCancelled: cancelling the context part way
+// through a parallel scan ends it with the context's error, whichever
+// prefix the scan is waiting on.
+func TestParallelScanStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	env := newFakeEnv(t)
+	var keys []string
+	for i := range 40 {
+		for j := range 30 {
+			keys = append(keys, keyf("p%02d/f%02d", i, j))
+		}
+	}
+	env.seed(t, keys...)
+	env.srv.SetLatency(s3fake.OpList, 2*time.Millisecond)
+	c := env.conn(t, func(cfg *s3.Config) { cfg.ParallelPrefixes = 4 })
+	for name, scan := range map[string]func(context.Context, func(storage.Entry) error) error{"ScanSorted": c.ScanSorted, "Scan": c.Scan} {
+		for _, after := range []int{1, 31, 200, 900} {
+			ctx, cancel := context.WithCancel(context.Background())
+			n := 0
+			err := scan(ctx, func(storage.Entry) error {
+				n++
+				if n == after {
+					cancel()
+				}
+				return nil
+			})
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s cancelled after %d entries returned %v after %d entries, want context.Canceled", name, after, err, n)
+			}
+		}
+	}
+}

@@ -252,7 +252,19 @@ func (pf *prefetcher) runSorted(ctx context.Context, cancel context.CancelFunc, 
 				}
 				continue
 			}
-			for r := range jobs[i].out {
+			out := jobs[i].out
+			for {
+				var r pageResult
+				var more bool
+				select {
+				case r, more = <-out:
+				case <-ctx.Done():
+					// The job may never be started once ctx ends.
+					return ctx.Err()
+				}
+				if !more {
+					break
+				}
 				if r.err != nil {
 					return r.err
 				}
