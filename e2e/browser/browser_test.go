@@ -405,6 +405,25 @@ func TestFormsMetadataTokensAndSignOut(t *testing.T) {
 		t.Errorf("the new token does not work: HTTP %d", resp.StatusCode)
 	}
 
+	// Team: add a viewer.
+	b.open(ctx, s.URL, "/team")
+	b.do(ctx, "adding a viewer",
+		chromedp.SendKeys(chromedp.ID("u-email"), "viewer@example.com"),
+		chromedp.SendKeys(chromedp.ID("u-password"), "another long password"),
+		chromedp.SetValue(chromedp.ID("u-role"), "viewer"),
+		chromedp.Click(chromedp.CSS("#user-form button[type=submit]")),
+	)
+	b.waitFor(ctx, "the viewer in the team", `[...document.querySelectorAll('#users tr')].some(tr => tr.textContent.includes('viewer@example.com') && tr.querySelector('select').value === 'viewer')`)
+
+	// Webhooks: the signing secret is shown once and the hook is listed.
+	b.open(ctx, s.URL, "/settings/webhooks")
+	b.do(ctx, "adding a webhook",
+		chromedp.SendKeys(chromedp.ID("wh-url"), "http://127.0.0.1:9/shelf-hook"),
+		chromedp.Click(chromedp.CSS("#webhook-form button[type=submit]")),
+	)
+	b.waitFor(ctx, "the signing secret", "!document.getElementById('new-secret').hidden && document.getElementById('new-secret-value').value.length > 10")
+	b.waitFor(ctx, "the webhook in the list", `[...document.querySelectorAll('#webhooks td')].some(td => td.textContent === 'http://127.0.0.1:9/shelf-hook')`)
+
 	// Sign out.
 	b.do(ctx, "signing out", chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)))
 	b.waitFor(ctx, "the sign-in page", "location.pathname === '/signin'")
