@@ -539,3 +539,53 @@ func TestFolderAndAssetChangesWriteThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestInfiniteScrollShowsEveryAssetOnce: a folder bigger than one page
+// fills as the reader scrolls, each file once, in name order.
+func TestInfiniteScrollShowsEveryAssetOnce(t *testing.T) {
+	s := startShelf(t)
+	const n = 150
+	dir := filepath.Join(s.Root, "Many")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("note-%03d.txt", i)), []byte(fmt.Sprintf("note %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "scroll@example.com")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+
+	b.open(ctx, s.URL, "/library")
+	many := eval[string](b, ctx, `[...document.querySelectorAll('.subfolders a')].find(a => a.textContent.trim() === 'Many').getAttribute('href')`)
+	for _, view := range []string{"", "?view=list"} {
+		b.open(ctx, s.URL, many+view)
+		first := eval[int](b, ctx, `document.querySelectorAll('#items [data-asset]').length`)
+		if first >= n {
+			t.Fatalf("%s: the first page already holds %d of %d assets; no paging to test", view, first, n)
+		}
+		deadline := time.Now().Add(waitLimit)
+		for eval[int](b, ctx, `window.scrollTo(0, document.body.scrollHeight), document.querySelectorAll('#items [data-asset]').length`) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: scrolling did not load all %d assets", view, n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		names := eval[[]string](b, ctx, `[...document.querySelectorAll('#items [data-asset]')].map(e => e.dataset.name)`)
+		if len(names) != n {
+			t.Fatalf("%s: %d cards after scrolling, want %d", view, len(names), n)
+		}
+		for i, name := range names {
+			if want := fmt.Sprintf("note-%03d.txt", i); name != want {
+				t.Fatalf("%s: card %d is %s, want %s (every asset once, in name order)", view, i, name, want)
+			}
+		}
+		if eval[bool](b, ctx, `!!document.querySelector('#items [data-more]')`) {
+			t.Errorf("%s: a 'Load more' link remains after the last page", view)
+		}
+	}
+}
