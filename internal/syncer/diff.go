@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -199,6 +200,9 @@ func entryOf(st catalog.StageRow) storage.Entry {
 	}
 	return e
 }
+
+// errNoHasher: the connector offers no content hash.
+var errNoHasher = errors.New("the connector cannot hash content")
 
 // hash returns the content hash of a local file, when the connector can
 // compute one.

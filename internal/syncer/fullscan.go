@@ -10,10 +10,8 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
-var (
-	errNoHasher     = errors.New("the connector cannot hash content")
-	errNeedFullScan = errors.New("a full scan is needed")
-)
+// errNeedFullScan: the changes feed alone cannot bring the catalog in step.
+var errNeedFullScan = errors.New("a full scan is needed")
 
 // fullScan lists the whole storage, applies additions and updates as it
 // goes, then — only if the listing completed — matches moves, removes
