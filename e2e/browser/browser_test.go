@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -217,6 +218,32 @@ func TestUploadWritesThroughToStorage(t *testing.T) {
 		t.Fatalf("the uploaded file is not in the storage folder as sent: %v (%d bytes)", err, len(stored))
 	}
 	b.checkPage(ctx, "after-upload")
+
+	// Several files dropped on the folder upload at once, each with its own
+	// progress line.
+	var dropped []string
+	for i, body := range []string{"first dropped file\n", "second dropped file\n"} {
+		p := filepath.Join(t.TempDir(), fmt.Sprintf("dropped-%d.txt", i+1))
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dropped = append(dropped, p)
+	}
+	pt := eval[map[string]float64](b, ctx, `(() => { const r = document.getElementById('drop-hint').getBoundingClientRect(); return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()`)
+	data := &input.DragData{Items: []*input.DragDataItem{}, Files: dropped, DragOperationsMask: 1}
+	for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+		if _, err := chromedp.Call(ctx, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: pt["x"], Y: pt["y"], Data: data}); err != nil {
+			t.Fatalf("dispatching %s: %v", typ, err)
+		}
+	}
+	b.waitFor(ctx, "both dropped files to upload", `['dropped-1.txt', 'dropped-2.txt'].every(n => [...document.querySelectorAll('#uploads li')].some(li => li.textContent.includes(n) && li.textContent.includes('done')))`)
+	b.waitFor(ctx, "the dropped files in the grid", `document.querySelector('#items .card[data-name="dropped-1.txt"]') && document.querySelector('#items .card[data-name="dropped-2.txt"]')`)
+	for i := range 2 {
+		name := fmt.Sprintf("dropped-%d.txt", i+1)
+		if _, err := os.Stat(filepath.Join(s.Root, "Brand", "Logos", name)); err != nil {
+			t.Errorf("%s is not in the storage folder: %v", name, err)
+		}
+	}
 
 	// The next sync sees no difference.
 	b.open(ctx, s.URL, "/settings/sync")
