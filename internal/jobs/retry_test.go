@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -143,6 +145,43 @@ func TestConnectFailureIsNotRetried(t *testing.T) {
 		}
 		if got := fin.wait(t, 2); len(got) != 2 || got[0] != catalog.RunFailed {
 			t.Errorf("finished messages for %v, want two failures", got)
+		}
+	})
+}
+
+// TestManualSyncWhileRetryPending: while a failed sync waits for its retry,
+// a manual request starts nothing new and gets the failed run back.
+func TestManualSyncWhileRetryPending(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		b := newBundle(t, d)
+		b.sync.err = storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down"))
+		svc := b.service(t, true, func(c *Config) { c.SyncRetryDelay = time.Hour })
+		ctx := context.Background()
+		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.waitRun(t, acct.ID, run.ID, catalog.RunFailed)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			jobs, err := svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateRetryable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the failed sync was not queued for a retry")
+			}
+		}
+		again, started, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
+		if err != nil || started || again.ID != run.ID {
+			t.Fatalf("manual sync while a retry is pending: run %d started=%v err=%v; want run %d back", again.ID, started, err, run.ID)
+		}
+		if runs, _ := b.store.ListSyncRuns(ctx, acct.ID, 10); len(runs) != 1 {
+			t.Fatalf("%d runs, want 1", len(runs))
 		}
 	})
 }

@@ -158,8 +158,8 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 		return nil
 	})
 	if errors.Is(err, errDuplicateJob) {
-		run, lerr := s.latestRun(ctx, accountID)
-		return run, false, lerr
+		run, err := s.queuedSync(ctx, accountID)
+		return run, false, err
 	}
 	if err != nil {
 		var ce *CooldownError
@@ -208,6 +208,27 @@ func (s *Service) cooldownError(acct lockedAccount, kind string, at, now time.Ti
 		AllowingPlan: s.policy.PlanAllowingManualNow(kind, acct.lastManual, now),
 		Cooldown:     s.policy.Limits(acct.plan, kind).ManualCooldown,
 	}
+}
+
+// queuedSync returns the run of the sync job that made a start a
+// duplicate: an auto-sync just starting (its run appears in a moment), or
+// else a retry waiting for its turn (its run is the latest, failed one).
+func (s *Service) queuedSync(ctx context.Context, accountID int64) (catalog.SyncRun, error) {
+	for range 10 {
+		run, err := s.cat.ActiveSyncRun(ctx, accountID)
+		if err == nil {
+			return run, nil
+		}
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return catalog.SyncRun{}, fmt.Errorf("reading the active sync of account %d: %w", accountID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return catalog.SyncRun{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return s.latestRun(ctx, accountID)
 }
 
 // latestRun returns the account's newest run.
