@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -295,6 +296,11 @@ func TestFreePlanShowsWhenSyncNowIsNextAvailable(t *testing.T) {
 	b.open(ctx, s.URL, "/settings/sync")
 	b.waitFor(ctx, "the next availability after a reload", "document.getElementById('sync-manual').textContent.includes('Next available in') && document.getElementById('sync-now').disabled")
 	b.checkPage(ctx, "sync-cooldown")
+	// The server renders the same without script.
+	html := eval[string](b, ctx, `fetch('/settings/sync').then(r => r.text())`)
+	if !strings.Contains(html, "Next available at") || !strings.Contains(html, "plan would allow it now") || !regexp.MustCompile(`id="sync-now"[^>]*disabled`).MatchString(html) {
+		t.Errorf("the server-rendered sync page does not show the cooldown:\n%s", html)
+	}
 }
 
 // TestLockedLibraryDisablesRenameAndExplainsRefusal: while a sync holds

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -82,15 +83,34 @@ type syncView struct {
 	Running    *catalog.SyncRun
 	Latest     *catalog.SyncRun
 	Runs       []catalog.SyncRun
+	Manual     *manualSync // nil when the plans policy is not known here
+}
+
+// manualSync is whether the plan allows a manual sync now, else when.
+type manualSync struct {
+	Allowed     bool
+	AvailableAt time.Time
+	// AllowingPlan is a plan that would allow it now ("" when none).
+	AllowingPlan string
 }
 
 // handleSync renders the sync status and the run history.
 func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
 	var sv syncView
-	if _, err := p.s.store.GetConnection(ctx, v.Account.ID); err == nil {
+	conn, err := p.s.store.GetConnection(ctx, v.Account.ID)
+	switch {
+	case err == nil:
 		sv.HasStorage = true
-	} else if !errors.Is(err, catalog.ErrNotFound) {
+		if pol := p.s.policy; pol != nil {
+			now := p.s.now()
+			ok, at := pol.ManualAllowed(v.Account.Plan, conn.Kind, v.Account.LastManualSyncAt, now)
+			sv.Manual = &manualSync{Allowed: ok, AvailableAt: at}
+			if !ok {
+				sv.Manual.AllowingPlan = pol.PlanAllowingManualNow(conn.Kind, v.Account.LastManualSyncAt, now)
+			}
+		}
+	case !errors.Is(err, catalog.ErrNotFound):
 		return err
 	}
 	if run, err := p.s.store.ActiveSyncRun(ctx, v.Account.ID); err == nil {
