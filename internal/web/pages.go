@@ -51,6 +51,7 @@ func (s *Server) pageRoutes() {
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(p.serveStatic)))
 	m.HandleFunc("GET /{$}", p.handleHome)
 	m.HandleFunc("GET /signin", p.handleSignIn)
+	m.HandleFunc("POST /signin", p.handleSignInForm)
 	m.HandleFunc("GET /signup", p.handleSignUp)
 	m.Handle("POST /signout", s.authed(anyRole, p.handleSignOut))
 	m.HandleFunc("GET /library", p.page(p.handleLibrary))

@@ -260,3 +260,34 @@ func testPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T, f *fixture) {
 		t.Errorf("a viewer's sync page offers changes")
 	}
 }
+
+func TestSignInFormWorksWithoutScript(t *testing.T) {
+	t.Parallel()
+	f := setup(t, "sqlite")
+	f.signup("plain@example.com", "Plain")
+	c := f.newClient()
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	post := func(form string) (*http.Response, string) {
+		resp, err := hc.Post(f.srv.URL+"/signin", "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := post("email=plain%40example.com&password=wrong+password+here&next=%2Fteam")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "wrong email or password") || !strings.Contains(body, `value="plain@example.com"`) {
+		t.Fatalf("wrong password: %d, want 401 with the reason and the email kept", resp.StatusCode)
+	}
+	resp, _ = post("email=plain%40example.com&password=a+good+long+password&next=%2F%2Fevil.example")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/library" {
+		t.Fatalf("sign-in with an off-site next: %d %q, want 303 to /library", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	hc.Jar.SetCookies(mustURL(f.srv.URL), resp.Cookies())
+	code, _, page := c.get("/team")
+	if code != http.StatusOK || !strings.Contains(page, "plain@example.com") {
+		t.Fatalf("after the form sign-in /team answers %d", code)
+	}
+}
