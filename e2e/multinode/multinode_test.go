@@ -252,6 +252,53 @@ func TestMultiNode(t *testing.T) {
 	}
 	t.Logf("KILL FIGURES: killed run %d failed (%q); retry run %d by %s succeeded %v after the kill, seen=%d added=%d",
 		first.ID, first.Error, retry.ID, survivor.name, retry.FinishedAt.Sub(killedAt).Round(time.Millisecond), retry.Counts.Seen, retry.Counts.Added)
+
+	// The survivor alone keeps every account on schedule: the next full
+	// interval of each account after the retry has exactly one auto-sync.
+	from := *retry.FinishedAt
+	slotOf := func(a acct) time.Time {
+		k := (from.Sub(a.due) + interval - 1) / interval
+		return a.due.Add(k * interval)
+	}
+	var last time.Time
+	for _, a := range all {
+		last = later(last, slotOf(a).Add(interval))
+	}
+	time.Sleep(time.Until(last.Add(interval / 4)))
+	var after, afterDoubles, afterMissed int
+	for _, a := range all {
+		start := slotOf(a)
+		runs, err := store.ListSyncRuns(ctx, a.id, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range runs {
+			const tolerance = 2 * time.Second
+			if r.Trigger == catalog.TriggerAuto && r.State == catalog.RunSucceeded &&
+				!r.CreatedAt.Before(start.Add(-tolerance)) && r.CreatedAt.Before(start.Add(interval-tolerance)) {
+				n++
+			}
+		}
+		after += n
+		switch {
+		case n == 0:
+			afterMissed++
+		case n > 1:
+			afterDoubles += n - 1
+		}
+	}
+	t.Logf("AFTER THE KILL (%s alone, one interval per account): runs=%d doubles=%d missed=%d", survivor.name, after, afterDoubles, afterMissed)
+	if afterDoubles != 0 || afterMissed != 0 {
+		t.Errorf("after the kill: %d doubles, %d missed; %s log tail:\n%s", afterDoubles, afterMissed, survivor.name, survivor.log.tail(40))
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func createAccount(t *testing.T, store *catalog.Store, name, dir string, due *time.Time) int64 {
