@@ -456,6 +456,8 @@ func TestFormsMetadataTokensAndSignOut(t *testing.T) {
 	)
 	b.waitFor(ctx, "the signing secret", "!document.getElementById('new-secret').hidden && document.getElementById('new-secret-value').value.length > 10")
 	b.waitFor(ctx, "the webhook in the list", `[...document.querySelectorAll('#webhooks td')].some(td => td.textContent === 'http://127.0.0.1:9/shelf-hook')`)
+	b.do(ctx, "opening the delivery log", chromedp.Click(chromedp.CSS(`#webhooks button[aria-expanded]`)))
+	b.waitFor(ctx, "the delivery log", `document.querySelector('#webhooks tr.deliveries td')`)
 
 	// Sign out.
 	b.do(ctx, "signing out", chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)))

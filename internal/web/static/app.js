@@ -882,10 +882,48 @@
         if (!await confirmDialog('Delete the webhook to ' + h.url + '?')) return;
         const x = await api('DELETE', '/webhooks/' + h.id); if (x.ok) loadWebhooks(); else toast(x.error.message, 'error');
       });
-      act.append(tog, ' ', del);
+      const log = document.createElement('button'); log.type = 'button'; log.textContent = 'Deliveries';
+      log.setAttribute('aria-expanded', 'false');
+      log.addEventListener('click', () => toggleDeliveries(h, tr, log));
+      act.append(tog, ' ', log, ' ', del);
       tr.append(url, ev, st, act);
       tb.append(tr);
     });
+  }
+
+  // toggleDeliveries shows a webhook's delivery log under its row.
+  async function toggleDeliveries(h, tr, btn) {
+    const next = tr.nextElementSibling;
+    if (next && next.classList.contains('deliveries')) {
+      next.remove();
+      btn.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    const r = await api('GET', '/webhooks/' + h.id + '/deliveries');
+    const row = document.createElement('tr');
+    row.className = 'deliveries';
+    const cell = document.createElement('td');
+    cell.colSpan = 4;
+    row.append(cell);
+    if (!r.ok) {
+      cell.textContent = r.error.message;
+    } else if (!(r.data.deliveries || []).length) {
+      cell.textContent = 'No deliveries yet.';
+    } else {
+      const ul = document.createElement('ul');
+      ul.className = 'delivery-log';
+      r.data.deliveries.forEach((d) => {
+        const li = document.createElement('li');
+        const ok = d.status_code && d.status_code >= 200 && d.status_code < 300;
+        li.textContent = fmtTime(d.created_at) + ' · ' + d.event + ' · attempt ' + d.attempt + ' · ' +
+          (d.status_code ? 'HTTP ' + d.status_code : 'no answer') + (d.error ? ' · ' + d.error : '');
+        li.className = ok ? 'ok' : 'failed';
+        ul.append(li);
+      });
+      cell.append(ul);
+    }
+    tr.after(row);
+    btn.setAttribute('aria-expanded', 'true');
   }
 
   function initWebhooks() {
