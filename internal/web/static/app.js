@@ -281,12 +281,9 @@
   async function refreshView() {
     const swap = ['#items', '.subfolders', '#tree', '#runs', '#sync-latest', '#sync-next', '.empty'];
     if (!$('.library') && !$('#runs')) return;
-    let html;
-    try {
-      const res = await fetch(location.href, { credentials: 'same-origin' });
-      if (!res.ok) return;
-      html = await res.text();
-    } catch (e) { return; }
+    const res = await getPage(location.href);
+    if (!res || !res.ok) return;
+    const html = await res.text();
     const doc = new DOMParser().parseFromString(html, 'text/html');
     const lib = $('.library'), newLib = $('.library', doc);
     if (lib && newLib) {
@@ -306,6 +303,17 @@
 
   // ---- Library ------------------------------------------------------------
 
+  // getPage fetches a page or fragment of this site; when the session has
+  // ended (the answer is the sign-in page) it goes to sign-in instead.
+  async function getPage(url) {
+    const res = await fetch(url, { credentials: 'same-origin' }).catch(() => null);
+    if (res && res.redirected && new URL(res.url).pathname === '/signin') {
+      location.href = res.url;
+      return null;
+    }
+    return res;
+  }
+
   function fragment(html, view) {
     const t = document.createElement('template');
     if (view === 'list') {
@@ -323,7 +331,7 @@
     link.dataset.loading = '1';
     link.textContent = 'Loading…';
     const items = $('#items');
-    const res = await fetch(link.dataset.more, { credentials: 'same-origin' }).catch(() => null);
+    const res = await getPage(link.dataset.more);
     if (!res || !res.ok) {
       link.textContent = 'Could not load more; try again';
       delete link.dataset.loading;
@@ -364,7 +372,7 @@
       group.hidden = false;
       return;
     }
-    const res = await fetch('/library/tree?parent=' + encodeURIComponent(li.dataset.folder), { credentials: 'same-origin' }).catch(() => null);
+    const res = await getPage('/library/tree?parent=' + encodeURIComponent(li.dataset.folder));
     if (!res || !res.ok) { toast('Could not load the folders; try again.', 'error'); return; }
     const nodes = fragment(await res.text());
     if (nodes.length === 0) {
