@@ -466,6 +466,25 @@ func TestFormsMetadataTokensAndSignOut(t *testing.T) {
 	if p := eval[string](b, ctx, "location.pathname"); p != "/signin" {
 		t.Errorf("after signing out /library shows %s, want the sign-in page", p)
 	}
+
+	// The viewer reads but is offered no change.
+	b.do(ctx, "signing in as the viewer",
+		chromedp.SendKeys(chromedp.ID("email"), "viewer@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "another long password"),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+	)
+	b.waitFor(ctx, "the library after sign-in", "location.pathname === '/library' && document.readyState === 'complete' && window.shelf")
+	for _, path := range []string{"/library", assetURL, "/settings/sync", "/team"} {
+		b.open(ctx, s.URL, path)
+		if n := eval[int](b, ctx, `document.querySelectorAll('[data-change], #sync-now, #upload-input, #user-form, .role-select, #meta-form').length`); n != 0 {
+			t.Errorf("the viewer is offered %d change controls on %s", n, path)
+		}
+	}
+	b.open(ctx, s.URL, assetURL)
+	if !eval[bool](b, ctx, `document.body.textContent.includes('Read me first') && !!document.querySelector('a[href$="/download"]')`) {
+		t.Error("the viewer does not see the metadata or the download")
+	}
+	b.screenshot(ctx, "viewer-asset")
 }
 
 // answerDialog fills the page's text dialog (new folder, rename) and
