@@ -128,11 +128,12 @@ CREATE TABLE assets (
     updated_at    BIGINT  NOT NULL
 );
 CREATE UNIQUE INDEX assets_storage_id ON assets (account_id, storage_id);
--- Browsing a folder by name and by date, each ending in id for keyset
--- pagination (catalog.AssetQuery). Sorting a folder by size sorts that
--- folder's rows: one index fewer for every asset a sync writes.
+-- Browsing a folder, one index per sort key, each ending in id for keyset
+-- pagination (catalog.AssetQuery): name, date, size. Flat S3 prefixes hold
+-- 100k files, so no sort may fall back to sorting a whole folder.
 CREATE INDEX assets_folder_name ON assets (account_id, folder_id, lower(name), id) WHERE removed_at IS NULL;
 CREATE INDEX assets_folder_date ON assets (account_id, folder_id, (COALESCE(mod_time, 0)), id) WHERE removed_at IS NULL;
+CREATE INDEX assets_folder_size ON assets (account_id, folder_id, size, id) WHERE removed_at IS NULL;
 -- The same sorts over the whole library.
 CREATE INDEX assets_all_name ON assets (account_id, lower(name), id) WHERE removed_at IS NULL;
 CREATE INDEX assets_all_date ON assets (account_id, (COALESCE(mod_time, 0)), id) WHERE removed_at IS NULL;
