@@ -2,43 +2,38 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/policy"
+	"github.com/shelf-dam/shelf/internal/jobs"
 )
 
-// SetPlan changes an account's plan (operator action) and reschedules its
-// next automatic sync from the new plan at once.
-func (a *App) SetPlan(ctx context.Context, accountID int64, plan string) (catalog.Account, error) {
-	if !policy.KnownPlan(plan) {
-		return catalog.Account{}, fmt.Errorf("unknown plan %q: use one of %v", plan, policy.Plans())
-	}
-	if _, err := a.Store.GetAccount(ctx, accountID); err != nil {
-		return catalog.Account{}, err
-	}
-	now := a.Now()
-	next, err := a.nextAutoSync(ctx, accountID, plan)
-	if err != nil {
-		return catalog.Account{}, err
-	}
-	if err := a.Store.SetPlan(ctx, accountID, plan, next, now); err != nil {
-		return catalog.Account{}, err
-	}
-	return a.Store.GetAccount(ctx, accountID)
+// plans changes plans through the job service, which reschedules the next
+// auto-sync and cancels a sync queued ahead for the old plan.
+type plans struct {
+	store *catalog.Store
+	jobs  *jobs.Service
+	now   func() time.Time
 }
 
-// nextAutoSync computes when an account's next automatic sync is due on a
-// plan, from now; nil without storage or without auto-sync on that plan.
-func (a *App) nextAutoSync(ctx context.Context, accountID int64, plan string) (*time.Time, error) {
-	conn, err := a.Store.GetConnection(ctx, accountID)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
+// SetPlan implements web.PlanSetter.
+func (p plans) SetPlan(ctx context.Context, accountID int64, plan string) (catalog.Account, error) {
+	if _, err := p.store.GetAccount(ctx, accountID); err != nil {
+		return catalog.Account{}, err
 	}
+	if err := p.jobs.SetPlan(ctx, accountID, plan, p.now()); err != nil {
+		return catalog.Account{}, err
+	}
+	return p.store.GetAccount(ctx, accountID)
+}
+
+// SetPlan changes an account's plan (operator action) and reschedules its
+// auto-sync at once; it needs no running workers (the CLI calls it).
+func (a *App) SetPlan(ctx context.Context, accountID int64, plan string) (catalog.Account, error) {
+	svc, err := a.StartServices(ctx, ServicesOptions{})
 	if err != nil {
-		return nil, err
+		return catalog.Account{}, err
 	}
-	return a.Policy.NextAutoSync(plan, conn.Kind, a.Now()), nil
+	defer svc.Stop(ctx)
+	return plans{store: a.Store, jobs: svc.Jobs, now: a.Now}.SetPlan(ctx, accountID, plan)
 }

@@ -24,7 +24,7 @@ func (a *App) Handler(svc *Services) *web.Server {
 		Box:      a.Box,
 		Clock:    a.Now,
 		Registry: a.Registry,
-		Plans:    a,
+		Plans:    plans{store: a.Store, jobs: svc.Jobs, now: a.Now},
 		Policy:   a.Policy,
 		Conns:    svc.Conns,
 		Jobs:     svc.Jobs,

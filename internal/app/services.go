@@ -87,6 +87,10 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Logger:   a.Logger,
 		Now:      a.Now,
 		Work:     opts.Work,
+
+		SchedulerInterval: a.Cfg.SchedulerInterval,
+		LeaseTTL:          a.Cfg.LeaseTTL,
+		SyncWorkers:       a.Cfg.SyncWorkers,
 		RegisterWorkers: func(w *river.Workers) {
 			dispatcher.RegisterWorkers(w)
 			river.AddWorker(w, media.NewThumbWorker(mediaSvc))

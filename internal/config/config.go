@@ -41,6 +41,13 @@ type Config struct {
 	SMTPUser     string
 	SMTPPassword string
 
+	// SchedulerInterval is the period of the auto-sync scheduler tick,
+	// LeaseTTL the life of a sync's library lease without renewal, and
+	// SyncWorkers how many syncs one process runs at once.
+	SchedulerInterval time.Duration
+	LeaseTTL          time.Duration
+	SyncWorkers       int
+
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
 
@@ -86,6 +93,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env("SHELF_SMTP_FROM", ""), "sender address of emails (SHELF_SMTP_FROM)")
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("SHELF_SMTP_USER", ""), "SMTP user name (SHELF_SMTP_USER)")
 	fs.StringVar(&c.SMTPPassword, "smtp-password", env("SHELF_SMTP_PASSWORD", ""), "SMTP password (SHELF_SMTP_PASSWORD)")
+	fs.DurationVar(&c.SchedulerInterval, "scheduler-interval", envDuration(getenv, "SHELF_SCHEDULER_INTERVAL", 30*time.Second), "period of the auto-sync scheduler (SHELF_SCHEDULER_INTERVAL)")
+	fs.DurationVar(&c.LeaseTTL, "sync-lease-ttl", envDuration(getenv, "SHELF_SYNC_LEASE_TTL", 30*time.Second), "how long a sync's library lock lasts without renewal; a dead worker's library unlocks after it (SHELF_SYNC_LEASE_TTL)")
+	fs.IntVar(&c.SyncWorkers, "sync-workers", envInt(getenv, "SHELF_SYNC_WORKERS", 4), "syncs one process runs at once (SHELF_SYNC_WORKERS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SHELF_LOG_LEVEL", "info"), "debug, info, warn or error (SHELF_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SHELF_LOG_FORMAT", "text"), "text or json (SHELF_LOG_FORMAT)")
 
@@ -107,6 +117,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 		c.S3AllowDefaultChain, err = strconv.ParseBool(*allowChain)
 		if err != nil {
 			return fmt.Errorf("SHELF_S3_ALLOW_DEFAULT_CREDENTIALS must be true or false, not %q", *allowChain)
+		}
+		if c.SchedulerInterval < time.Second || c.LeaseTTL < 3*time.Second || c.SyncWorkers < 1 {
+			return fmt.Errorf("SHELF_SCHEDULER_INTERVAL must be at least 1s, SHELF_SYNC_LEASE_TTL at least 3s and SHELF_SYNC_WORKERS at least 1")
 		}
 		if c.DatabaseURL == "" {
 			c.DatabaseURL = filepath.Join(c.DataDir, "shelf.db")
@@ -150,4 +163,26 @@ func splitRoots(s string) []string {
 		}
 	}
 	return out
+}
+
+// envDuration reads a duration variable for a flag default; a malformed
+// value is reported by the flag package when the flag is parsed from it.
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if v := getenv(key); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+		return -1 // refused by Finish with a message naming the variable
+	}
+	return def
+}
+
+func envInt(getenv func(string) string, key string, def int) int {
+	if v := getenv(key); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+		return -1
+	}
+	return def
 }

@@ -15,7 +15,6 @@ import (
 // Every key is optional; what the file leaves out keeps its default.
 //
 //	s3_auto_sync = true      # enable automatic sync for S3 (off by default)
-//	trial_length = "336h"    # length of a new account's trial
 //
 //	[plans.free]
 //	drive_auto   = "none"    # "none" or a duration ("30m", "2s")
@@ -28,9 +27,8 @@ import (
 // Durations use Go syntax (time.ParseDuration); short ones are how tests run
 // the scheduler at speed.
 type fileFormat struct {
-	S3AutoSync  *bool               `toml:"s3_auto_sync"`
-	TrialLength *string             `toml:"trial_length"`
-	Plans       map[string]filePlan `toml:"plans"`
+	S3AutoSync *bool               `toml:"s3_auto_sync"`
+	Plans      map[string]filePlan `toml:"plans"`
 }
 
 type filePlan struct {
@@ -79,13 +77,6 @@ func Parse(text string) (*Policy, error) {
 	p := Default()
 	if f.S3AutoSync != nil {
 		p.s3AutoSync = *f.S3AutoSync
-	}
-	if f.TrialLength != nil {
-		d, err := time.ParseDuration(*f.TrialLength)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("trial_length %q: want a positive duration such as \"336h\"", *f.TrialLength)
-		}
-		p.trialLength = d
 	}
 
 	names := make([]string, 0, len(f.Plans))

@@ -1,6 +1,7 @@
 // Package policy decides who may sync when: the automatic-sync interval and
 // the manual-sync cooldown of every plan and storage kind (SPEC §3.1), the
-// trial length, and the operator's overrides of that table.
+// and the operator's overrides of that table. (The trial's length is a
+// setting of its own, SHELF_TRIAL_DAYS.)
 //
 // Everything here is a pure function of its arguments (plan, storage kind,
 // times); the package imports nothing of the application, so the API, the
@@ -33,9 +34,6 @@ const (
 // which plan a refused manual sync suggests.
 var planOrder = []string{PlanFree, PlanPayg, PlanMicro, PlanSmall, PlanMedium, PlanEnterprise, PlanTrial}
 
-// DefaultTrialLength is how long a new account stays on the trial plan.
-const DefaultTrialLength = 14 * 24 * time.Hour
-
 // Limits are the sync limits of one plan for one storage kind.
 type Limits struct {
 	// AutoInterval is the time between automatic syncs; 0 means none.
@@ -61,13 +59,12 @@ type Policy struct {
 	plans map[string]PlanLimits
 	// s3AutoSync enables automatic sync of S3 connections; off by default,
 	// in which case S3 auto intervals are ignored.
-	s3AutoSync  bool
-	trialLength time.Duration
+	s3AutoSync bool
 }
 
 // Default returns the built-in table of SPEC §3.1.
 func Default() *Policy {
-	p := &Policy{plans: map[string]PlanLimits{}, trialLength: DefaultTrialLength}
+	p := &Policy{plans: map[string]PlanLimits{}}
 	row := func(auto, manual time.Duration) PlanLimits {
 		drive := Limits{AutoInterval: auto, ManualCooldown: manual}
 		// S3 has no auto-sync by default; when the operator enables it,
@@ -100,9 +97,6 @@ func KnownPlan(plan string) bool {
 
 // S3AutoSync reports whether the operator enabled automatic sync for S3.
 func (p *Policy) S3AutoSync() bool { return p.s3AutoSync }
-
-// TrialLength is how long a new account's trial lasts.
-func (p *Policy) TrialLength() time.Duration { return p.trialLength }
 
 // Limits returns the limits of a plan for a storage kind. An unknown plan
 // gets the free plan's limits (the most restrictive), an unknown kind the
@@ -179,9 +173,4 @@ func (p *Policy) PlanAllowingManualNow(kind string, lastManual *time.Time, now t
 		}
 	}
 	return ""
-}
-
-// TrialEndsAt returns when a trial begun at start ends.
-func (p *Policy) TrialEndsAt(start time.Time) time.Time {
-	return start.Add(p.trialLength)
 }

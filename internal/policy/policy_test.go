@@ -111,7 +111,6 @@ func TestPolicyFileOverrides(t *testing.T) {
 	t.Parallel()
 	p, err := Parse(`
 s3_auto_sync = true
-trial_length = "48h"
 
 [plans.free]
 drive_auto = "2s"
@@ -150,9 +149,6 @@ local_manual = "1m"
 	if got := p.Limits(PlanPayg, KindGDrive).ManualCooldown; got != 15*time.Minute {
 		t.Errorf("payg drive manual = %v, want the default 15m", got)
 	}
-	if got := p.TrialLength(); got != 48*time.Hour {
-		t.Errorf("trial length = %v, want 48h", got)
-	}
 }
 
 func TestS3AutoSyncOffUnlessEnabled(t *testing.T) {
@@ -169,13 +165,13 @@ func TestS3AutoSyncOffUnlessEnabled(t *testing.T) {
 func TestPolicyFileErrors(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		"unknown plan":  "[plans.gold]\ndrive_auto = \"5m\"\n",
-		"unknown key":   "[plans.free]\ndrive_autosync = \"5m\"\n",
-		"bad duration":  "[plans.free]\ndrive_manual = \"soon\"\n",
-		"negative":      "[plans.free]\ndrive_auto = \"-5m\"\n",
-		"bad trial":     "trial_length = \"0s\"\n",
-		"invalid toml":  "[plans.free\n",
-		"top-level key": "interval = 5\n",
+		"unknown plan":                        "[plans.gold]\ndrive_auto = \"5m\"\n",
+		"unknown key":                         "[plans.free]\ndrive_autosync = \"5m\"\n",
+		"bad duration":                        "[plans.free]\ndrive_manual = \"soon\"\n",
+		"negative":                            "[plans.free]\ndrive_auto = \"-5m\"\n",
+		"trial length (a setting of its own)": "trial_length = \"48h\"\n",
+		"invalid toml":                        "[plans.free\n",
+		"top-level key":                       "interval = 5\n",
 	}
 	for name, text := range cases {
 		if _, err := Parse(text); err == nil {
