@@ -175,14 +175,11 @@ func (s *Store) assetFilter(ctx context.Context, q AssetQuery, plan filterPlan) 
 	return strings.Join(where, " AND "), args, nil
 }
 
-// searchExpr is the searched text on PostgreSQL; it must stay identical to
-// the expression of the assets_search trigram index.
-const searchExpr = `lower(a.name || ' ' || a.title || ' ' || a.description || ' ' || a.tags)`
-
-// searchFilter turns the words of q into conditions. PostgreSQL matches each
-// word with LIKE on searchExpr, served by the pg_trgm GIN index. SQLite
-// matches words of three or more characters in the FTS5 trigram index and
-// shorter ones with LIKE.
+// searchFilter turns the words of q into conditions: every word must occur
+// in the asset's name, title, description or tags. PostgreSQL matches each
+// word with LIKE on asset_search.body, served by its pg_trgm GIN index.
+// SQLite matches words of three or more characters in the FTS5 trigram
+// index and shorter ones with LIKE.
 func (s *Store) searchFilter(q string) ([]string, []any) {
 	words := strings.Fields(q)
 	if len(words) == 0 {
@@ -192,12 +189,13 @@ func (s *Store) searchFilter(q string) ([]string, []any) {
 		where  []string
 		args   []any
 		phrase []string
+		likes  []string
 	)
 	for _, w := range words {
 		pattern := "%" + likeEscape(strings.ToLower(w)) + "%"
 		switch {
 		case s.dialect == DialectPostgres:
-			where = append(where, searchExpr+` LIKE ? ESCAPE '\'`)
+			likes = append(likes, `body LIKE ? ESCAPE '\'`)
 			args = append(args, pattern)
 		case utf8.RuneCountInString(w) >= 3:
 			phrase = append(phrase, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
@@ -205,6 +203,9 @@ func (s *Store) searchFilter(q string) ([]string, []any) {
 			where = append(where, `(a.name LIKE ? ESCAPE '\' OR a.title LIKE ? ESCAPE '\' OR a.description LIKE ? ESCAPE '\' OR a.tags LIKE ? ESCAPE '\')`)
 			args = append(args, pattern, pattern, pattern, pattern)
 		}
+	}
+	if len(likes) > 0 {
+		where = append(where, "a.id IN (SELECT asset_id FROM asset_search WHERE "+strings.Join(likes, " AND ")+")")
 	}
 	if len(phrase) > 0 {
 		where = append(where, "a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")

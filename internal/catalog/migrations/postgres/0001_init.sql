@@ -142,11 +142,34 @@ CREATE INDEX assets_all_date ON assets (account_id, (COALESCE(mod_time, 0)), id)
 CREATE INDEX assets_path ON assets (account_id, path);
 CREATE INDEX assets_removed ON assets (account_id, removed_at) WHERE removed_at IS NOT NULL;
 CREATE INDEX assets_preview_pending ON assets (account_id, id) WHERE preview_state = 'pending' AND removed_at IS NULL;
--- Substring search over name, title, description and tags (pg_trgm). The
--- expression must match catalog's searchExpr exactly.
-CREATE INDEX assets_search ON assets USING gin (
-    (lower(name || ' ' || title || ' ' || description || ' ' || tags)) gin_trgm_ops
-) WHERE removed_at IS NULL;
+
+-- Substring search over name, title, description and tags: the searched
+-- text of each asset in its own table with a pg_trgm GIN index, kept in step
+-- by triggers (the twin of SQLite's assets_fts). Kept apart from assets so
+-- that rewriting paths (a folder move touching 100k rows) or file facts
+-- never re-indexes the trigrams.
+CREATE TABLE asset_search (
+    asset_id   BIGINT PRIMARY KEY REFERENCES assets (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL,
+    body       TEXT   NOT NULL -- lower(name || ' ' || title || ' ' || description || ' ' || tags)
+);
+CREATE INDEX asset_search_body ON asset_search USING gin (body gin_trgm_ops);
+
+CREATE FUNCTION asset_search_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO asset_search (asset_id, account_id, body)
+    VALUES (NEW.id, NEW.account_id, lower(NEW.name || ' ' || NEW.title || ' ' || NEW.description || ' ' || NEW.tags))
+    ON CONFLICT (asset_id) DO UPDATE SET body = excluded.body;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER asset_search_insert AFTER INSERT ON assets
+    FOR EACH ROW EXECUTE FUNCTION asset_search_refresh();
+CREATE TRIGGER asset_search_update AFTER UPDATE OF name, title, description, tags ON assets
+    FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.title IS DISTINCT FROM NEW.title
+          OR OLD.description IS DISTINCT FROM NEW.description OR OLD.tags IS DISTINCT FROM NEW.tags)
+    EXECUTE FUNCTION asset_search_refresh();
 
 CREATE TABLE asset_tags (
     account_id BIGINT NOT NULL,
