@@ -40,6 +40,7 @@ type shelf struct {
 // generated sample library as an allowed local root.
 func startShelf(t *testing.T) *shelf {
 	t.Helper()
+	testenv.Chromium(t) // skip before starting anything when there is no browser
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	root := filepath.Join(dir, "library")
