@@ -217,8 +217,17 @@ func (s *Store) SyncAnalyze(ctx context.Context, tables ...string) error {
 			return fmt.Errorf("analyzing %q: not a sync table", t)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
-		return fmt.Errorf("refreshing catalog statistics: %w", err)
+	stmts := []string{"ANALYZE " + strings.Join(tables, ", ")}
+	if s.dialect == DialectSQLite { // SQLite analyzes one table per statement
+		stmts = stmts[:0]
+		for _, t := range tables {
+			stmts = append(stmts, "ANALYZE "+t)
+		}
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("refreshing catalog statistics: %w", err)
+		}
 	}
 	return nil
 }
