@@ -203,3 +203,27 @@ func TestGoogleDriveOAuthConnect(t *testing.T) {
 		t.Fatalf("no reconnect notification: %s", n.Raw)
 	}
 }
+
+func TestGoogleDriveServiceAccountConnect(t *testing.T) {
+	t.Parallel()
+	e := start(t, "sqlite")
+	admin, acct, _ := e.signup("admin@example.com", "A")
+	folder := e.drive.CreateFolder(e.drive.RootID(), "Shared with Shelf")
+	e.drive.CreateFolder(folder, "Campaign")
+	key, err := e.drive.ServiceAccountKey("shelf@project.iam.gserviceaccount.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := admin.Must(200, "PUT", "/api/v1/storage", map[string]any{"kind": "gdrive", "folder_id": folder, "service_account_json": string(key)})
+	if strings.Contains(string(r.Raw), "PRIVATE KEY") {
+		t.Fatal("the key came back in the answer")
+	}
+	run := e.waitRun(acct, apitest.Num(r.Obj("sync_run")["id"]))
+	if run.State != catalog.RunSucceeded || run.Counts.Added != 1 {
+		t.Fatalf("service-account sync: %+v", run)
+	}
+	conn, _ := e.a.Store.GetConnection(context.Background(), acct)
+	if strings.Contains(string(conn.Secret), "PRIVATE KEY") {
+		t.Fatal("service-account key stored in clear")
+	}
+}

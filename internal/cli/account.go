@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -14,22 +13,11 @@ import (
 )
 
 func runAccount(ctx context.Context, env Env, args []string) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Fprintf(env.Stdout, "Usage: shelf account create|list|set-plan [flags]\n\nRun 'shelf account <subcommand> --help' for the flags of each subcommand.\n")
-		return flag.ErrHelp
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("usage: shelf account create|list|set-plan [flags]; add --help after a subcommand for its flags")
-	}
-	switch args[0] {
-	case "create":
-		return accountCreate(ctx, env, args[1:])
-	case "list":
-		return accountList(ctx, env, args[1:])
-	case "set-plan":
-		return accountSetPlan(ctx, env, args[1:])
-	}
-	return usagef("unknown subcommand %q: use create, list or set-plan", args[0])
+	return dispatch(ctx, env, "account", args, []subcommand{
+		{"create", accountCreate},
+		{"list", accountList},
+		{"set-plan", accountSetPlan},
+	})
 }
 
 func accountCreate(ctx context.Context, env Env, args []string) error {

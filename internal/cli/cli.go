@@ -126,3 +126,31 @@ func openApp(ctx context.Context, env Env, cfg *config.Config) (*app.App, error)
 	logger := app.NewLogger(cfg, env.Stderr)
 	return app.Open(ctx, cfg, logger)
 }
+
+// subcommand is one verb of a command with verbs ("shelf user create").
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, env Env, args []string) error
+}
+
+// dispatch runs the subcommand named by args[0].
+func dispatch(ctx context.Context, env Env, command string, args []string, subs []subcommand) error {
+	names := make([]string, len(subs))
+	for i, sc := range subs {
+		names[i] = sc.name
+	}
+	verbs := strings.Join(names, "|")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintf(env.Stdout, "Usage: shelf %s %s [flags]\n\nRun 'shelf %s <subcommand> --help' for the flags of each subcommand.\n", command, verbs, command)
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usagef("usage: shelf %s %s [flags]; add --help after a subcommand for its flags", command, verbs)
+	}
+	for _, sc := range subs {
+		if sc.name == args[0] {
+			return sc.run(ctx, env, args[1:])
+		}
+	}
+	return usagef("unknown subcommand %q: use %s", args[0], strings.Join(names, ", "))
+}

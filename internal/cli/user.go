@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -14,22 +13,11 @@ import (
 )
 
 func runUser(ctx context.Context, env Env, args []string) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-		fmt.Fprintf(env.Stdout, "Usage: shelf user create|list|set-password [flags]\n\nRun 'shelf user <subcommand> --help' for the flags of each subcommand.\n")
-		return flag.ErrHelp
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("usage: shelf user create|list|set-password [flags]; add --help after a subcommand for its flags")
-	}
-	switch args[0] {
-	case "create":
-		return userCreate(ctx, env, args[1:])
-	case "list":
-		return userList(ctx, env, args[1:])
-	case "set-password":
-		return userSetPassword(ctx, env, args[1:])
-	}
-	return usagef("unknown subcommand %q: use create, list or set-password", args[0])
+	return dispatch(ctx, env, "user", args, []subcommand{
+		{"create", userCreate},
+		{"list", userList},
+		{"set-password", userSetPassword},
+	})
 }
 
 func userCreate(ctx context.Context, env Env, args []string) error {

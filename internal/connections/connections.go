@@ -19,6 +19,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/secrets"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive"
 	"github.com/shelf-dam/shelf/internal/storage/localfs"
 	"github.com/shelf-dam/shelf/internal/storage/s3"
 )
@@ -58,15 +59,11 @@ type driveSettings struct {
 	Auth       string `json:"auth"` // "oauth" | "service_account"
 }
 
-// The encrypted secrets of each kind (catalog Connection.Secret).
+// The encrypted secrets of each kind (catalog Connection.Secret); Drive
+// stores gdrive.Credentials.
 type s3Secret struct {
 	AccessKeyID     string `json:"access_key_id"`
 	SecretAccessKey string `json:"secret_access_key"`
-}
-
-type driveSecret struct {
-	OAuthToken         json.RawMessage `json:"oauth_token,omitempty"`
-	ServiceAccountJSON string          `json:"service_account_json,omitempty"`
 }
 
 // secretContext binds a sealed secret to its account's storage row.
@@ -112,11 +109,11 @@ func (s *Service) Open(ctx context.Context, conn catalog.Connection) (storage.Co
 		if err := json.Unmarshal(conn.Config, &st); err != nil {
 			return nil, fmt.Errorf("reading Google Drive storage settings: %w", err)
 		}
-		var sec driveSecret
-		if err := s.open(conn, &sec); err != nil {
+		var cr gdrive.Credentials
+		if err := s.open(conn, &cr); err != nil {
 			return nil, err
 		}
-		return s.openDrive(ctx, conn.AccountID, st, sec)
+		return s.driveConnector(ctx, conn.AccountID, st.FolderID, cr, true)
 	}
 	return nil, fmt.Errorf("unknown storage kind %q", conn.Kind)
 }

@@ -84,93 +84,80 @@ func (s *Service) DriveCallback(ctx context.Context, accountID, userID int64, st
 	return s.Store.PutOAuthGrant(ctx, catalog.OAuthGrant{AccountID: accountID, Provider: "google", Token: sealed, CreatedAt: s.Now()})
 }
 
-// pendingToken returns the account's pending OAuth grant, or, when the
-// account is connected to Drive by OAuth already, that connection's token
-// (to pick another folder without authorizing again).
-func (s *Service) pendingToken(ctx context.Context, accountID int64) (json.RawMessage, error) {
+// pendingCredentials returns the account's pending OAuth grant, or, when
+// the account is connected to Drive by OAuth already, that connection's
+// credentials (to pick another folder without authorizing again); ok is
+// false when there are neither.
+func (s *Service) pendingCredentials(ctx context.Context, accountID int64) (cr gdrive.Credentials, ok bool, err error) {
 	g, err := s.Store.GetOAuthGrant(ctx, accountID)
 	if err == nil {
-		return s.Box.Open(g.Token, grantContext(accountID))
+		data, err := s.Box.Open(g.Token, grantContext(accountID))
+		if err != nil {
+			return cr, false, err
+		}
+		var tok oauth2.Token
+		if err := json.Unmarshal(data, &tok); err != nil {
+			return cr, false, fmt.Errorf("reading the pending Google authorization: %w", err)
+		}
+		return gdrive.Credentials{OAuthToken: &tok}, true, nil
 	}
 	if !errors.Is(err, catalog.ErrNotFound) {
-		return nil, err
+		return cr, false, err
 	}
 	conn, err := s.Store.GetConnection(ctx, accountID)
 	if err == nil && storage.Kind(conn.Kind) == storage.KindGDrive {
-		var sec driveSecret
-		if err := s.open(conn, &sec); err != nil {
-			return nil, err
+		if err := s.open(conn, &cr); err != nil {
+			return cr, false, err
 		}
-		if len(sec.OAuthToken) > 0 {
-			return sec.OAuthToken, nil
+		if cr.OAuthToken != nil {
+			return gdrive.Credentials{OAuthToken: cr.OAuthToken}, true, nil
 		}
 	}
-	return nil, nil
+	return gdrive.Credentials{}, false, nil
 }
 
 // DriveFolders lists folders for the folder picker (parent "" lists My
 // Drive's top level and the shared drives), using the pending grant or the
 // current Drive connection.
 func (s *Service) DriveFolders(ctx context.Context, accountID int64, parent string) ([]gdrive.Folder, error) {
-	tok, err := s.pendingToken(ctx, accountID)
+	cr, ok, err := s.pendingCredentials(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
-	if tok == nil {
+	if !ok {
 		return nil, fmt.Errorf("authorize Google Drive first (Connect Google Drive), then pick a folder")
 	}
-	c, err := s.driveConnector(ctx, accountID, "", driveSecret{OAuthToken: tok}, false)
+	c, err := s.driveConnector(ctx, accountID, "", cr, false)
 	if err != nil {
 		return nil, err
 	}
 	return c.ListFolders(ctx, parent)
 }
 
-// openDrive builds a Drive connector from stored settings and secret.
-func (s *Service) openDrive(ctx context.Context, accountID int64, st driveSettings, sec driveSecret) (storage.Connector, error) {
-	return s.driveConnector(ctx, accountID, st.FolderID, sec, true)
-}
-
 // driveConnector builds a connector for folderID. With persist, refreshed
 // OAuth tokens are written back to the account's connection.
-func (s *Service) driveConnector(ctx context.Context, accountID int64, folderID string, sec driveSecret, persist bool) (*gdrive.Conn, error) {
-	var ts oauth2.TokenSource
-	switch {
-	case sec.ServiceAccountJSON != "":
-		t, err := gdrive.ServiceAccountTokenSource([]byte(sec.ServiceAccountJSON), s.HTTPClient)
-		if err != nil {
-			return nil, err
-		}
-		ts = t
-	case len(sec.OAuthToken) > 0:
-		if !s.Cfg.GoogleOAuthEnabled() {
-			return nil, storage.Classify(storage.ErrAuth, "connect", "", ErrOAuthOff)
-		}
-		var tok oauth2.Token
-		if err := json.Unmarshal(sec.OAuthToken, &tok); err != nil {
-			return nil, fmt.Errorf("reading the stored Google token: %w", err)
-		}
-		var onRefresh func(*oauth2.Token)
-		if persist {
-			onRefresh = func(t *oauth2.Token) { s.saveRefreshedToken(accountID, t) }
-		}
-		ts = s.oauthConfig().TokenSource(&tok, onRefresh)
-	default:
-		return nil, storage.Classify(storage.ErrAuth, "connect", "", errors.New("no Google credentials are stored; reconnect Google Drive"))
+func (s *Service) driveConnector(ctx context.Context, accountID int64, folderID string, cr gdrive.Credentials, persist bool) (*gdrive.Conn, error) {
+	if cr.OAuthToken != nil && !s.Cfg.GoogleOAuthEnabled() {
+		return nil, storage.Classify(storage.ErrAuth, "connect", "", ErrOAuthOff)
+	}
+	var onRefresh func(gdrive.Credentials)
+	if persist {
+		onRefresh = func(c gdrive.Credentials) { s.saveCredentials(accountID, c) }
+	}
+	ts, err := cr.TokenSource(s.oauthConfig(), s.HTTPClient, onRefresh)
+	if err != nil {
+		return nil, err
 	}
 	return gdrive.New(ctx, gdrive.Config{FolderID: folderID, Endpoint: strings.TrimSuffix(s.Cfg.DriveEndpoint, "/"), TokenSource: ts, HTTPClient: s.HTTPClient}, s.Logger)
 }
 
-// saveRefreshedToken stores a refreshed OAuth token in the connection.
-func (s *Service) saveRefreshedToken(accountID int64, t *oauth2.Token) {
+// saveCredentials stores refreshed credentials in the connection.
+func (s *Service) saveCredentials(accountID int64, cr gdrive.Credentials) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	data, err := json.Marshal(t)
+	sealed, err := s.seal(accountID, cr)
 	if err == nil {
-		var sealed []byte
-		if sealed, err = s.seal(accountID, driveSecret{OAuthToken: data}); err == nil {
-			err = s.Store.SetConnectionSecret(ctx, accountID, sealed, s.Now())
-		}
+		err = s.Store.SetConnectionSecret(ctx, accountID, sealed, s.Now())
 	}
 	if err != nil {
 		s.Logger.Warn("storing a refreshed Google token", slog.Int64("account_id", accountID), slog.Any("err", err))
@@ -182,7 +169,7 @@ func (s *Service) prepareDrive(ctx context.Context, accountID int64, req Request
 	if folderID == "" {
 		return catalog.Connection{}, fieldError("folder_id", "folder_id is required: pick the Drive folder to connect")
 	}
-	var sec driveSecret
+	var cr gdrive.Credentials
 	settings := driveSettings{FolderID: folderID}
 	credField := "folder_id"
 	if strings.TrimSpace(req.ServiceAccountJSON) != "" {
@@ -193,21 +180,21 @@ func (s *Service) prepareDrive(ctx context.Context, accountID int64, req Request
 		if err := json.Unmarshal([]byte(req.ServiceAccountJSON), &probe); err != nil || probe.Type != "service_account" || probe.ClientEmail == "" {
 			return catalog.Connection{}, fieldError("service_account_json", "this is not a Google service-account key (a JSON file with \"type\": \"service_account\"); download one from the Google Cloud console")
 		}
-		sec.ServiceAccountJSON = req.ServiceAccountJSON
+		cr.ServiceAccountJSON = json.RawMessage(req.ServiceAccountJSON)
 		settings.Auth = "service_account"
 		credField = "service_account_json"
 	} else {
-		tok, err := s.pendingToken(ctx, accountID)
+		pending, ok, err := s.pendingCredentials(ctx, accountID)
 		if err != nil {
 			return catalog.Connection{}, err
 		}
-		if tok == nil {
+		if !ok {
 			return catalog.Connection{}, fieldError("folder_id", "authorize Google Drive first (Connect Google Drive), or give a service_account_json key")
 		}
-		sec.OAuthToken = tok
+		cr = pending
 		settings.Auth = "oauth"
 	}
-	c, err := s.driveConnector(ctx, accountID, folderID, sec, false)
+	c, err := s.driveConnector(ctx, accountID, folderID, cr, false)
 	if err != nil {
 		return catalog.Connection{}, fieldError(credField, "%v", err)
 	}
@@ -224,7 +211,10 @@ func (s *Service) prepareDrive(ctx context.Context, accountID int64, req Request
 	}
 	settings.FolderID, settings.FolderName = f.ID, f.Name
 	cfg, _ := jsonBytes(settings)
-	secret, _ := jsonBytes(sec)
+	secret, err := cr.Marshal()
+	if err != nil {
+		return catalog.Connection{}, err
+	}
 	return catalog.Connection{Kind: string(storage.KindGDrive), Config: cfg, Secret: secret, RootKey: "gdrive:" + f.ID}, nil
 }
 
