@@ -29,7 +29,7 @@ func (s *Service) Upload(ctx context.Context, accountID, userID int64, folderID 
 	}
 	path := storage.Join(dir, name)
 	what := fmt.Sprintf("Uploading %q", path)
-	w, err := s.begin(ctx, accountID, userID, "upload", s.uploadTTL(size), false, path)
+	w, err := s.begin(ctx, accountID, userID, "upload", s.cfg.IntentTTL, false, path)
 	if err != nil {
 		return catalog.Asset{}, err
 	}

@@ -37,6 +37,7 @@ type Catalog interface {
 
 	BeginWriteIntent(ctx context.Context, accountID, userID int64, op string, now time.Time, ttl time.Duration) (int64, error)
 	EndWriteIntent(ctx context.Context, accountID, intentID int64) error
+	RenewWriteIntent(ctx context.Context, accountID, intentID int64, now time.Time, ttl time.Duration) error
 
 	PutUploadedAsset(ctx context.Context, accountID, intentID int64, a catalog.Asset, now time.Time) (catalog.Asset, error)
 	MoveAsset(ctx context.Context, accountID, intentID, assetID int64, folderID *int64, name, storageID string, now time.Time) (catalog.Asset, error)
@@ -64,18 +65,11 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// IntentTTL is how long a write may hold the library against a sync
-	// before its reservation lapses (default 10 min); a sync that starts
-	// meanwhile waits for it, and a write that outlives it is deferred to
-	// that sync. Uploads of known size get more in proportion to their
-	// size (see UploadRate), of unknown size three times IntentTTL.
+	// IntentTTL is the write reservation held against a sync: a write
+	// renews it every third of it while it runs, so only a write whose
+	// process died holds a waiting sync, and for at most this long
+	// (default 2 min).
 	IntentTTL time.Duration
-	// UploadRate is the slowest upload speed planned for, in bytes per
-	// second (default 1 MiB/s); an upload's reservation is IntentTTL plus
-	// its size at this rate, at most MaxIntentTTL.
-	UploadRate int64
-	// MaxIntentTTL caps any reservation (default 2 h).
-	MaxIntentTTL time.Duration
 }
 
 // Service performs library changes for the web API and CLI. It is safe for
@@ -94,16 +88,7 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	if cfg.IntentTTL <= 0 {
-		cfg.IntentTTL = 10 * time.Minute
-	}
-	if cfg.UploadRate <= 0 {
-		cfg.UploadRate = 1 << 20
-	}
-	if cfg.MaxIntentTTL <= 0 {
-		cfg.MaxIntentTTL = 2 * time.Hour
-	}
-	if cfg.MaxIntentTTL < cfg.IntentTTL {
-		cfg.MaxIntentTTL = cfg.IntentTTL
+		cfg.IntentTTL = 2 * time.Minute
 	}
 	return &Service{cfg: cfg, locks: locks{accounts: map[int64]*accountLock{}}}
 }
@@ -117,6 +102,8 @@ type write struct {
 	intentID int64
 	conn     storage.Connector
 	unlock   func()
+	// stopRenew ends the goroutine that keeps the intent alive.
+	stopRenew func()
 }
 
 // begin reserves a write: the in-process lock (see locks; tree for folder
@@ -136,6 +123,7 @@ func (s *Service) begin(ctx context.Context, accountID, userID int64, op string,
 		return nil, fromCatalog(err, "the library")
 	}
 	w := &write{s: s, account: accountID, intentID: intentID, unlock: unlock}
+	w.stopRenew = w.keepAlive(ttl)
 	conn, err := s.cfg.Connect(ctx, accountID)
 	if err != nil {
 		w.end(ctx)
@@ -148,6 +136,7 @@ func (s *Service) begin(ctx context.Context, accountID, userID int64, op string,
 // end drops the write intent (a no-op when the catalog commit already ended
 // it) and the path locks. It runs even when ctx was cancelled.
 func (w *write) end(ctx context.Context) {
+	w.stopRenew()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := w.s.cfg.Catalog.EndWriteIntent(ctx, w.account, w.intentID); err != nil {
@@ -185,16 +174,39 @@ func (w *write) checkFree(ctx context.Context, path, what string) error {
 	return nil
 }
 
-// uploadTTL is the write reservation for an upload of size bytes. An
-// unknown size (-1) gets three times IntentTTL: a crashed node's
-// reservation holds a waiting sync that long at most, and an upload that
-// outlives it is deferred to the sync, not lost.
-func (s *Service) uploadTTL(size int64) time.Duration {
-	if size < 0 {
-		return min(3*s.cfg.IntentTTL, s.cfg.MaxIntentTTL)
+// keepAlive renews the write intent every third of ttl until the returned
+// stop is called. It stops by itself once the intent is gone (the catalog
+// commit ended it, or it lapsed): a lapsed write is then deferred to the
+// sync by the commit's own check.
+func (w *write) keepAlive(ttl time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
+			err := w.s.cfg.Catalog.RenewWriteIntent(ctx, w.account, w.intentID, w.s.cfg.Now(), ttl)
+			cancel()
+			if errors.Is(err, catalog.ErrIntentExpired) {
+				return
+			}
+			if err != nil {
+				w.s.cfg.Logger.Warn("renewing a library write intent failed; retrying",
+					slog.Int64("account_id", w.account), slog.Int64("intent_id", w.intentID), slog.String("error", err.Error()))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
-	ttl := s.cfg.IntentTTL + time.Duration(size/s.cfg.UploadRate)*time.Second
-	return min(ttl, s.cfg.MaxIntentTTL)
 }
 
 // folderPath returns the path of folder id (nil: the root, "") after

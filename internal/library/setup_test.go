@@ -143,8 +143,9 @@ type fixture struct {
 
 // options adjust the service a fixture builds.
 type options struct {
-	now  func() time.Time
-	wrap func(storage.Connector) storage.Connector
+	now       func() time.Time
+	wrap      func(storage.Connector) storage.Connector
+	intentTTL time.Duration
 }
 
 func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *fixture {
@@ -191,7 +192,8 @@ func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *
 			f.events = append(f.events, ev)
 			return nil
 		},
-		Now: o.now,
+		Now:       o.now,
+		IntentTTL: o.intentTTL,
 	})
 	return f
 }
