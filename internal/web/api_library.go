@@ -323,9 +323,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, p *princ
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if a.Size > 0 {
-		w.Header().Set("Content-Length", strconv.FormatInt(a.Size, 10))
-	}
+	// No Content-Length from the catalog: the file may have changed in the
+	// storage since the last sync, and a wrong length would cut it short.
 	if _, err := io.Copy(w, rc); err != nil {
 		s.logger.WarnContext(r.Context(), "download interrupted", "asset_id", a.ID, "err", err)
 	}
