@@ -95,6 +95,7 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 			dispatcher.RegisterWorkers(w)
 			river.AddWorker(w, media.NewThumbWorker(mediaSvc))
 			river.AddWorker(w, media.NewPendingWorker(mediaSvc, a.Store))
+			river.AddWorker(w, media.NewSweepWorker(mediaSvc.Thumbs(), a.Store))
 		},
 		Queues: map[string]int{media.Queue: 2},
 	}
@@ -174,12 +175,17 @@ func (a *App) syncFunc(engine *syncer.Engine, conns *connections.Service) jobs.S
 
 // runFinished tells people about an ended run (notification, webhooks,
 // email) and, when the run changed files, queues the making of their
-// previews.
+// previews and the removal of the previews of removed files.
 func (a *App) runFinished(ctx context.Context, js *jobs.Service, d *notify.Dispatcher, run catalog.SyncRun) error {
 	if run.State == catalog.RunSucceeded || run.State == catalog.RunNeedsConfirmation {
 		if run.Counts.Added+run.Counts.Updated+run.Counts.Moved > 0 {
 			if err := js.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
 				a.Logger.WarnContext(ctx, "queueing previews after sync", "account_id", run.AccountID, "err", err)
+			}
+		}
+		if run.Counts.Removed > 0 {
+			if err := js.Enqueue(ctx, media.SweepArgs{AccountID: run.AccountID}); err != nil {
+				a.Logger.WarnContext(ctx, "queueing the preview sweep after sync", "account_id", run.AccountID, "err", err)
 			}
 		}
 	}
