@@ -165,7 +165,8 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, p *p
 }
 
 // handlePatchFolder renames and/or moves a folder. parent_id present and
-// null moves it to the top level.
+// null moves it to the top level. The whole request is checked before
+// anything changes, and a rename with a move is one storage move.
 func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -177,33 +178,43 @@ func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *pr
 		s.writeError(w, r, err)
 		return
 	}
-	var f catalog.Folder
-	var err error
-	if raw, ok := req["name"]; ok {
-		var name string
-		if err := raw.into(&name); err != nil {
-			s.writeError(w, r, errBadRequest("invalid_field", "name must be a string"))
-			return
-		}
-		if f, err = s.library.RenameFolder(r.Context(), p.Account.ID, p.User.ID, id, strings.TrimSpace(name)); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
-	}
-	if raw, ok := req["parent_id"]; ok {
-		var parent *int64
-		if err := raw.into(&parent); err != nil {
-			s.writeError(w, r, errBadRequest("invalid_field", "parent_id must be a folder id or null"))
-			return
-		}
-		if f, err = s.library.MoveFolder(r.Context(), p.Account.ID, p.User.ID, id, parent); err != nil {
-			s.libraryError(w, r, err)
+	var name string
+	var parent *int64
+	for key, raw := range req {
+		switch key {
+		case "name":
+			if err := raw.into(&name); err != nil {
+				s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: "name must be a string"})
+				return
+			}
+			name = strings.TrimSpace(name)
+		case "parent_id":
+			if err := raw.into(&parent); err != nil {
+				s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: "parent_id must be a folder id or null"})
+				return
+			}
+		default:
+			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key,
+				Message: fmt.Sprintf("unknown field %q; editable: name, parent_id", key)})
 			return
 		}
 	}
-	if f.ID == 0 {
-		if f, err = s.store.GetFolder(r.Context(), p.Account.ID, id); err != nil {
-			s.writeError(w, r, folderErr(err))
+	f, err := s.store.GetFolder(r.Context(), p.Account.ID, id)
+	if err != nil {
+		s.writeError(w, r, folderErr(err))
+		return
+	}
+	_, rename := req["name"]
+	_, move := req["parent_id"]
+	if !rename {
+		name = f.Name
+	}
+	if !move {
+		parent = f.ParentID
+	}
+	if rename || move {
+		if f, err = s.library.RelocateFolder(r.Context(), p.Account.ID, p.User.ID, id, parent, name); err != nil {
+			s.libraryError(w, r, err)
 			return
 		}
 	}
@@ -396,6 +407,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 }
 
 // handlePatchAsset edits metadata, renames (name) and moves (folder_id).
+// The whole request is checked before anything changes: a bad name or an
+// unknown folder leaves the metadata as it was.
 func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -408,6 +421,8 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 		return
 	}
 	var m catalog.MetadataUpdate
+	var name string
+	var folder *int64
 	meta := false
 	for key, raw := range req {
 		var err error
@@ -425,22 +440,64 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 			if m.Custom == nil {
 				m.Custom = map[string]string{}
 			}
-		case "name", "folder_id":
-			continue
+		case "name":
+			if err = raw.into(&name); err == nil {
+				name = strings.TrimSpace(name)
+			}
+		case "folder_id":
+			err = raw.into(&folder)
 		default:
-			s.writeError(w, r, errBadRequest("invalid_field", "unknown field %q; editable: title, description, tags, rating, custom, name, folder_id", key))
+			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key,
+				Message: fmt.Sprintf("unknown field %q; editable: title, description, tags, rating, custom, name, folder_id", key)})
 			return
 		}
 		if err != nil {
 			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: fmt.Sprintf("%s has the wrong type: %v", key, err)})
 			return
 		}
-		meta = true
+		meta = meta || (key != "name" && key != "folder_id")
 	}
 	a, err := s.store.GetAsset(r.Context(), p.Account.ID, id)
 	if err != nil {
 		s.writeError(w, r, assetErr(err))
 		return
+	}
+	_, rename := req["name"]
+	_, move := req["folder_id"]
+	if !rename {
+		name = a.Name
+	}
+	if !move {
+		folder = a.FolderID
+	}
+	relocate := name != a.Name || !sameID(folder, a.FolderID)
+	if relocate {
+		// Refuse a bad name or an unknown folder before anything changes.
+		if err := library.CheckName(name); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+		if folder != nil {
+			if _, err := s.store.GetFolder(r.Context(), p.Account.ID, *folder); err != nil {
+				s.writeError(w, r, folderErr(err))
+				return
+			}
+		}
+	}
+	if meta {
+		if err := library.CheckMeta(m); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
+	}
+	// The move goes first: it is what a user's mistake (a name taken in the
+	// folder) or the storage may refuse, and then the metadata stays as it
+	// was.
+	if relocate {
+		if a, err = s.library.RelocateAsset(r.Context(), p.Account.ID, p.User.ID, id, folder, name); err != nil {
+			s.libraryError(w, r, err)
+			return
+		}
 	}
 	if meta {
 		if a, err = s.library.UpdateMeta(r.Context(), p.Account.ID, p.User.ID, id, m); err != nil {
@@ -448,31 +505,15 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 			return
 		}
 	}
-	if raw, ok := req["name"]; ok {
-		var name string
-		if err := raw.into(&name); err != nil {
-			s.writeError(w, r, errBadRequest("invalid_field", "name must be a string"))
-			return
-		}
-		if name = strings.TrimSpace(name); name != a.Name {
-			if a, err = s.library.RenameAsset(r.Context(), p.Account.ID, p.User.ID, id, name); err != nil {
-				s.libraryError(w, r, err)
-				return
-			}
-		}
-	}
-	if raw, ok := req["folder_id"]; ok {
-		var folder *int64
-		if err := raw.into(&folder); err != nil {
-			s.writeError(w, r, errBadRequest("invalid_field", "folder_id must be a folder id or null"))
-			return
-		}
-		if a, err = s.library.MoveAsset(r.Context(), p.Account.ID, p.User.ID, id, folder); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+}
+
+// sameID reports whether two optional ids are equal (both nil included).
+func sameID(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }
 
 func (s *Server) handleDeleteAsset(w http.ResponseWriter, r *http.Request, p *principal) {
