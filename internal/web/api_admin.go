@@ -31,7 +31,7 @@ func (s *Server) handleAdminSetPlan(w http.ResponseWriter, r *http.Request, p *p
 	var req struct {
 		Plan string `json:"plan"`
 	}
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSONStrict(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

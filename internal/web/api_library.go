@@ -152,7 +152,7 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, p *p
 		ParentID *int64 `json:"parent_id"`
 		Name     string `json:"name"`
 	}
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSONStrict(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -54,7 +54,7 @@ func (s *Server) handleReadNotifications(w http.ResponseWriter, r *http.Request,
 		IDs []int64 `json:"ids"`
 	}
 	if r.ContentLength != 0 {
-		if err := decodeJSON(r, &req); err != nil {
+		if err := decodeJSONStrict(r, &req); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -132,7 +132,7 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, p *
 		URL    string   `json:"url"`
 		Events []string `json:"events"`
 	}
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSONStrict(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -171,7 +171,7 @@ func (s *Server) handlePatchWebhook(w http.ResponseWriter, r *http.Request, p *p
 		Events  *[]string `json:"events"`
 		Enabled *bool     `json:"enabled"`
 	}
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSONStrict(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

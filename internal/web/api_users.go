@@ -81,7 +81,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, p *pri
 		Role     *string `json:"role"`
 		Password *string `json:"password"`
 	}
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSONStrict(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -90,11 +90,19 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Role != nil {
-		if !validRole(*req.Role) {
-			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_role", Field: "role", Message: "role must be admin, editor or viewer"})
+	// Check every field before changing any, so a refused request changes
+	// nothing.
+	if req.Role != nil && !validRole(*req.Role) {
+		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_role", Field: "role", Message: "role must be admin, editor or viewer"})
+		return
+	}
+	if req.Password != nil {
+		if err := auth.CheckPasswordRules(*req.Password, u.Email); err != nil {
+			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "weak_password", Field: "password", Message: err.Error()})
 			return
 		}
+	}
+	if req.Role != nil {
 		if u.Role == catalog.RoleAdmin && *req.Role != catalog.RoleAdmin {
 			if err := s.ensureAnotherAdmin(r, p.Account.ID, u.ID); err != nil {
 				s.writeError(w, r, err)
@@ -108,10 +116,6 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, p *pri
 		u.Role = *req.Role
 	}
 	if req.Password != nil {
-		if err := auth.CheckPasswordRules(*req.Password, u.Email); err != nil {
-			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "weak_password", Field: "password", Message: err.Error()})
-			return
-		}
 		hash, err := auth.HashPassword(*req.Password)
 		if err != nil {
 			s.writeError(w, r, err)

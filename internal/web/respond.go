@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -91,11 +92,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // decodeJSON reads a JSON object body into dst with a clear error for
-// malformed input.
-func decodeJSON(r *http.Request, dst any) error {
+// malformed input. Fields dst does not have are ignored (the web forms send
+// all their fields); see decodeJSONStrict.
+func decodeJSON(r *http.Request, dst any) error { return decodeJSONBody(r, dst, false) }
+
+// decodeJSONStrict is decodeJSON refusing fields dst does not have, so a
+// misspelt field of an edit is a 400 rather than a silent no-op.
+func decodeJSONStrict(r *http.Request, dst any) error { return decodeJSONBody(r, dst, true) }
+
+func decodeJSONBody(r *http.Request, dst any, strict bool) error {
 	body := http.MaxBytesReader(nil, r.Body, maxJSONBody)
 	dec := json.NewDecoder(body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(dst); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			name, _ := strconv.Unquote(field)
+			return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: name, Message: "unknown field " + field + "; see docs/api.md for the fields of this call"}
+		}
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		var tooBig *http.MaxBytesError
