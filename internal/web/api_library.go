@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 
@@ -386,9 +386,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 			s.writeError(w, r, errBadRequest("invalid_field", "folder_id must be a folder id"))
 			return
 		}
-		name := path.Base(strings.ReplaceAll(part.FileName(), "\\", "/"))
-		if name == "" || name == "." || name == "/" {
-			s.writeError(w, r, errBadRequest("invalid_upload", "each file part needs a file name"))
+		name, aerr := uploadName(part)
+		if aerr != nil {
+			s.writeError(w, r, aerr)
 			return
 		}
 		ctype := part.Header.Get("Content-Type")
@@ -404,6 +404,23 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"assets": out})
+}
+
+// uploadName is the file name a multipart part was sent with, as sent: a
+// name holding a path is refused rather than cut down to its last element
+// (multipart.Part.FileName would turn "../x" into "x" and store the file
+// under a name the user did not give).
+func uploadName(part *multipart.Part) (string, *apiError) {
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	name := params["filename"]
+	switch {
+	case err != nil || name == "":
+		return "", &apiError{Status: http.StatusBadRequest, Code: "invalid_upload", Field: "file", Message: "each file part needs a file name (Content-Disposition: form-data; name=\"file\"; filename=\"…\")"}
+	case strings.ContainsAny(name, "/\\"):
+		return "", &apiError{Status: http.StatusBadRequest, Code: "invalid_upload", Field: "file",
+			Message: fmt.Sprintf("the file name %q holds a path; send the file's own name (choose the folder with folder_id)", name)}
+	}
+	return name, nil
 }
 
 // handlePatchAsset edits metadata, renames (name) and moves (folder_id).
