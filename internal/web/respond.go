@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,8 +102,21 @@ func decodeJSON(r *http.Request, dst any) error { return decodeJSONBody(r, dst, 
 func decodeJSONStrict(r *http.Request, dst any) error { return decodeJSONBody(r, dst, true) }
 
 func decodeJSONBody(r *http.Request, dst any, strict bool) error {
-	body := http.MaxBytesReader(nil, r.Body, maxJSONBody)
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errBadRequest("body_too_large", "the request body is larger than %d bytes", maxJSONBody)
+	}
+	if err != nil {
+		return errBadRequest("invalid_json", "the request body could not be read: %v", err)
+	}
+	if bytes.Contains(data, []byte(`\u0000`)) {
+		var v any
+		if json.Unmarshal(data, &v) == nil && containsNUL(v) {
+			return errNUL()
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
@@ -113,7 +127,6 @@ func decodeJSONBody(r *http.Request, dst any, strict bool) error {
 		}
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
-		var tooBig *http.MaxBytesError
 		switch {
 		case errors.Is(err, io.EOF):
 			return errBadRequest("invalid_json", "the request body is empty; send a JSON object")
@@ -121,8 +134,6 @@ func decodeJSONBody(r *http.Request, dst any, strict bool) error {
 			return errBadRequest("invalid_json", "the request body is not valid JSON (at byte %d); send a JSON object", syn.Offset)
 		case errors.As(err, &typ):
 			return errBadRequest("invalid_json", "field %q must be a %s", typ.Field, typ.Type.String())
-		case errors.As(err, &tooBig):
-			return errBadRequest("body_too_large", "the request body is larger than %d bytes", maxJSONBody)
 		default:
 			return errBadRequest("invalid_json", "the request body could not be read as JSON: %v", err)
 		}

@@ -114,7 +114,7 @@ func New(d Deps) *Server {
 		mux:     http.NewServeMux(),
 	}
 	s.routes(reg)
-	s.handler = s.recoverPanics(s.logRequests(s.mux))
+	s.handler = s.recoverPanics(s.logRequests(s.refuseNUL(s.mux)))
 	return s
 }
 
