@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -18,7 +19,17 @@ type authView struct {
 
 // safeNext keeps a post-sign-in redirect on this site.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	// Browsers drop tabs and newlines from URLs and read a backslash as
+	// "/", so "/<tab>/evil.example" or "/<backslash>evil.example" would leave
+	// the site: any control character or backslash is refused, not only a
+	// leading "//".
+	bad := next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
+	if !bad {
+		u, err := url.Parse(next)
+		bad = err != nil || u.Scheme != "" || u.Host != ""
+	}
+	if bad {
 		return "/library"
 	}
 	return next
