@@ -59,3 +59,36 @@ func TestUploadRefusesOddNames(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedUploadListsTheFilesStoredBeforeIt checks that when one file of
+// a several-file upload is refused, the error lists the files of the same
+// request that were stored before it, so the client can tell the user and
+// retry only the rest.
+func TestFailedUploadListsTheFilesStoredBeforeIt(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := start(t, dialect)
+		c, acct, _ := e.signup("multi@example.com", "A")
+		e.writeFile("multi/taken.txt", "old")
+		e.connectLocal(c, acct, "multi")
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for _, name := range []string{"one.txt", "two.txt", "taken.txt", "four.txt"} {
+			fw, _ := mw.CreateFormFile("file", name)
+			fw.Write([]byte(name))
+		}
+		mw.Close()
+		r := c.Do("POST", "/api/v1/assets", apitest.Multipart{Body: &buf, ContentType: mw.FormDataContentType()})
+		if r.Status != 409 || r.ErrorCode() != "conflict" {
+			t.Fatalf("upload with a taken name: %d %s", r.Status, r.Raw)
+		}
+		e2, _ := r.Body["error"].(map[string]any)
+		done, _ := e2["assets"].([]any)
+		if len(done) != 2 || done[0].(map[string]any)["name"] != "one.txt" || done[1].(map[string]any)["name"] != "two.txt" {
+			t.Fatalf("the error does not list the two stored files: %s", r.Raw)
+		}
+		if data, err := os.ReadFile(filepath.Join(e.local, "multi/taken.txt")); err != nil || string(data) != "old" {
+			t.Fatalf("the taken file changed: %q %v", data, err)
+		}
+	})
+}

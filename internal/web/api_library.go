@@ -45,6 +45,12 @@ func assetJSON(a catalog.Asset) map[string]any {
 
 // libraryError maps library failures to API errors.
 func (s *Server) libraryError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, libraryAPIError(err))
+}
+
+// libraryAPIError is the API error of a library failure; failures that
+// are not the user's to fix are returned as they are (a logged 500).
+func libraryAPIError(err error) error {
 	var le *library.Error
 	msg := err.Error()
 	if errors.As(err, &le) {
@@ -53,23 +59,23 @@ func (s *Server) libraryError(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.Is(err, library.ErrLocked):
 		id, _ := library.RunID(err)
-		s.writeError(w, r, &apiError{Status: http.StatusLocked, Code: "library_locked", Message: msg, SyncRunID: &id})
+		return &apiError{Status: http.StatusLocked, Code: "library_locked", Message: msg, SyncRunID: &id}
 	case errors.Is(err, library.ErrDeferred):
 		ae := &apiError{Status: http.StatusAccepted, Code: "deferred", Message: msg}
 		if id, ok := library.RunID(err); ok {
 			ae.SyncRunID = &id
 		}
-		s.writeError(w, r, ae)
+		return ae
 	case errors.Is(err, library.ErrNotFound):
-		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "%s", msg))
+		return errorf(http.StatusNotFound, "not_found", "%s", msg)
 	case errors.Is(err, library.ErrConflict):
-		s.writeError(w, r, errorf(http.StatusConflict, "conflict", "%s", msg))
+		return errorf(http.StatusConflict, "conflict", "%s", msg)
 	case errors.Is(err, library.ErrInvalid):
-		s.writeError(w, r, errorf(http.StatusBadRequest, "invalid_field", "%s", msg))
+		return errorf(http.StatusBadRequest, "invalid_field", "%s", msg)
 	case errors.Is(err, library.ErrStorage):
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%s", msg))
+		return errorf(http.StatusBadGateway, "storage_error", "%s", msg)
 	default:
-		s.writeError(w, r, err)
+		return err
 	}
 }
 
@@ -369,7 +375,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 			break
 		}
 		if err != nil {
-			s.writeError(w, r, errBadRequest("invalid_upload", "the upload was cut short: %v", err))
+			s.writeError(w, r, withUploaded(errBadRequest("invalid_upload", "the upload was cut short: %v", err), out))
 			return
 		}
 		switch part.FormName() {
@@ -383,18 +389,18 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		}
 		folder, ok := optionalID(folderParam)
 		if !ok {
-			s.writeError(w, r, errBadRequest("invalid_field", "folder_id must be a folder id"))
+			s.writeError(w, r, withUploaded(errBadRequest("invalid_field", "folder_id must be a folder id"), out))
 			return
 		}
 		name, aerr := uploadName(part)
 		if aerr != nil {
-			s.writeError(w, r, aerr)
+			s.writeError(w, r, withUploaded(aerr, out))
 			return
 		}
 		ctype := part.Header.Get("Content-Type")
 		a, err := s.library.Upload(r.Context(), p.Account.ID, p.User.ID, folder, name, part, -1, ctype)
 		if err != nil {
-			s.libraryError(w, r, err)
+			s.writeError(w, r, withUploaded(libraryAPIError(err), out))
 			return
 		}
 		out = append(out, assetJSON(a))
@@ -404,6 +410,23 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"assets": out})
+}
+
+// withUploaded adds to an upload's error the files of the same request
+// that were stored before it failed ("assets"), so the client knows which
+// to leave out when it tries again.
+func withUploaded(err error, done []map[string]any) error {
+	var ae *apiError
+	if len(done) == 0 || !errors.As(err, &ae) {
+		return err
+	}
+	with := *ae
+	with.Message += fmt.Sprintf("; the %d file(s) before it were uploaded (listed in \"assets\")", len(done))
+	with.Extra = map[string]any{"assets": done}
+	for k, v := range ae.Extra {
+		with.Extra[k] = v
+	}
+	return &with
 }
 
 // uploadName is the file name a multipart part was sent with, as sent: a
