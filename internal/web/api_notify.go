@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,7 +52,7 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request,
 
 func (s *Server) handleReadNotifications(w http.ResponseWriter, r *http.Request, p *principal) {
 	var req struct {
-		IDs []int64 `json:"ids"`
+		IDs *[]int64 `json:"ids"`
 	}
 	if r.ContentLength != 0 {
 		if err := decodeJSONStrict(r, &req); err != nil {
@@ -60,25 +61,29 @@ func (s *Server) handleReadNotifications(w http.ResponseWriter, r *http.Request,
 		}
 	}
 	now := s.now()
-	if len(req.IDs) == 0 {
-		if err := s.store.MarkAllNotificationsRead(r.Context(), p.Account.ID, p.User.ID, now); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	var err error
+	switch {
+	case req.IDs == nil: // absent (or null): everything
+		err = s.store.MarkAllNotificationsRead(r.Context(), p.Account.ID, p.User.ID, now)
+	case len(*req.IDs) > maxReadIDs:
+		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "ids", Message: fmt.Sprintf("at most %d ids at once; leave ids out to mark everything read", maxReadIDs)})
+		return
+	default: // an empty list marks nothing
+		err = s.store.MarkNotificationsRead(r.Context(), p.Account.ID, p.User.ID, *req.IDs, now)
 	}
-	for _, id := range req.IDs {
-		err := s.store.MarkNotificationRead(r.Context(), p.Account.ID, p.User.ID, id, now)
-		if errors.Is(err, catalog.ErrNotFound) {
-			s.writeError(w, r, errNotFound("notification"))
-			return
-		}
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	if errors.Is(err, catalog.ErrNotFound) {
+		s.writeError(w, r, errNotFound("notification"))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// maxReadIDs bounds the ids of one "mark read" request.
+const maxReadIDs = 1000
 
 func webhookJSON(h catalog.Webhook) map[string]any {
 	events := h.Events
