@@ -11,6 +11,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/notify"
 )
 
@@ -95,8 +96,9 @@ func webhookJSON(h catalog.Webhook) map[string]any {
 }
 
 // webhookEvents are the event names and patterns a webhook may select.
-var webhookEvents = []string{"*", "sync.*", notify.SyncCompleted, notify.SyncFailed, notify.SyncStarted, "asset.*",
-	notify.AssetCreated, notify.AssetUpdated, notify.AssetMoved, notify.AssetDeleted}
+var webhookEvents = []string{"*", "sync.*", notify.SyncCompleted, notify.SyncFailed, notify.SyncStarted, notify.SyncNeedsConfirmation, "asset.*",
+	notify.AssetCreated, notify.AssetUpdated, notify.AssetMoved, notify.AssetDeleted,
+	"folder.*", library.FolderCreated, library.FolderMoved, library.FolderDeleted, "storage.*", notify.StorageNeedsReconnect}
 
 func checkWebhook(rawURL string, events []string) *apiError {
 	u, err := url.Parse(rawURL)
