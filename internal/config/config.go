@@ -76,15 +76,15 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	}
 	fs.StringVar(&c.Listen, "listen", env("SHELF_LISTEN", DefaultListen), "address to listen on (SHELF_LISTEN)")
 	fs.StringVar(&c.PublicURL, "public-url", env("SHELF_PUBLIC_URL", ""), "URL users reach Shelf at, for OAuth redirects and links (SHELF_PUBLIC_URL; default http://LISTEN)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("SHELF_DATABASE_URL", ""), "SQLite path or file: URL, or postgres:// URL (SHELF_DATABASE_URL; default DATA_DIR/shelf.db)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "SQLite path or file: URL, or postgres:// URL (SHELF_DATABASE_URL; default DATA_DIR/shelf.db)")
 	fs.StringVar(&c.DataDir, "data-dir", env("SHELF_DATA_DIR", DefaultDataDir), "data directory for the SQLite file, the generated key and thumbnails (SHELF_DATA_DIR)")
-	fs.StringVar(&c.SecretKey, "secret-key", env("SHELF_SECRET_KEY", ""), "32-byte key (base64 or hex) that encrypts stored credentials (SHELF_SECRET_KEY; generated into the data dir when unset)")
+	fs.StringVar(&c.SecretKey, "secret-key", "", "32-byte key (base64 or hex) that encrypts stored credentials (SHELF_SECRET_KEY; generated into the data dir when unset)")
 	localRoots := fs.String("local-roots", env("SHELF_LOCAL_ROOTS", ""), "':'-separated directories local-folder storage may use (SHELF_LOCAL_ROOTS; empty: local storage off)")
 	fs.StringVar(&c.PolicyFile, "policy-file", env("SHELF_POLICY_FILE", ""), "TOML file overriding the plans table (SHELF_POLICY_FILE)")
 	signup := fs.String("signup", env("SHELF_SIGNUP", "open"), "open or closed: whether anyone may sign up (SHELF_SIGNUP)")
 	trialDays := fs.String("trial-days", env("SHELF_TRIAL_DAYS", "14"), "length of the trial of new accounts, in days (SHELF_TRIAL_DAYS)")
 	fs.StringVar(&c.GoogleClientID, "google-client-id", env("SHELF_GOOGLE_CLIENT_ID", ""), "OAuth client ID for Google Drive (SHELF_GOOGLE_CLIENT_ID; unset: OAuth off)")
-	fs.StringVar(&c.GoogleClientSecret, "google-client-secret", env("SHELF_GOOGLE_CLIENT_SECRET", ""), "OAuth client secret for Google Drive (SHELF_GOOGLE_CLIENT_SECRET)")
+	fs.StringVar(&c.GoogleClientSecret, "google-client-secret", "", "OAuth client secret for Google Drive (SHELF_GOOGLE_CLIENT_SECRET)")
 	fs.StringVar(&c.GoogleAuthURL, "google-auth-url", env("SHELF_GOOGLE_AUTH_URL", DefaultGoogleAuthURL), "Google OAuth authorization endpoint (SHELF_GOOGLE_AUTH_URL)")
 	fs.StringVar(&c.GoogleTokenURL, "google-token-url", env("SHELF_GOOGLE_TOKEN_URL", DefaultTokenURL), "Google OAuth token endpoint (SHELF_GOOGLE_TOKEN_URL)")
 	fs.StringVar(&c.DriveEndpoint, "drive-endpoint", env("SHELF_DRIVE_ENDPOINT", DefaultDriveEndpoint), "Google Drive API base URL (SHELF_DRIVE_ENDPOINT)")
@@ -92,14 +92,29 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("SHELF_SMTP_ADDR", ""), "SMTP server host:port for failure emails (SHELF_SMTP_ADDR; unset: no email)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env("SHELF_SMTP_FROM", ""), "sender address of emails (SHELF_SMTP_FROM)")
 	fs.StringVar(&c.SMTPUser, "smtp-user", env("SHELF_SMTP_USER", ""), "SMTP user name (SHELF_SMTP_USER)")
-	fs.StringVar(&c.SMTPPassword, "smtp-password", env("SHELF_SMTP_PASSWORD", ""), "SMTP password (SHELF_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", "", "SMTP password (SHELF_SMTP_PASSWORD)")
 	fs.DurationVar(&c.SchedulerInterval, "scheduler-interval", envDuration(getenv, "SHELF_SCHEDULER_INTERVAL", 30*time.Second), "period of the auto-sync scheduler (SHELF_SCHEDULER_INTERVAL)")
 	fs.DurationVar(&c.LeaseTTL, "sync-lease-ttl", envDuration(getenv, "SHELF_SYNC_LEASE_TTL", 30*time.Second), "how long a sync's library lock lasts without renewal; a dead worker's library unlocks after it (SHELF_SYNC_LEASE_TTL)")
 	fs.IntVar(&c.SyncWorkers, "sync-workers", envInt(getenv, "SHELF_SYNC_WORKERS", 4), "syncs one process runs at once (SHELF_SYNC_WORKERS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SHELF_LOG_LEVEL", "info"), "debug, info, warn or error (SHELF_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SHELF_LOG_FORMAT", "text"), "text or json (SHELF_LOG_FORMAT)")
 
+	// Settings that may hold a secret (a database URL may carry a
+	// password) take their variable's value only after parsing: a flag's
+	// default is printed by -h and by every flag error, so a secret there
+	// would land on the terminal and in the service's log.
+	secretVars := []struct {
+		dst *string
+		key string
+	}{{&c.DatabaseURL, "SHELF_DATABASE_URL"}, {&c.SecretKey, "SHELF_SECRET_KEY"},
+		{&c.GoogleClientSecret, "SHELF_GOOGLE_CLIENT_SECRET"}, {&c.SMTPPassword, "SHELF_SMTP_PASSWORD"}}
+
 	c.finish = func() error {
+		for _, v := range secretVars {
+			if *v.dst == "" {
+				*v.dst = getenv(v.key)
+			}
+		}
 		c.LocalRoots = splitRoots(*localRoots)
 		switch strings.ToLower(*signup) {
 		case "open":
