@@ -24,6 +24,10 @@ const oauthStateTTL = 15 * time.Minute
 // ErrOAuthOff: the operator configured no Google OAuth client.
 var ErrOAuthOff = errors.New("Google Drive sign-in is not configured on this server (SHELF_GOOGLE_CLIENT_ID and SHELF_GOOGLE_CLIENT_SECRET); connect with a service-account key instead, or ask the operator")
 
+// ErrDriveNotAuthorized: the folder picker was asked for folders before
+// any Google authorization (or Drive connection) exists.
+var ErrDriveNotAuthorized = errors.New("authorize Google Drive first (Connect Google Drive), then pick a folder")
+
 // ErrOAuthState: the callback's state is unknown, expired, used or not the
 // caller's.
 var ErrOAuthState = errors.New("this Google authorization link is not valid any more (expired, used twice or started by someone else); start again from Settings → Storage")
@@ -125,7 +129,7 @@ func (s *Service) DriveFolders(ctx context.Context, accountID int64, parent stri
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("authorize Google Drive first (Connect Google Drive), then pick a folder")
+		return nil, ErrDriveNotAuthorized
 	}
 	c, err := s.driveConnector(ctx, accountID, "", cr, false)
 	if err != nil {

@@ -47,6 +47,10 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request, p *
 // handleDriveFolders lists Drive folders for the folder picker.
 func (s *Server) handleDriveFolders(w http.ResponseWriter, r *http.Request, p *principal) {
 	folders, err := s.conns.DriveFolders(r.Context(), p.Account.ID, r.URL.Query().Get("parent"))
+	if errors.Is(err, connections.ErrDriveNotAuthorized) {
+		s.writeError(w, r, errorf(http.StatusConflict, "drive_not_authorized", "%v", err))
+		return
+	}
 	if err != nil {
 		s.conns.MarkFailure(r.Context(), p.Account.ID, err)
 		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%v", err))
