@@ -103,14 +103,8 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, p *pri
 		}
 	}
 	if req.Role != nil {
-		if u.Role == catalog.RoleAdmin && *req.Role != catalog.RoleAdmin {
-			if err := s.ensureAnotherAdmin(r, p.Account.ID, u.ID); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
-		if err := s.store.SetRole(r.Context(), p.Account.ID, u.ID, *req.Role, s.now()); err != nil {
-			s.writeError(w, r, err)
+		if err := s.store.SetRoleKeepingAdmin(r.Context(), p.Account.ID, u.ID, *req.Role, s.now()); err != nil {
+			s.writeError(w, r, userChangeErr(err))
 			return
 		}
 		u.Role = *req.Role
@@ -144,14 +138,8 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, err)
 		return
 	}
-	if u.Role == catalog.RoleAdmin {
-		if err := s.ensureAnotherAdmin(r, p.Account.ID, u.ID); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	if err := s.store.DeleteUser(r.Context(), p.Account.ID, u.ID); err != nil {
-		s.writeError(w, r, err)
+	if err := s.store.DeleteUserKeepingAdmin(r.Context(), p.Account.ID, u.ID); err != nil {
+		s.writeError(w, r, userChangeErr(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -167,15 +155,13 @@ func (s *Server) userOfAccount(r *http.Request, p *principal, id int64) (catalog
 	return u, err
 }
 
-func (s *Server) ensureAnotherAdmin(r *http.Request, accountID, exceptUserID int64) error {
-	users, err := s.store.ListUsers(r.Context(), accountID)
-	if err != nil {
-		return err
+// userChangeErr maps the catalog's refusals of a role change or removal.
+func userChangeErr(err error) error {
+	switch {
+	case errors.Is(err, catalog.ErrLastAdmin):
+		return errorf(http.StatusConflict, "last_admin", "an account needs at least one admin; make another user admin first")
+	case errors.Is(err, catalog.ErrNotFound):
+		return errNotFound("user")
 	}
-	for _, u := range users {
-		if u.Role == catalog.RoleAdmin && u.ID != exceptUserID {
-			return nil
-		}
-	}
-	return errorf(http.StatusConflict, "last_admin", "an account needs at least one admin; make another user admin first")
+	return err
 }
