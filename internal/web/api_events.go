@@ -35,11 +35,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, p *princip
 		case <-s.closing:
 			return
 		case <-tick.C:
+			if !s.stillSignedIn(r, p) {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
 		case ev, ok := <-sub.C:
-			if !ok {
+			if !ok || !s.stillSignedIn(r, p) {
 				return
 			}
 			data, err := json.Marshal(ev)
@@ -54,4 +57,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, p *princip
 			return
 		}
 	}
+}
+
+// stillSignedIn reports whether the request's session or API token still
+// signs in the same user of the same account: a stream ends when its user
+// signs out, is removed from the account or loses the token, instead of
+// receiving the account's events for as long as it stays open.
+func (s *Server) stillSignedIn(r *http.Request, p *principal) bool {
+	now, err := s.authenticate(r)
+	return err == nil && now.User.ID == p.User.ID && now.Account.ID == p.Account.ID
 }
