@@ -54,10 +54,11 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		OpenSecret: func(w catalog.Webhook) ([]byte, error) {
 			return a.Box.Open(w.Secret, notify.WebhookSecretContext(w.AccountID))
 		},
-		Mailer:    notify.NewMailer(notify.SMTPConfig{Addr: a.Cfg.SMTPAddr, From: a.Cfg.SMTPFrom, User: a.Cfg.SMTPUser, Password: a.Cfg.SMTPPassword}),
-		PublicURL: a.Cfg.PublicURL,
-		Logger:    a.Logger,
-		Now:       a.Now,
+		Mailer:               notify.NewMailer(notify.SMTPConfig{Addr: a.Cfg.SMTPAddr, From: a.Cfg.SMTPFrom, User: a.Cfg.SMTPUser, Password: a.Cfg.SMTPPassword}),
+		PublicURL:            a.Cfg.PublicURL,
+		AllowPrivateWebhooks: a.Cfg.WebhookAllowPrivate,
+		Logger:               a.Logger,
+		Now:                  a.Now,
 	})
 	conns := &connections.Service{Store: a.Store, Box: a.Box, Cfg: a.Cfg, Logger: a.Logger, Now: a.Now, HTTPClient: opts.HTTPClient,
 		OnNeedsReconnect: func(ctx context.Context, accountID int64, message string) {

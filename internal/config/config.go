@@ -32,6 +32,10 @@ type Config struct {
 	GoogleTokenURL     string
 	DriveEndpoint      string
 
+	// WebhookAllowPrivate lets webhooks reach private and internal
+	// addresses (SHELF_WEBHOOK_ALLOW_PRIVATE); off, they are refused.
+	WebhookAllowPrivate bool
+
 	// S3AllowDefaultChain lets accounts use the server's default AWS
 	// credential chain instead of static keys (SHELF_S3_ALLOW_DEFAULT_CREDENTIALS).
 	S3AllowDefaultChain bool
@@ -88,6 +92,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&c.GoogleAuthURL, "google-auth-url", env("SHELF_GOOGLE_AUTH_URL", DefaultGoogleAuthURL), "Google OAuth authorization endpoint (SHELF_GOOGLE_AUTH_URL)")
 	fs.StringVar(&c.GoogleTokenURL, "google-token-url", env("SHELF_GOOGLE_TOKEN_URL", DefaultTokenURL), "Google OAuth token endpoint (SHELF_GOOGLE_TOKEN_URL)")
 	fs.StringVar(&c.DriveEndpoint, "drive-endpoint", env("SHELF_DRIVE_ENDPOINT", DefaultDriveEndpoint), "Google Drive API base URL (SHELF_DRIVE_ENDPOINT)")
+	allowPrivate := fs.String("webhook-allow-private", env("SHELF_WEBHOOK_ALLOW_PRIVATE", "false"), "let webhooks reach loopback, private and link-local addresses (SHELF_WEBHOOK_ALLOW_PRIVATE)")
 	allowChain := fs.String("s3-allow-default-credentials", env("SHELF_S3_ALLOW_DEFAULT_CREDENTIALS", "false"), "let S3 connections use the server's default AWS credential chain (SHELF_S3_ALLOW_DEFAULT_CREDENTIALS)")
 	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("SHELF_SMTP_ADDR", ""), "SMTP server host:port for failure emails (SHELF_SMTP_ADDR; unset: no email)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env("SHELF_SMTP_FROM", ""), "sender address of emails (SHELF_SMTP_FROM)")
@@ -129,6 +134,10 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 			return fmt.Errorf("SHELF_TRIAL_DAYS/--trial-days must be a number of days, not %q", *trialDays)
 		}
 		c.TrialLength = time.Duration(days * float64(24*time.Hour))
+		c.WebhookAllowPrivate, err = strconv.ParseBool(*allowPrivate)
+		if err != nil {
+			return fmt.Errorf("SHELF_WEBHOOK_ALLOW_PRIVATE must be true or false, not %q", *allowPrivate)
+		}
 		c.S3AllowDefaultChain, err = strconv.ParseBool(*allowChain)
 		if err != nil {
 			return fmt.Errorf("SHELF_S3_ALLOW_DEFAULT_CREDENTIALS must be true or false, not %q", *allowChain)

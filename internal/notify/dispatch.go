@@ -52,8 +52,14 @@ type DispatcherConfig struct {
 	OpenSecret func(w catalog.Webhook) ([]byte, error)
 	// Mailer sends failure emails; nil or unconfigured: no email.
 	Mailer *Mailer
-	// HTTPClient delivers webhooks; nil: a client with DefaultWebhookTimeout.
+	// HTTPClient delivers webhooks; nil: a client with DefaultWebhookTimeout
+	// that refuses private and internal addresses unless
+	// AllowPrivateWebhooks.
 	HTTPClient *http.Client
+	// AllowPrivateWebhooks lets webhooks reach loopback, private and
+	// link-local addresses (SHELF_WEBHOOK_ALLOW_PRIVATE), for instances
+	// whose receivers live on the operator's own network.
+	AllowPrivateWebhooks bool
 	// MaxFailures disables a webhook after this many failed deliveries in
 	// a row.
 	MaxFailures int
@@ -90,8 +96,11 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if d.now == nil {
 		d.now = time.Now
 	}
-	if d.client == nil {
+	if d.client == nil && cfg.AllowPrivateWebhooks {
 		d.client = &http.Client{Timeout: DefaultWebhookTimeout}
+	}
+	if d.client == nil {
+		d.client = publicOnlyClient(DefaultWebhookTimeout)
 	}
 	if d.cfg.MaxFailures <= 0 {
 		d.cfg.MaxFailures = DefaultWebhookMaxFailures
