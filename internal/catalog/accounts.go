@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shelf-dam/shelf/internal/policy"
 )
 
 // NewAccount is what creating an account takes.
@@ -37,8 +39,8 @@ func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 }
 
 func checkPlan(plan string) error {
-	if !slices.Contains(Plans, plan) {
-		return fmt.Errorf("unknown plan %q; use one of %s", plan, strings.Join(Plans, ", "))
+	if !policy.KnownPlan(plan) {
+		return fmt.Errorf("unknown plan %q; use one of %s", plan, strings.Join(policy.Plans(), ", "))
 	}
 	return nil
 }

@@ -32,7 +32,8 @@ const (
 	RoleViewer = "viewer"
 )
 
-// Plans an account can be on.
+// Plans an account can be on (the table of what each allows is
+// internal/policy, which also lists and validates them).
 const (
 	PlanFree       = "free"
 	PlanPayg       = "payg"
@@ -42,9 +43,6 @@ const (
 	PlanEnterprise = "enterprise"
 	PlanTrial      = "trial"
 )
-
-// Plans lists every plan in display order.
-var Plans = []string{PlanFree, PlanPayg, PlanMicro, PlanSmall, PlanMedium, PlanEnterprise, PlanTrial}
 
 // Sync triggers and states.
 const (

@@ -242,43 +242,15 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 
+	var err error
 	switch cfg.Store.Dialect() {
 	case catalog.DialectPostgres:
-		driver := riverpgxv5.New(cfg.Store.PgxPool())
-		c, err := river.NewClient(driver, rc)
-		if err != nil {
-			return nil, fmt.Errorf("creating the River job client: %w", err)
-		}
-		s.client, s.exec = c, driver.GetExecutor()
-		s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-			return c.InsertTx(ctx, t.pg, args, opts)
-		}
-		s.deleteTx = func(ctx context.Context, t *txn, id int64) error {
-			_, err := c.JobDeleteTx(ctx, t.pg, id)
-			return err
-		}
-		s.completeTx = func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error {
-			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, t.pg, job)
-			return err
-		}
+		err = bindRiver(s, riverpgxv5.New(cfg.Store.PgxPool()), rc, func(t *txn) pgx.Tx { return t.pg })
 	default:
-		driver := riversqlite.New(cfg.Store.DB())
-		c, err := river.NewClient(driver, rc)
-		if err != nil {
-			return nil, fmt.Errorf("creating the River job client: %w", err)
-		}
-		s.client, s.exec = c, driver.GetExecutor()
-		s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-			return c.InsertTx(ctx, t.sql, args, opts)
-		}
-		s.deleteTx = func(ctx context.Context, t *txn, id int64) error {
-			_, err := c.JobDeleteTx(ctx, t.sql, id)
-			return err
-		}
-		s.completeTx = func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error {
-			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, t.sql, job)
-			return err
-		}
+		err = bindRiver(s, riversqlite.New(cfg.Store.DB()), rc, func(t *txn) *sql.Tx { return t.sql })
+	}
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -419,4 +391,26 @@ func (s *Service) inTx(ctx context.Context, fn func(t *txn) error) error {
 	return s.store.InTx(ctx, func(tx *sql.Tx) error {
 		return fn(&txn{sql: tx, rebind: s.store.Rebind})
 	})
+}
+
+// bindRiver creates the River client on driver and the service's
+// transactional job operations, whose transaction is txOf of a txn.
+func bindRiver[TDriver riverdriver.Driver[TTx], TTx any](s *Service, driver TDriver, rc *river.Config, txOf func(*txn) TTx) error {
+	c, err := river.NewClient[TTx](driver, rc)
+	if err != nil {
+		return fmt.Errorf("creating the River job client: %w", err)
+	}
+	s.client, s.exec = c, driver.GetExecutor()
+	s.insertTx = func(ctx context.Context, t *txn, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+		return c.InsertTx(ctx, txOf(t), args, opts)
+	}
+	s.deleteTx = func(ctx context.Context, t *txn, id int64) error {
+		_, err := c.JobDeleteTx(ctx, txOf(t), id)
+		return err
+	}
+	s.completeTx = func(ctx context.Context, t *txn, job *river.Job[SyncArgs]) error {
+		_, err := river.JobCompleteTx[TDriver](ctx, txOf(t), job)
+		return err
+	}
+	return nil
 }

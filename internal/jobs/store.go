@@ -21,7 +21,6 @@ type Catalog interface {
 	ListSyncRuns(ctx context.Context, accountID int64, limit int) ([]catalog.SyncRun, error)
 	CreateSyncRun(ctx context.Context, r catalog.SyncRun, now time.Time) (catalog.SyncRun, error)
 	UpdateSyncRun(ctx context.Context, r catalog.SyncRun) error
-	UpdateSyncRunCounts(ctx context.Context, accountID, runID int64, c catalog.Counts, totalEstimate *int64) error
 
 	AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)
 	RenewLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) error

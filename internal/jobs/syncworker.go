@@ -16,10 +16,6 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
-// progressSaveEvery bounds how often a run's counters are written to its
-// row while it runs (live events are coalesced by the hub).
-const progressSaveEvery = time.Second
-
 // syncWorker runs one sync job: lease, wait for writes in flight, the
 // engine, the run row, the lease release and the messages.
 type syncWorker struct {
@@ -163,23 +159,15 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 	if err != nil {
 		return SyncResult{}, &connectError{err: err}
 	}
-	var (
-		mu       sync.Mutex
-		lastSave time.Time
-	)
+	// The engine keeps the run row's counters up to date itself (it has
+	// the run id); progress here only goes out live.
+	var mu sync.Mutex
 	progress := func(c catalog.Counts, total *int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		p := *run
 		p.Counts, p.TotalEstimate = c, total
 		s.publishProgress(ctx, p)
-		if time.Since(lastSave) < progressSaveEvery {
-			return
-		}
-		lastSave = time.Now()
-		if err := s.cat.UpdateSyncRunCounts(ctx, run.AccountID, run.ID, c, total); err != nil && ctx.Err() == nil {
-			s.logger.Warn("saving sync progress", "run_id", run.ID, "error", err)
-		}
 	}
 	res, err := s.cfg.Sync(ctx, SyncRequest{AccountID: run.AccountID, RunID: run.ID, Trigger: run.Trigger, Conn: conn, ConfirmedMassDelete: confirmed, Progress: progress})
 	mu.Lock() // no progress write may land after the final one

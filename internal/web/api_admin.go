@@ -3,9 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/policy"
 )
 
 func (s *Server) handleAdminListAccounts(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -35,7 +35,7 @@ func (s *Server) handleAdminSetPlan(w http.ResponseWriter, r *http.Request, p *p
 		s.writeError(w, r, err)
 		return
 	}
-	if !slices.Contains(catalog.Plans, req.Plan) {
+	if !policy.KnownPlan(req.Plan) {
 		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_plan", Field: "plan", Message: "plan must be one of free, payg, micro, small, medium, enterprise, trial"})
 		return
 	}
