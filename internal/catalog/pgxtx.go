@@ -12,16 +12,15 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// InTxPgx runs fn in one PostgreSQL transaction handed out twice: as *sql.Tx
+// inTxPgx runs fn in one PostgreSQL transaction handed out twice: as *sql.Tx
 // for the store's ...Tx methods and as pgx.Tx for River's riverpgxv5 driver
 // (client.InsertTx), so a catalog change and the job it enqueues commit or
 // roll back together. fn must use the two one after the other, never at
 // the same time, and must not commit or roll back ptx (nested ptx.Begin
-// savepoints are fine). On SQLite use InTx: River's riversqlite driver
-// takes the *sql.Tx itself.
-func (s *Store) InTxPgx(ctx context.Context, fn func(tx *sql.Tx, ptx pgx.Tx) error) (err error) {
+// savepoints are fine). InQueueTx is its one user.
+func (s *Store) inTxPgx(ctx context.Context, fn func(tx *sql.Tx, ptx pgx.Tx) error) (err error) {
 	if s.dialect != DialectPostgres {
-		return errors.New("InTxPgx needs PostgreSQL; on SQLite use InTx and pass its *sql.Tx to River")
+		return errors.New("inTxPgx needs PostgreSQL")
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -71,7 +70,7 @@ type outerPgxTx struct {
 	savepoint atomic.Int64
 }
 
-var errOuterTx = errors.New("this transaction is committed or rolled back by catalog.Store.InTxPgx, not through pgx.Tx")
+var errOuterTx = errors.New("this transaction is committed or rolled back by catalog.Store.InQueueTx, not through pgx.Tx")
 
 func (t *outerPgxTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	name := fmt.Sprintf("shelf_sp_%d", t.savepoint.Add(1))

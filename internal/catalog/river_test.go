@@ -2,13 +2,11 @@ package catalog_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -38,84 +36,68 @@ func countJobsAndRuns(t *testing.T, s *catalog.Store) (jobs, runs int) {
 	return jobs, runs
 }
 
-// A sync run and its River job commit or roll back together on SQLite,
-// with River's riversqlite driver on the store's pool and the *sql.Tx of
-// InTx.
+// A sync run and its River job commit or roll back together through
+// InQueueTx: on SQLite with riversqlite on the store's pool, on PostgreSQL
+// with riverpgxv5 on the same transaction, nested savepoints included.
 func TestRiverInsertTxSQLite(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	s := openMigrated(t, filepath.Join(t.TempDir(), "shelf.db"))
 	client, err := river.NewClient(riversqlite.New(s.DB()), &river.Config{})
 	if err != nil {
 		t.Fatalf("creating River client: %v", err)
 	}
-	acct, err := s.CreateAccount(ctx, catalog.NewAccount{Name: "A"}, time.Now())
-	if err != nil {
-		t.Fatalf("CreateAccount: %v", err)
-	}
-	enqueue := func(fail bool) error {
-		return s.InTx(ctx, func(tx *sql.Tx) error {
-			if _, err := s.CreateSyncRunTx(ctx, tx, catalog.SyncRun{AccountID: acct.ID, Trigger: catalog.TriggerManual}, time.Now()); err != nil {
-				return err
-			}
-			if _, err := client.InsertTx(ctx, tx, probeArgs{AccountID: acct.ID}, nil); err != nil {
-				return err
-			}
-			if fail {
-				return errAbandon
-			}
-			return nil
-		})
-	}
-	if err := enqueue(true); !errors.Is(err, errAbandon) {
-		t.Fatalf("abandoned enqueue: %v", err)
-	}
-	if jobs, runs := countJobsAndRuns(t, s); jobs != 0 || runs != 0 {
-		t.Fatalf("after rollback: %d jobs, %d runs; want none", jobs, runs)
-	}
-	if err := enqueue(false); err != nil {
-		t.Fatalf("enqueue: %v", err)
-	}
-	if jobs, runs := countJobsAndRuns(t, s); jobs != 1 || runs != 1 {
-		t.Fatalf("after commit: %d jobs, %d runs; want 1 and 1", jobs, runs)
-	}
+	testRiverInsertTx(t, s, func(ctx context.Context, qt *catalog.QueueTx, args river.JobArgs) error {
+		_, err := client.InsertTx(ctx, qt.SQL(), args, nil)
+		return err
+	})
 }
 
-// The same on PostgreSQL through InTxPgx and riverpgxv5, nested savepoints
-// included.
 func TestRiverInsertTxPostgres(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	s := openMigrated(t, testenv.PostgresURL(t))
 	client, err := river.NewClient(riverpgxv5.New(s.PgxPool()), &river.Config{})
 	if err != nil {
 		t.Fatalf("creating River client: %v", err)
 	}
+	testRiverInsertTx(t, s, func(ctx context.Context, qt *catalog.QueueTx, args river.JobArgs) error {
+		ptx := qt.Pgx()
+		if _, err := client.InsertTx(ctx, ptx, args, nil); err != nil {
+			return err
+		}
+		// The run is visible to the pgx side and a savepoint rolls back alone.
+		sp, err := ptx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := sp.Exec(ctx, `DELETE FROM sync_runs`); err != nil {
+			return err
+		}
+		if err := sp.Rollback(ctx); err != nil {
+			return err
+		}
+		if err := ptx.Commit(ctx); err == nil {
+			t.Error("committing the outer transaction through pgx.Tx was allowed")
+		}
+		return nil
+	})
+}
+
+func testRiverInsertTx(t *testing.T, s *catalog.Store, insert func(context.Context, *catalog.QueueTx, river.JobArgs) error) {
+	ctx := context.Background()
 	acct, err := s.CreateAccount(ctx, catalog.NewAccount{Name: "A"}, time.Now())
 	if err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
 	enqueue := func(fail bool) error {
-		return s.InTxPgx(ctx, func(tx *sql.Tx, ptx pgx.Tx) error {
-			if _, err := s.CreateSyncRunTx(ctx, tx, catalog.SyncRun{AccountID: acct.ID, Trigger: catalog.TriggerManual}, time.Now()); err != nil {
+		return s.InQueueTx(ctx, func(qt *catalog.QueueTx) error {
+			if _, err := qt.LockSchedule(ctx, acct.ID); err != nil {
 				return err
 			}
-			if _, err := client.InsertTx(ctx, ptx, probeArgs{AccountID: acct.ID}, nil); err != nil {
+			if _, err := qt.CreateRun(ctx, catalog.SyncRun{AccountID: acct.ID, Trigger: catalog.TriggerManual}, time.Now()); err != nil {
 				return err
 			}
-			// The run is visible to the pgx side and a savepoint rolls back alone.
-			sp, err := ptx.Begin(ctx)
-			if err != nil {
+			if err := insert(ctx, qt, probeArgs{AccountID: acct.ID}); err != nil {
 				return err
-			}
-			if _, err := sp.Exec(ctx, `DELETE FROM sync_runs`); err != nil {
-				return err
-			}
-			if err := sp.Rollback(ctx); err != nil {
-				return err
-			}
-			if err := ptx.Commit(ctx); err == nil {
-				t.Error("committing the outer transaction through pgx.Tx was allowed")
 			}
 			if fail {
 				return errAbandon
@@ -134,9 +116,5 @@ func TestRiverInsertTxPostgres(t *testing.T) {
 	}
 	if jobs, runs := countJobsAndRuns(t, s); jobs != 1 || runs != 1 {
 		t.Fatalf("after commit: %d jobs, %d runs; want 1 and 1", jobs, runs)
-	}
-	sqlite := openMigrated(t, filepath.Join(t.TempDir(), "x.db"))
-	if err := sqlite.InTxPgx(ctx, func(*sql.Tx, pgx.Tx) error { return nil }); err == nil {
-		t.Fatal("InTxPgx ran on SQLite")
 	}
 }

@@ -44,12 +44,6 @@ func (s *Store) CreateSyncRun(ctx context.Context, r SyncRun, now time.Time) (Sy
 	return s.createSyncRun(ctx, s.db, r, now)
 }
 
-// CreateSyncRunTx is CreateSyncRun inside the caller's transaction, so the
-// run and its River job are created together.
-func (s *Store) CreateSyncRunTx(ctx context.Context, tx *sql.Tx, r SyncRun, now time.Time) (SyncRun, error) {
-	return s.createSyncRun(ctx, tx, r, now)
-}
-
 func (s *Store) createSyncRun(ctx context.Context, q querier, r SyncRun, now time.Time) (SyncRun, error) {
 	if r.State == "" {
 		r.State = RunQueued
@@ -110,11 +104,6 @@ func (s *Store) ActiveSyncRun(ctx context.Context, accountID int64) (SyncRun, er
 	return s.activeSyncRun(ctx, s.db, accountID)
 }
 
-// ActiveSyncRunTx is ActiveSyncRun inside the caller's transaction.
-func (s *Store) ActiveSyncRunTx(ctx context.Context, tx *sql.Tx, accountID int64) (SyncRun, error) {
-	return s.activeSyncRun(ctx, tx, accountID)
-}
-
 func (s *Store) activeSyncRun(ctx context.Context, q querier, accountID int64) (SyncRun, error) {
 	return scanRun(s.queryRow(ctx, q, `SELECT `+runColumns+` FROM sync_runs
 WHERE account_id = ? AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1`, accountID))
@@ -124,11 +113,6 @@ WHERE account_id = ? AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1
 // Error, StartedAt and FinishedAt (matched by ID and AccountID).
 func (s *Store) UpdateSyncRun(ctx context.Context, r SyncRun) error {
 	return s.updateSyncRun(ctx, s.db, r)
-}
-
-// UpdateSyncRunTx is UpdateSyncRun inside the caller's transaction.
-func (s *Store) UpdateSyncRunTx(ctx context.Context, tx *sql.Tx, r SyncRun) error {
-	return s.updateSyncRun(ctx, tx, r)
 }
 
 func (s *Store) updateSyncRun(ctx context.Context, q querier, r SyncRun) error {

@@ -35,15 +35,11 @@ const sqliteMaxConns = 4
 
 // Store is the catalog. It is safe for concurrent use.
 //
-// Wiring River (the job queue) on the same database:
-//   - SQLite: riversqlite.New(store.DB()); enqueue inside a catalog
-//     transaction with client.InsertTx(ctx, tx, ...) using the *sql.Tx that
-//     InTx hands out. Never call client.Insert while a transaction of this
-//     Store is open in the same goroutine: the pool is small and SQLite
-//     allows a single writer, so it would wait for itself.
-//   - PostgreSQL: riverpgxv5.New(store.PgxPool()); to enqueue atomically with
-//     a catalog change use InTxPgx, which hands out the same transaction both
-//     as *sql.Tx and as pgx.Tx.
+// River (the job queue, internal/queue) runs on the same database: a
+// catalog change and the job it enqueues commit together through
+// InQueueTx. Never enqueue outside that while a transaction of this Store
+// is open in the same goroutine: SQLite allows a single writer, so it
+// would wait for itself.
 //
 // Migrate applies River's own migrations too.
 type Store struct {

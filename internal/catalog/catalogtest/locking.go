@@ -1,7 +1,6 @@
 package catalogtest
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -86,25 +85,25 @@ func testSyncRuns(t *testing.T, open OpenFunc) {
 		t.Fatalf("ListSyncRuns limit 1 gave %d", len(list))
 	}
 
-	// In a transaction, with InTx.
-	err = s.InTx(ctx, func(tx *sql.Tx) error {
-		r, err := s.ActiveSyncRunTx(ctx, tx, f.accA.ID)
+	// In a transaction, with InQueueTx.
+	err = s.InQueueTx(ctx, func(qt *catalog.QueueTx) error {
+		r, err := qt.ActiveRun(ctx, f.accA.ID)
 		if err != nil {
 			return err
 		}
 		r.State = catalog.RunSucceeded
 		r.FinishedAt = &finished
-		return s.UpdateSyncRunTx(ctx, tx, r)
+		return qt.UpdateRun(ctx, r)
 	})
-	must(t, err, "finishing a run in InTx")
-	err = s.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.CreateSyncRunTx(ctx, tx, catalog.SyncRun{AccountID: f.accA.ID, Trigger: catalog.TriggerCLI}, now); err != nil {
+	must(t, err, "finishing a run in InQueueTx")
+	err = s.InQueueTx(ctx, func(qt *catalog.QueueTx) error {
+		if _, err := qt.CreateRun(ctx, catalog.SyncRun{AccountID: f.accA.ID, Trigger: catalog.TriggerCLI}, now); err != nil {
 			return err
 		}
 		return errors.New("abandon")
 	})
 	if err == nil || err.Error() != "abandon" {
-		t.Fatalf("InTx returned %v, want the callback's error", err)
+		t.Fatalf("InQueueTx returned %v, want the callback's error", err)
 	}
 	if _, err := s.ActiveSyncRun(ctx, f.accA.ID); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("a rolled-back run is visible: %v", err)
