@@ -16,7 +16,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
-	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
@@ -75,8 +75,7 @@ func start(t *testing.T, dialect string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, Jobs: func(c *jobs.Config) {
-		c.FetchPollInterval = 100 * time.Millisecond
+	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, FetchPollInterval: 100 * time.Millisecond, Syncs: func(c *syncrun.Config) {
 		c.LeaseTTL = 3 * time.Second
 	}})
 	if err != nil {

@@ -5,14 +5,14 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
-// plans changes plans through the job service, which reschedules the next
+// plans changes plans through the sync service, which reschedules the next
 // auto-sync and cancels a sync queued ahead for the old plan.
 type plans struct {
 	store *catalog.Store
-	jobs  *jobs.Service
+	syncs *syncrun.Service
 	now   func() time.Time
 }
 
@@ -21,7 +21,7 @@ func (p plans) SetPlan(ctx context.Context, accountID int64, plan string) (catal
 	if _, err := p.store.GetAccount(ctx, accountID); err != nil {
 		return catalog.Account{}, err
 	}
-	if err := p.jobs.SetPlan(ctx, accountID, plan, p.now()); err != nil {
+	if err := p.syncs.SetPlan(ctx, accountID, plan, p.now()); err != nil {
 		return catalog.Account{}, err
 	}
 	return p.store.GetAccount(ctx, accountID)
@@ -35,5 +35,5 @@ func (a *App) SetPlan(ctx context.Context, accountID int64, plan string) (catalo
 		return catalog.Account{}, err
 	}
 	defer svc.Stop(ctx)
-	return plans{store: a.Store, jobs: svc.Jobs, now: a.Now}.SetPlan(ctx, accountID, plan)
+	return plans{store: a.Store, syncs: svc.Syncs, now: a.Now}.SetPlan(ctx, accountID, plan)
 }

@@ -37,7 +37,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.Logger.Info("shelf worker running", slog.String("database", a.Store.Dialect()), slog.String("node", svc.Jobs.NodeID()))
+	a.Logger.Info("shelf worker running", slog.String("database", a.Store.Dialect()), slog.String("node", svc.Syncs.NodeID()))
 	<-ctx.Done()
 	a.Logger.Info("worker stopping: letting running jobs finish", slog.Duration("grace", shutdownGrace))
 	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace+10*time.Second)

@@ -2,29 +2,31 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
-	"github.com/shelf-dam/shelf/internal/jobs"
 	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
+	"github.com/shelf-dam/shelf/internal/queue"
 	"github.com/shelf-dam/shelf/internal/syncer"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
 // Services are the long-running parts of a Shelf process beside HTTP: the
-// live event hub, the storage connections, the sync engine and the job
-// service (River).
+// live event hub, the storage connections, the job queue, the sync service
+// (which owns every sync's life), the messages, previews and library
+// writes.
 type Services struct {
 	Hub        *notify.Hub
 	Conns      *connections.Service
-	Engine     *syncer.Engine
-	Jobs       *jobs.Service
+	Queue      *queue.Queue
+	Syncs      *syncrun.Service
 	Dispatcher *notify.Dispatcher
 	Media      *media.Service
 	Library    *library.Service
@@ -38,8 +40,10 @@ type ServicesOptions struct {
 	Work bool
 	// HTTPClient carries storage requests (tests); nil: defaults.
 	HTTPClient *http.Client
-	// Jobs overrides job settings (tests: short intervals).
-	Jobs func(*jobs.Config)
+	// Syncs overrides sync settings (tests: short intervals).
+	Syncs func(*syncrun.Config)
+	// FetchPollInterval overrides the queue's poll fallback (tests).
+	FetchPollInterval time.Duration
 }
 
 // StartServices builds and starts the services. Stop them with Stop.
@@ -48,8 +52,24 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 	if err := hub.Start(ctx); err != nil {
 		return nil, fmt.Errorf("starting the live event hub: %w", err)
 	}
+	maxSync := syncrun.DefaultMaxSyncDuration
+	q, err := queue.New(queue.Config{
+		Store:  a.Store,
+		Logger: a.Logger,
+		Work:   opts.Work,
+		Queues: map[string]int{river.QueueDefault: max(a.Cfg.SyncWorkers, 1), media.Queue: 2},
+		// A live sync may run for hours; its lease tells sooner that its
+		// worker died.
+		RescueStuckJobsAfter: maxSync + time.Hour,
+		FetchPollInterval:    opts.FetchPollInterval,
+	})
+	if err != nil {
+		hub.Stop()
+		return nil, err
+	}
 	dispatcher := notify.NewDispatcher(notify.DispatcherConfig{
 		Store: a.Store,
+		Queue: q,
 		Hub:   hub,
 		OpenSecret: func(w catalog.Webhook) ([]byte, error) {
 			return a.Box.Open(w.Secret, notify.WebhookSecretContext(w.AccountID))
@@ -61,9 +81,7 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Now:                  a.Now,
 	})
 	conns := &connections.Service{Store: a.Store, Box: a.Box, Cfg: a.Cfg, Logger: a.Logger, Now: a.Now, HTTPClient: opts.HTTPClient,
-		OnNeedsReconnect: func(ctx context.Context, accountID int64, message string) {
-			dispatcher.StorageNeedsReconnect(ctx, accountID, message)
-		}}
+		OnNeedsReconnect: dispatcher.StorageNeedsReconnect}
 	engine, err := syncer.New(syncer.Config{Store: a.Store, Logger: a.Logger, Clock: a.Now})
 	if err != nil {
 		hub.Stop()
@@ -77,55 +95,46 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Logger:    a.Logger,
 		Now:       a.Now,
 	})
-	var js *jobs.Service
-	jcfg := jobs.Config{
-		Store:    a.Store,
-		Policy:   a.Policy,
-		Connect:  conns.Connector,
-		Sync:     a.syncFunc(engine, conns),
-		Hub:      hub,
-		Finished: func(ctx context.Context, run catalog.SyncRun) error { return a.runFinished(ctx, js, dispatcher, run) },
-		Logger:   a.Logger,
-		Now:      a.Now,
-		Work:     opts.Work,
-
+	media.RegisterWorkers(q, mediaSvc, a.Store)
+	scfg := syncrun.Config{
+		Store:             a.Store,
+		Queue:             q,
+		Policy:            a.Policy,
+		Connections:       conns,
+		Engine:            engine,
+		Hub:               hub,
+		Messages:          dispatcher,
+		Logger:            a.Logger,
+		Now:               a.Now,
 		SchedulerInterval: a.Cfg.SchedulerInterval,
 		LeaseTTL:          a.Cfg.LeaseTTL,
-		SyncWorkers:       a.Cfg.SyncWorkers,
-		RegisterWorkers: func(w *river.Workers) {
-			dispatcher.RegisterWorkers(w)
-			river.AddWorker(w, media.NewThumbWorker(mediaSvc))
-			river.AddWorker(w, media.NewPendingWorker(mediaSvc, a.Store))
-			river.AddWorker(w, media.NewSweepWorker(mediaSvc.Thumbs(), a.Store))
-		},
-		Queues: map[string]int{media.Queue: 2},
+		MaxSyncDuration:   maxSync,
 	}
-	if opts.Jobs != nil {
-		opts.Jobs(&jcfg)
+	if opts.Syncs != nil {
+		opts.Syncs(&scfg)
 	}
-	js, err = jobs.New(jcfg)
+	syncs, err := syncrun.New(scfg)
 	if err != nil {
 		hub.Stop()
 		return nil, err
 	}
-	dispatcher.SetEnqueue(js.Enqueue)
 	lib := library.New(library.Config{
 		Catalog: a.Store,
 		Connect: conns.Connector,
-		EnqueueThumb: func(ctx context.Context, accountID, assetID int64) error {
-			return js.Enqueue(ctx, media.ThumbArgs{AccountID: accountID, AssetID: assetID})
-		},
+		Jobs:    q,
 		Publish: dispatcher.Emit,
 		Logger:  a.Logger,
 		Now:     a.Now,
 	})
 	if opts.Work {
-		if err := js.Start(ctx); err != nil {
+		if err := q.Start(ctx); err != nil {
 			hub.Stop()
 			return nil, fmt.Errorf("starting job workers: %w", err)
 		}
+		a.Logger.Info("job workers started", "node", q.NodeID(), "sync_workers", a.Cfg.SyncWorkers,
+			"lease_ttl", a.Cfg.LeaseTTL, "scheduler_interval", a.Cfg.SchedulerInterval)
 	}
-	return &Services{Hub: hub, Conns: conns, Engine: engine, Jobs: js, Dispatcher: dispatcher, Media: mediaSvc, Library: lib, work: opts.Work}, nil
+	return &Services{Hub: hub, Conns: conns, Queue: q, Syncs: syncs, Dispatcher: dispatcher, Media: mediaSvc, Library: lib, work: opts.Work}, nil
 }
 
 // Stop stops the job workers (letting running jobs finish until ctx ends)
@@ -133,62 +142,8 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 func (s *Services) Stop(ctx context.Context) error {
 	var err error
 	if s.work {
-		err = s.Jobs.Stop(ctx)
+		err = s.Queue.Stop(ctx)
 	}
 	s.Hub.Stop()
 	return err
-}
-
-// syncFunc adapts the sync engine to the job service: it reads the saved
-// cursor of the connection, runs the engine and reports rejected
-// credentials on the connection.
-func (a *App) syncFunc(engine *syncer.Engine, conns *connections.Service) jobs.SyncFunc {
-	return func(ctx context.Context, req jobs.SyncRequest) (jobs.SyncResult, error) {
-		conn, err := a.Store.GetConnection(ctx, req.AccountID)
-		if errors.Is(err, catalog.ErrNotFound) {
-			return jobs.SyncResult{}, connections.ErrNoStorage
-		}
-		if err != nil {
-			return jobs.SyncResult{}, err
-		}
-		res, err := engine.Run(ctx, syncer.Job{
-			AccountID:           req.AccountID,
-			RunID:               req.RunID,
-			Conn:                req.Conn,
-			Cursor:              conn.SyncCursor,
-			LastFullScan:        conn.LastFullScanAt,
-			Progress:            req.Progress,
-			ConfirmedMassDelete: req.ConfirmedMassDelete,
-		})
-		if err != nil {
-			conns.MarkFailure(ctx, req.AccountID, err)
-			return jobs.SyncResult{Counts: res.Counts}, err
-		}
-		if conn.Status != catalog.ConnOK {
-			// A sync that worked proves the connection works again.
-			if uerr := a.Store.SetConnectionStatus(ctx, req.AccountID, catalog.ConnOK, "", a.Now()); uerr != nil {
-				a.Logger.WarnContext(ctx, "clearing storage status", "err", uerr)
-			}
-		}
-		return jobs.SyncResult{Counts: res.Counts, NeedsConfirmation: res.State == catalog.RunNeedsConfirmation, Message: res.Message}, nil
-	}
-}
-
-// runFinished tells people about an ended run (notification, webhooks,
-// email) and, when the run changed files, queues the making of their
-// previews and the removal of the previews of removed files.
-func (a *App) runFinished(ctx context.Context, js *jobs.Service, d *notify.Dispatcher, run catalog.SyncRun) error {
-	if run.State == catalog.RunSucceeded || run.State == catalog.RunNeedsConfirmation {
-		if run.Counts.Added+run.Counts.Updated+run.Counts.Moved > 0 {
-			if err := js.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
-				a.Logger.WarnContext(ctx, "queueing previews after sync", "account_id", run.AccountID, "err", err)
-			}
-		}
-		if run.Counts.Removed > 0 {
-			if err := js.Enqueue(ctx, media.SweepArgs{AccountID: run.AccountID}); err != nil {
-				a.Logger.WarnContext(ctx, "queueing the preview sweep after sync", "account_id", run.AccountID, "err", err)
-			}
-		}
-	}
-	return d.RunFinished(ctx, run)
 }

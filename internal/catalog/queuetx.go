@@ -100,6 +100,23 @@ func (t *QueueTx) UpdateRun(ctx context.Context, r SyncRun) error {
 	return nil
 }
 
+// FinishRun records a run's end: its State, FinishedAt, Counts, FullScan
+// and Error (what the engine wrote as it went, such as the estimate, stays).
+func (t *QueueTx) FinishRun(ctx context.Context, r SyncRun) error {
+	if err := checkRunState(r.State); err != nil {
+		return err
+	}
+	c := r.Counts
+	err := t.s.execOne(ctx, t.tx, `UPDATE sync_runs SET state = ?, finished_at = ?,
+seen = ?, added = ?, updated = ?, moved = ?, removed = ?, errors = ?, full_scan = ?, error = ?
+WHERE id = ? AND account_id = ?`, r.State, msPtr(r.FinishedAt), c.Seen, c.Added, c.Updated, c.Moved, c.Removed, c.Errors,
+		r.FullScan, r.Error, r.ID, r.AccountID)
+	if err != nil {
+		return fmt.Errorf("recording the end of sync run %d: %w", r.ID, err)
+	}
+	return nil
+}
+
 // SetLastManualSync records when a manual sync of the account started.
 func (t *QueueTx) SetLastManualSync(ctx context.Context, accountID int64, at time.Time) error {
 	if err := t.s.execOne(ctx, t.tx, `UPDATE accounts SET last_manual_sync_at = ?, updated_at = ? WHERE id = ?`, ms(at), ms(at), accountID); err != nil {

@@ -55,7 +55,7 @@ start.`)
 	}
 	return a.Run(ctx, true, func(url string, svc *app.Services) {
 		if _, err := a.Store.LatestFinishedSyncRun(ctx, acct.ID); errors.Is(err, catalog.ErrNotFound) {
-			if _, _, err := svc.Jobs.StartInitialSync(ctx, acct.ID, 0, a.Now()); err != nil {
+			if _, _, err := svc.Syncs.StartInitialSync(ctx, acct.ID, 0, a.Now()); err != nil {
 				a.Logger.Error("starting the demo library's first sync", slog.Any("err", err))
 			}
 		}

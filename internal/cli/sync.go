@@ -45,7 +45,7 @@ fails or waits for an admin's confirmation.`)
 		defer cancel()
 		_ = svc.Stop(sctx)
 	}()
-	run, started, err := svc.Jobs.StartCLISync(ctx, *id, a.Now())
+	run, started, err := svc.Syncs.StartCLISync(ctx, *id, a.Now())
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/media"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
 )
@@ -75,10 +77,10 @@ func (s *Service) publish(ctx context.Context, accountID int64, typ string, data
 // enqueueThumb asks for an asset's preview; a failure leaves the asset's
 // preview pending and is logged.
 func (s *Service) enqueueThumb(ctx context.Context, accountID, assetID int64) {
-	if s.cfg.EnqueueThumb == nil {
+	if s.cfg.Jobs == nil {
 		return
 	}
-	if err := s.cfg.EnqueueThumb(context.WithoutCancel(ctx), accountID, assetID); err != nil {
+	if err := s.cfg.Jobs.Enqueue(context.WithoutCancel(ctx), media.ThumbArgs{AccountID: accountID, AssetID: assetID}); err != nil {
 		s.cfg.Logger.Warn("queueing a preview failed; the asset keeps its icon until the next sync or edit",
 			slog.Int64("account_id", accountID), slog.Int64("asset_id", assetID), slog.String("error", err.Error()))
 	}

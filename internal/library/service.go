@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -52,13 +54,18 @@ type Catalog interface {
 // ConnectorFactory opens the storage connector of an account.
 type ConnectorFactory func(ctx context.Context, accountID int64) (storage.Connector, error)
 
+// Enqueuer queues a background job (*queue.Queue).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, args river.JobArgs) error
+}
+
 // Config holds a Service's dependencies. Catalog and Connect are required.
 type Config struct {
 	Catalog Catalog
 	Connect ConnectorFactory
-	// EnqueueThumb asks for an asset's preview to be (re)made, typically
-	// by inserting a media.ThumbArgs River job. Optional.
-	EnqueueThumb func(ctx context.Context, accountID, assetID int64) error
+	// Jobs queues the (re)making of an asset's preview (media.ThumbArgs);
+	// the job queue (internal/queue) in production. Optional.
+	Jobs Enqueuer
 	// Publish sends a live event (asset.*, folder.*), typically
 	// notify.Hub.Publish. Optional.
 	Publish func(ctx context.Context, ev notify.Event) error

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/shelf-dam/shelf/internal/media"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -180,12 +183,11 @@ func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *
 	f.svc = library.New(library.Config{
 		Catalog: store,
 		Connect: func(context.Context, int64) (storage.Connector, error) { return libConn, nil },
-		EnqueueThumb: func(_ context.Context, accountID, assetID int64) error {
+		Jobs: thumbRecorder(func(assetID int64) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.thumbs = append(f.thumbs, assetID)
-			return nil
-		},
+		}),
 		Publish: func(_ context.Context, ev notify.Event) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -447,3 +449,13 @@ func wantKind(t *testing.T, err, kind error, what string) {
 func body(s string) (io.Reader, int64) { return strings.NewReader(s), int64(len(s)) }
 
 func fmtTree(tree []string) string { return fmt.Sprintf("%q", tree) }
+
+// thumbRecorder records the assets whose previews were queued.
+type thumbRecorder func(assetID int64)
+
+func (r thumbRecorder) Enqueue(_ context.Context, args river.JobArgs) error {
+	if a, ok := args.(media.ThumbArgs); ok {
+		r(a.AssetID)
+	}
+	return nil
+}

@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/queue"
 )
 
 // Store is the part of *catalog.Store the dispatcher and its workers use.
@@ -31,10 +31,6 @@ type Store interface {
 
 var _ Store = (*catalog.Store)(nil)
 
-// EnqueueFunc inserts a job (jobs.Service.Enqueue). It must not be called
-// inside an open catalog transaction.
-type EnqueueFunc func(ctx context.Context, args river.JobArgs) error
-
 // Defaults of DispatcherConfig.
 const (
 	DefaultWebhookMaxFailures = 15
@@ -45,6 +41,8 @@ const (
 // DispatcherConfig configures a Dispatcher. Store is required.
 type DispatcherConfig struct {
 	Store Store
+	// Queue carries webhook deliveries and emails; required.
+	Queue *queue.Queue
 	// Hub publishes Emit's events live; nil publishes none.
 	Hub *Hub
 	// OpenSecret decrypts a webhook's signing secret (the web layer seals
@@ -74,17 +72,13 @@ type DispatcherConfig struct {
 
 // Dispatcher tells people about what happened beyond the live events: it
 // keeps notifications, queues webhook deliveries and failure emails as
-// River jobs, and works those jobs. Register its workers with the jobs
-// service (RegisterWorkers), then hand it the service's Enqueue
-// (SetEnqueue).
+// jobs, and works those jobs (NewDispatcher registers its workers on
+// DispatcherConfig.Queue).
 type Dispatcher struct {
 	cfg    DispatcherConfig
 	logger *slog.Logger
 	now    func() time.Time
 	client *http.Client
-
-	mu      sync.RWMutex
-	enqueue EnqueueFunc
 }
 
 // NewDispatcher returns a dispatcher for cfg.
@@ -108,36 +102,23 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if d.cfg.RetryBase <= 0 {
 		d.cfg.RetryBase = DefaultWebhookRetryBase
 	}
+	queue.AddWorker(cfg.Queue, river.Worker[WebhookArgs](&webhookWorker{d: d}))
+	queue.AddWorker(cfg.Queue, river.Worker[EmailArgs](&emailWorker{d: d}))
 	return d
 }
 
-// SetEnqueue gives the dispatcher the job service's insert function.
-func (d *Dispatcher) SetEnqueue(f EnqueueFunc) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.enqueue = f
-}
-
 func (d *Dispatcher) enqueueJob(ctx context.Context, args river.JobArgs) error {
-	d.mu.RLock()
-	f := d.enqueue
-	d.mu.RUnlock()
-	if f == nil {
-		return errors.New("the dispatcher has no job queue; call SetEnqueue")
+	if d.cfg.Queue == nil {
+		return errors.New("the dispatcher has no job queue (DispatcherConfig.Queue)")
 	}
-	return f(ctx, args)
+	return d.cfg.Queue.Enqueue(ctx, args)
 }
 
-// RegisterWorkers adds the webhook and email workers to River.
-func (d *Dispatcher) RegisterWorkers(w *river.Workers) {
-	river.AddWorker(w, &webhookWorker{d: d})
-	river.AddWorker(w, &emailWorker{d: d})
-}
-
-// RunFinished keeps a notification for every user of the account, queues
+// RunFinished keeps a notification for every user of the account (unless
+// the run succeeded and changed nothing), queues
 // the account's webhooks for the run's event and, when the run failed and
 // SMTP is configured, an email to the account's admins. The sync worker
-// calls it after the run's row is final (jobs.Config.Finished).
+// calls it after the run's row is final (syncrun.Config.Messages).
 func (d *Dispatcher) RunFinished(ctx context.Context, run catalog.SyncRun) error {
 	typ := RunEventType(run.State)
 	if typ == "" || typ == SyncStarted {
@@ -149,10 +130,12 @@ func (d *Dispatcher) RunFinished(ctx context.Context, run catalog.SyncRun) error
 	}
 	now := d.now().UTC()
 	var errs []error
-	if _, err := d.cfg.Store.CreateNotification(ctx, catalog.Notification{
-		AccountID: run.AccountID, Kind: typ, Message: runMessage(run), Data: data, CreatedAt: now,
-	}); err != nil {
-		errs = append(errs, fmt.Errorf("keeping the notification of run %d: %w", run.ID, err))
+	if worthNotifying(run) {
+		if _, err := d.cfg.Store.CreateNotification(ctx, catalog.Notification{
+			AccountID: run.AccountID, Kind: typ, Message: runMessage(run), Data: data, CreatedAt: now,
+		}); err != nil {
+			errs = append(errs, fmt.Errorf("keeping the notification of run %d: %w", run.ID, err))
+		}
 	}
 	ev := Event{ID: newEventID(), Type: typ, AccountID: run.AccountID, RunID: run.ID, Time: now, Data: data}
 	if err := d.queueWebhooks(ctx, ev); err != nil {
@@ -164,6 +147,17 @@ func (d *Dispatcher) RunFinished(ctx context.Context, run catalog.SyncRun) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// worthNotifying: a sync that succeeded and changed nothing is no news
+// (auto-syncs every few minutes would fill the bell); failures,
+// confirmations and syncs with changes are.
+func worthNotifying(run catalog.SyncRun) bool {
+	if run.State != catalog.RunSucceeded {
+		return true
+	}
+	c := run.Counts
+	return c.Added+c.Updated+c.Moved+c.Removed+c.Errors > 0
 }
 
 // Emit publishes an event live and queues the account's webhooks for it

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,10 +13,8 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/jobs"
 	"github.com/shelf-dam/shelf/internal/notify"
-	"github.com/shelf-dam/shelf/internal/policy"
-	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/queue"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
@@ -105,30 +102,19 @@ func setup(t *testing.T, d dialect, cfg notify.DispatcherConfig) *fixture {
 	cfg.Store = store
 	cfg.AllowPrivateWebhooks = true // the test receivers listen on loopback
 	cfg.OpenSecret = func(w catalog.Webhook) ([]byte, error) { return w.Secret, nil }
-	disp := notify.NewDispatcher(cfg)
-	svc, err := jobs.New(jobs.Config{
-		Store:  store,
-		Policy: policy.Default(),
-		Connect: func(context.Context, int64) (storage.Connector, error) {
-			return nil, errors.New("no storage in this test")
-		},
-		Sync:              func(context.Context, jobs.SyncRequest) (jobs.SyncResult, error) { return jobs.SyncResult{}, nil },
-		Work:              true,
-		RegisterWorkers:   disp.RegisterWorkers,
-		FetchPollInterval: 200 * time.Millisecond,
-		SchedulerInterval: time.Hour,
-	})
+	q, err := queue.New(queue.Config{Store: store, Work: true, FetchPollInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	disp.SetEnqueue(svc.Enqueue)
-	if err := svc.Start(ctx); err != nil {
+	cfg.Queue = q
+	disp := notify.NewDispatcher(cfg)
+	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = svc.Stop(sctx)
+		_ = q.Stop(sctx)
 	})
 	return &fixture{store: store, disp: disp, acct: acct, admin: admin}
 }
@@ -284,5 +270,43 @@ func TestFailureEmail(t *testing.T) {
 	// A successful run sends no email.
 	if err := f.disp.RunFinished(context.Background(), f.finishedRun(catalog.RunSucceeded, "")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNoNotificationForASyncThatChangedNothing: an auto-sync that found
+// nothing to do every few minutes must not fill the bell; failures,
+// confirmations and syncs with changes keep their notification (issue 9,
+// defect 4).
+func TestNoNotificationForASyncThatChangedNothing(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dialects[0], notify.DispatcherConfig{})
+	ctx := context.Background()
+	unread := func() int64 {
+		t.Helper()
+		n, err := f.store.CountUnreadNotifications(ctx, f.acct.ID, f.admin.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	noop := f.finishedRun(catalog.RunSucceeded, "")
+	noop.Counts = catalog.Counts{Seen: 10}
+	for range 3 {
+		if err := f.disp.RunFinished(ctx, noop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := unread(); n != 0 {
+		t.Fatalf("%d unread notifications after three syncs that changed nothing, want 0", n)
+	}
+	confirm := f.finishedRun(catalog.RunNeedsConfirmation, "would remove 300 files")
+	confirm.Counts = catalog.Counts{Seen: 10}
+	for i, run := range []catalog.SyncRun{f.finishedRun(catalog.RunSucceeded, ""), f.finishedRun(catalog.RunFailed, "storage unreachable"), confirm} {
+		if err := f.disp.RunFinished(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		if n := unread(); n != int64(i+1) {
+			t.Fatalf("after %s run: %d unread notifications, want %d", run.State, n, i+1)
+		}
 	}
 }

@@ -150,7 +150,7 @@ func (rawArgs) Kind() string { return "" }
 // AddWorker registers a worker for its job kind; call it before Start, in a
 // process that works jobs (Config.Work). Elsewhere it does nothing.
 func AddWorker[T river.JobArgs](q *Queue, w river.Worker[T]) {
-	if q.workers != nil {
+	if q != nil && q.workers != nil {
 		river.AddWorker(q.workers, w)
 	}
 }

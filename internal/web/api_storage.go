@@ -6,7 +6,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
-	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/notify"
 )
 
 // handleGetStorage shows the account's connection without secrets.
@@ -52,10 +52,10 @@ func (s *Server) handlePutStorage(w http.ResponseWriter, r *http.Request, p *pri
 		return
 	}
 	s.logger.InfoContext(r.Context(), "storage connected", "account_id", p.Account.ID, "kind", conn.Kind, "library_reset", reset)
-	run, _, err := s.jobs.StartInitialSync(r.Context(), p.Account.ID, p.User.ID, s.now())
+	run, _, err := s.syncs.StartInitialSync(r.Context(), p.Account.ID, p.User.ID, s.now())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"storage": connections.Describe(conn), "sync_run": jobs.ViewRun(run), "library_reset": reset})
+	writeJSON(w, http.StatusOK, map[string]any{"storage": connections.Describe(conn), "sync_run": notify.ViewRun(run), "library_reset": reset})
 }

@@ -6,85 +6,64 @@ import (
 	"strconv"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/jobs"
+	"github.com/shelf-dam/shelf/internal/notify"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
-func runOrNil(r catalog.SyncRun, err error) (any, error) {
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return jobs.ViewRun(r), nil
-}
-
-// handleGetSync describes the account's sync state (SPEC §6).
+// handleGetSync describes the account's sync state (SPEC §6), as
+// syncrun.Status decides it.
 func (s *Server) handleGetSync(w http.ResponseWriter, r *http.Request, p *principal) {
-	ctx := r.Context()
-	now := s.now()
-	acct, err := s.store.GetAccount(ctx, p.Account.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	latest, err := runOrNil(s.store.LatestFinishedSyncRun(ctx, acct.ID))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	running, err := runOrNil(s.store.ActiveSyncRun(ctx, acct.ID))
+	st, err := s.syncs.Status(r.Context(), p.Account.ID, s.now())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	state := "idle"
-	if running != nil {
+	if st.Running != nil {
 		state = "running"
 	}
 	body := map[string]any{
 		"state":                    state,
-		"plan":                     acct.Plan,
+		"plan":                     st.Plan,
 		"storage_kind":             nil,
-		"latest_run":               latest,
-		"running_run":              running,
-		"next_auto_sync_at":        timeOrNil(acct.NextAutoSyncAt),
+		"latest_run":               runView(st.Latest),
+		"running_run":              runView(st.Running),
+		"next_auto_sync_at":        timeOrNil(st.NextAutoSyncAt),
+		"manual_sync_allowed":      st.Manual.Allowed,
+		"manual_sync_reason":       nil,
 		"manual_sync_available_at": nil,
-		"manual_sync_allowed":      false,
 		"plan_allowing_manual_now": nil,
-		"manual_cooldown_seconds":  0,
-		"auto_interval_seconds":    0,
+		"manual_cooldown_seconds":  int64(st.ManualCooldown.Seconds()),
+		"auto_interval_seconds":    int64(st.AutoInterval.Seconds()),
 	}
-	conn, err := s.store.GetConnection(ctx, acct.ID)
-	switch {
-	case errors.Is(err, catalog.ErrNotFound):
-	case err != nil:
-		s.writeError(w, r, err)
-		return
-	default:
-		body["storage_kind"] = conn.Kind
-		lim := s.policy.Limits(acct.Plan, conn.Kind)
-		body["manual_cooldown_seconds"] = int64(lim.ManualCooldown.Seconds())
-		body["auto_interval_seconds"] = int64(lim.AutoInterval.Seconds())
-		ok, at := s.policy.ManualAllowed(acct.Plan, conn.Kind, acct.LastManualSyncAt, now)
-		body["manual_sync_allowed"] = ok
-		if !at.IsZero() {
-			body["manual_sync_available_at"] = rfc3339(at)
-		}
-		if !ok {
-			if plan := s.policy.PlanAllowingManualNow(conn.Kind, acct.LastManualSyncAt, now); plan != "" {
-				body["plan_allowing_manual_now"] = plan
-			}
-		}
+	if st.StorageKind != "" {
+		body["storage_kind"] = st.StorageKind
+	}
+	if st.Manual.Reason != "" {
+		body["manual_sync_reason"] = st.Manual.Reason
+	}
+	if !st.Manual.AvailableAt.IsZero() {
+		body["manual_sync_available_at"] = rfc3339(st.Manual.AvailableAt)
+	}
+	if st.Manual.AllowingPlan != "" {
+		body["plan_allowing_manual_now"] = st.Manual.AllowingPlan
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// runView is a run's API shape, or null.
+func runView(r *catalog.SyncRun) any {
+	if r == nil {
+		return nil
+	}
+	return notify.ViewRun(*r)
 }
 
 // handleStartSync starts a manual sync (202), returns the running one, or
 // answers 429 when the plan does not allow it yet.
 func (s *Server) handleStartSync(w http.ResponseWriter, r *http.Request, p *principal) {
-	run, started, err := s.jobs.StartManualSync(r.Context(), p.Account.ID, p.User.ID, s.now())
-	var cd *jobs.CooldownError
+	run, started, err := s.syncs.StartManualSync(r.Context(), p.Account.ID, p.User.ID, s.now())
+	var cd *syncrun.CooldownError
 	switch {
 	case errors.As(err, &cd):
 		ae := &apiError{Status: http.StatusTooManyRequests, Code: "sync_not_available", Message: cd.Error(), RetryAfter: cd.RetryAfter,
@@ -94,14 +73,14 @@ func (s *Server) handleStartSync(w http.ResponseWriter, r *http.Request, p *prin
 		}
 		s.writeError(w, r, ae)
 		return
-	case errors.Is(err, jobs.ErrNoStorage):
+	case errors.Is(err, syncrun.ErrNoStorage):
 		s.writeError(w, r, errorf(http.StatusConflict, "no_storage", "%v", err))
 		return
 	case err != nil:
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"run": jobs.ViewRun(run), "started": started})
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": notify.ViewRun(run), "started": started})
 }
 
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -119,9 +98,9 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, p *princ
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]jobs.RunView, 0, len(runs))
+	out := make([]notify.RunView, 0, len(runs))
 	for _, run := range runs {
-		out = append(out, jobs.ViewRun(run))
+		out = append(out, notify.ViewRun(run))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
@@ -141,7 +120,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, p *princip
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": jobs.ViewRun(run)})
+	writeJSON(w, http.StatusOK, map[string]any{"run": notify.ViewRun(run)})
 }
 
 // handleConfirmRun lets an admin confirm the removals a run held back (the
@@ -152,17 +131,17 @@ func (s *Server) handleConfirmRun(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, errNotFound("sync run"))
 		return
 	}
-	run, started, err := s.jobs.ConfirmMassDelete(r.Context(), p.Account.ID, p.User.ID, id, s.now())
+	run, started, err := s.syncs.ConfirmMassDelete(r.Context(), p.Account.ID, p.User.ID, id, s.now())
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
 		s.writeError(w, r, errNotFound("sync run"))
 		return
-	case errors.Is(err, jobs.ErrNotConfirmable):
+	case errors.Is(err, syncrun.ErrNotConfirmable):
 		s.writeError(w, r, errorf(http.StatusConflict, "not_confirmable", "%v", err))
 		return
 	case err != nil:
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"run": jobs.ViewRun(run), "started": started})
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": notify.ViewRun(run), "started": started})
 }

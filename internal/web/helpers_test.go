@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,7 +19,11 @@ import (
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/policy"
+	"github.com/shelf-dam/shelf/internal/queue"
 	"github.com/shelf-dam/shelf/internal/secrets"
+	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/syncer"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
@@ -83,7 +88,8 @@ func setup(t *testing.T, dialect string) *fixture {
 	}
 	f := &fixture{t: t, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.cfg = &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
-	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Box: box, Clock: f.clock, Plans: planSetter{f}})
+	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Box: box, Clock: f.clock, Plans: planSetter{f},
+		Syncs: newSyncs(t, store, f.clock)})
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -209,4 +215,32 @@ func mustString(t *testing.T, c *client, path, key string) string {
 		t.Fatalf("GET %s: no %s in %v", path, key, body)
 	}
 	return s
+}
+
+// newSyncs is a sync service that starts and reports syncs but runs none
+// (no process here works the queue): the web tests see queued runs.
+func newSyncs(t *testing.T, store *catalog.Store, now func() time.Time) *syncrun.Service {
+	t.Helper()
+	q, err := queue.New(queue.Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := syncrun.New(syncrun.Config{Store: store, Queue: q, Policy: policy.Default(), Connections: noConnections{}, Engine: noEngine{}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+type noConnections struct{}
+
+func (noConnections) Connector(context.Context, int64) (storage.Connector, error) {
+	return nil, errors.New("no storage in the web tests")
+}
+func (noConnections) MarkFailure(context.Context, int64, error) {}
+
+type noEngine struct{}
+
+func (noEngine) Run(context.Context, syncer.Job) (syncer.Result, error) {
+	return syncer.Result{}, errors.New("no sync engine in the web tests")
 }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
 // storageView is the content of Settings → Storage.
@@ -75,54 +75,25 @@ func (p *pages) handleStorage(w http.ResponseWriter, r *http.Request, v *view) e
 	return p.render(w, http.StatusOK, "storage", v)
 }
 
-// syncView is the content of Settings → Sync. The availability of a
-// manual sync is computed by GET /api/v1/sync (the plans policy lives
-// there) and filled in by the page's script.
+// syncView is the content of Settings → Sync: the account's sync status
+// (syncrun.Status, which the API and Sync now's 429 render too) and the
+// run history.
 type syncView struct {
 	HasStorage bool
 	Running    *catalog.SyncRun
 	Latest     *catalog.SyncRun
 	Runs       []catalog.SyncRun
-	Manual     *manualSync // nil when the plans policy is not known here
-}
-
-// manualSync is whether the plan allows a manual sync now, else when.
-type manualSync struct {
-	Allowed     bool
-	AvailableAt time.Time
-	// AllowingPlan is a plan that would allow it now ("" when none).
-	AllowingPlan string
+	Manual     syncrun.ManualStatus
 }
 
 // handleSync renders the sync status and the run history.
 func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
-	var sv syncView
-	conn, err := p.s.store.GetConnection(ctx, v.Account.ID)
-	switch {
-	case err == nil:
-		sv.HasStorage = true
-		if pol := p.s.policy; pol != nil {
-			now := p.s.now()
-			ok, at := pol.ManualAllowed(v.Account.Plan, conn.Kind, v.Account.LastManualSyncAt, now)
-			sv.Manual = &manualSync{Allowed: ok, AvailableAt: at}
-			if !ok {
-				sv.Manual.AllowingPlan = pol.PlanAllowingManualNow(conn.Kind, v.Account.LastManualSyncAt, now)
-			}
-		}
-	case !errors.Is(err, catalog.ErrNotFound):
+	st, err := p.s.syncs.Status(ctx, v.Account.ID, p.s.now())
+	if err != nil {
 		return err
 	}
-	if run, err := p.s.store.ActiveSyncRun(ctx, v.Account.ID); err == nil {
-		sv.Running = &run
-	} else if !errors.Is(err, catalog.ErrNotFound) {
-		return err
-	}
-	if run, err := p.s.store.LatestFinishedSyncRun(ctx, v.Account.ID); err == nil {
-		sv.Latest = &run
-	} else if !errors.Is(err, catalog.ErrNotFound) {
-		return err
-	}
+	sv := syncView{HasStorage: st.StorageKind != "", Running: st.Running, Latest: st.Latest, Manual: st.Manual}
 	runs, err := p.s.store.ListSyncRuns(ctx, v.Account.ID, 25)
 	if err != nil {
 		return err

@@ -18,12 +18,12 @@ import (
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/connections"
-	"github.com/shelf-dam/shelf/internal/jobs"
 	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/secrets"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
 // Deps are what the web layer needs, passed in by internal/app.
@@ -40,8 +40,8 @@ type Deps struct {
 	Policy *policy.Policy
 	// Conns connects storage and builds connectors.
 	Conns *connections.Service
-	// Jobs starts syncs.
-	Jobs *jobs.Service
+	// Syncs starts syncs and says whether one may start.
+	Syncs *syncrun.Service
 	// Hub carries live events to SSE subscribers.
 	Hub *notify.Hub
 	// Library makes write-through library changes.
@@ -65,7 +65,7 @@ type Server struct {
 	plans   PlanSetter
 	policy  *policy.Policy
 	conns   *connections.Service
-	jobs    *jobs.Service
+	syncs   *syncrun.Service
 	hub     *notify.Hub
 	library *library.Service
 	media   *media.Service
@@ -103,7 +103,7 @@ func New(d Deps) *Server {
 		plans:   d.Plans,
 		policy:  d.Policy,
 		conns:   d.Conns,
-		jobs:    d.Jobs,
+		syncs:   d.Syncs,
 		hub:     d.Hub,
 		library: d.Library,
 		media:   d.Media,

@@ -1,15 +1,13 @@
-package jobs
+package syncrun
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -128,8 +126,8 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 			errs = append(errs, err)
 		}
 		// Without a retry the failure is final: keep it and tell people.
-		if failedNow && !retried && err == nil && s.cfg.Finished != nil {
-			if err := s.cfg.Finished(ctx, run); err != nil {
+		if failedNow && !retried && err == nil {
+			if err := s.followUp(ctx, run); err != nil {
 				s.logger.Warn("sending the failure messages of a reaped run", "run_id", run.ID, "error", err)
 			}
 		}
@@ -148,7 +146,7 @@ func (s *Service) rescueJob(ctx context.Context, accountID int64) (retried bool,
 	if err != nil {
 		return false, err
 	}
-	return s.rescueJobs(ctx, running, "sync lease expired; worker presumed dead")
+	return s.queue.Rescue(ctx, running, "sync lease expired; worker presumed dead")
 }
 
 // RescueOrphanedSyncJobs makes retryable the sync jobs River still shows
@@ -157,13 +155,13 @@ func (s *Service) rescueJob(ctx context.Context, accountID int64) (retried bool,
 // job running for two lease TTLs without the lease lost its worker before
 // taking the lease or after giving it up. It returns how many it rescued.
 func (s *Service) RescueOrphanedSyncJobs(ctx context.Context) (int, error) {
-	list, err := s.client.JobList(ctx, river.NewJobListParams().Kinds(KindSync).States(rivertype.JobStateRunning).First(1000))
+	list, err := s.queue.List(ctx, river.NewJobListParams().Kinds(KindSync).States(rivertype.JobStateRunning).First(1000))
 	if err != nil {
 		return 0, fmt.Errorf("listing running sync jobs: %w", err)
 	}
 	horizon := time.Now().Add(-2 * s.cfg.LeaseTTL)
 	var orphans []*rivertype.JobRow
-	for _, j := range list.Jobs {
+	for _, j := range list {
 		if j.AttemptedAt == nil || j.AttemptedAt.After(horizon) {
 			continue
 		}
@@ -181,41 +179,8 @@ func (s *Service) RescueOrphanedSyncJobs(ctx context.Context) (int, error) {
 		s.logger.Warn("sync job running without its worker; retrying it", "job_id", j.ID, "account_id", args.AccountID, "attempted_by", j.AttemptedBy)
 		orphans = append(orphans, j)
 	}
-	if _, err := s.rescueJobs(ctx, orphans, "sync job lost its worker"); err != nil {
+	if _, err := s.queue.Rescue(ctx, orphans, "sync job lost its worker"); err != nil {
 		return 0, err
 	}
 	return len(orphans), nil
-}
-
-// rescueJobs moves running jobs to retryable now (or discards those out
-// of attempts), as River's rescuer does, and reports whether any retries.
-func (s *Service) rescueJobs(ctx context.Context, jobs []*rivertype.JobRow, reason string) (retried bool, err error) {
-	if len(jobs) == 0 {
-		return false, nil
-	}
-	// River keeps its own times on the wall clock, whatever clock the
-	// catalog runs on.
-	wall := time.Now().UTC()
-	params := &riverdriver.JobRescueManyParams{StuckHorizon: wall.Add(time.Second)}
-	for _, j := range jobs {
-		msg, err := json.Marshal(rivertype.AttemptError{At: wall, Attempt: j.Attempt, Error: reason})
-		if err != nil {
-			return false, fmt.Errorf("encoding the rescue note: %w", err)
-		}
-		params.ID = append(params.ID, j.ID)
-		params.Error = append(params.Error, msg)
-		params.ScheduledAt = append(params.ScheduledAt, wall)
-		if j.Attempt >= j.MaxAttempts {
-			params.State = append(params.State, string(rivertype.JobStateDiscarded))
-			params.FinalizedAt = append(params.FinalizedAt, &wall)
-		} else {
-			params.State = append(params.State, string(rivertype.JobStateRetryable))
-			params.FinalizedAt = append(params.FinalizedAt, nil)
-			retried = true
-		}
-	}
-	if _, err := s.exec.JobRescueMany(ctx, params); err != nil {
-		return false, fmt.Errorf("making stuck sync jobs retryable: %w", err)
-	}
-	return retried, nil
 }

@@ -1,13 +1,11 @@
-package jobs
+package syncrun
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -89,7 +87,9 @@ func (s *Service) ConfirmMassDelete(ctx context.Context, accountID, userID, runI
 }
 
 // start creates a queued run and its River job in one transaction, unless a
-// sync is already active (then that run is returned).
+// sync is already active (then that run is returned). A job waiting to
+// retry a failed run is brought forward: it is replaced by this start's
+// job, so the sync runs now instead of after the retry's backoff.
 func (s *Service) start(ctx context.Context, accountID int64, trigger string, userID int64, now time.Time, confirmed bool) (catalog.SyncRun, bool, error) {
 	conn, err := s.cat.GetConnection(ctx, accountID)
 	if errors.Is(err, catalog.ErrNotFound) {
@@ -100,60 +100,54 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 	}
 
 	var (
-		runID    int64
+		run      catalog.SyncRun
 		existing bool
 	)
-	err = s.inTx(ctx, func(t *txn) error {
-		acct, err := s.lockAccount(ctx, t, accountID)
+	err = s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
+		sched, err := t.LockSchedule(ctx, accountID)
 		if err != nil {
 			return err
 		}
-		if id, ok, err := activeRunID(ctx, t, accountID); err != nil {
-			return err
-		} else if ok {
-			runID, existing = id, true
+		if active, err := t.ActiveRun(ctx, accountID); err == nil {
+			run, existing = active, true
 			return nil
+		} else if !errors.Is(err, catalog.ErrNotFound) {
+			return fmt.Errorf("looking for the account's active sync: %w", err)
 		}
 		if trigger == catalog.TriggerManual && !confirmed {
-			if ok, at := s.policy.ManualAllowed(acct.plan, conn.Kind, acct.lastManual, now); !ok {
-				return s.cooldownError(acct, conn.Kind, at, now)
+			if st := s.manualStatus(sched, conn.Kind, now); !st.Allowed {
+				return s.cooldownError(sched.Plan, conn.Kind, st, now)
 			}
 		}
-		var requestedBy any
+		var requestedBy *int64
 		if userID != 0 {
-			requestedBy = userID
+			requestedBy = &userID
 		}
-		id, err := s.createRunTx(ctx, t, accountID, trigger, requestedBy, now)
+		run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: accountID, Trigger: trigger, RequestedBy: requestedBy}, now)
+		if err != nil {
+			return fmt.Errorf("creating the sync run: %w", err)
+		}
+		args := SyncArgs{AccountID: accountID, RunID: run.ID, Trigger: trigger, ConfirmedMassDelete: confirmed}
+		res, err := s.queue.InsertTx(ctx, t, args, nil)
 		if err != nil {
 			return err
 		}
-		args := SyncArgs{AccountID: accountID, RunID: id, Trigger: trigger, ConfirmedMassDelete: confirmed}
-		res, err := s.insertTx(ctx, t, args, nil)
-		if err != nil {
-			return fmt.Errorf("enqueueing the sync job: %w", err)
-		}
-		if res.UniqueSkippedAsDuplicate && s.replaceAheadJob(ctx, t, res.Job) {
-			if res, err = s.insertTx(ctx, t, args, nil); err != nil {
-				return fmt.Errorf("enqueueing the sync job: %w", err)
+		if res.UniqueSkippedAsDuplicate && s.replaceWaitingJob(ctx, t, res.Job) {
+			if res, err = s.queue.InsertTx(ctx, t, args, nil); err != nil {
+				return err
 			}
 		}
 		if res.UniqueSkippedAsDuplicate {
-			// A job is waiting to retry a failed run; it is the sync.
+			// The account's job is running already (an auto-sync taking
+			// its run this moment): it is the sync.
 			return errDuplicateJob
 		}
-		runID = id
 		switch {
 		case confirmed:
 		case trigger == catalog.TriggerManual:
-			if _, err := t.exec(ctx, `UPDATE accounts SET last_manual_sync_at = ?, updated_at = ? WHERE id = ?`,
-				now.UnixMilli(), now.UnixMilli(), accountID); err != nil {
-				return fmt.Errorf("recording the manual sync time: %w", err)
-			}
+			return t.SetLastManualSync(ctx, accountID, now)
 		case trigger == catalog.TriggerInitial:
-			next := s.policy.NextAutoSync(acct.plan, conn.Kind, now)
-			if err := setNextAutoTx(ctx, t, accountID, next, now); err != nil {
-				return err
-			}
+			return t.SetNextAutoSync(ctx, accountID, s.policy.NextAutoSync(sched.Plan, conn.Kind, now), now)
 		}
 		return nil
 	})
@@ -168,45 +162,51 @@ func (s *Service) start(ctx context.Context, accountID int64, trigger string, us
 		}
 		return catalog.SyncRun{}, false, fmt.Errorf("starting a %s sync of account %d: %w", trigger, accountID, err)
 	}
-	run, err := s.cat.GetSyncRun(ctx, accountID, runID)
-	if err != nil {
-		return catalog.SyncRun{}, false, fmt.Errorf("reading sync run %d: %w", runID, err)
-	}
 	if !existing {
-		s.logger.Info("sync queued", "account_id", accountID, "run_id", runID, "trigger", trigger)
+		s.logger.Info("sync queued", "account_id", accountID, "run_id", run.ID, "trigger", trigger)
 	}
 	return run, !existing, nil
 }
 
-// replaceAheadJob deletes the account's auto-sync queued ahead of its due
-// time (it has no run yet) so that a sync asked for now takes its place;
-// the due slot is then covered by the new run. It reports whether it did.
-func (s *Service) replaceAheadJob(ctx context.Context, t *txn, job *rivertype.JobRow) bool {
+// replaceWaitingJob deletes the account's sync job that waits rather than
+// runs — an auto-sync queued ahead of its due time (no run yet), or the
+// retry of a failed run waiting for its backoff — so that a sync asked for
+// now takes its place: one job, one run. It reports whether it did.
+func (s *Service) replaceWaitingJob(ctx context.Context, t *catalog.QueueTx, job *rivertype.JobRow) bool {
 	var args SyncArgs
-	if job == nil || unmarshalArgs(job, &args) != nil || args.RunID != 0 {
+	if job == nil || unmarshalArgs(job, &args) != nil {
 		return false
 	}
-	if job.State != rivertype.JobStateScheduled && job.State != rivertype.JobStateAvailable {
+	switch job.State {
+	case rivertype.JobStateScheduled, rivertype.JobStateAvailable, rivertype.JobStateRetryable:
+	default:
 		return false
 	}
-	if err := s.deleteTx(ctx, t, job.ID); err != nil {
+	if args.RunID != 0 {
+		// A job with a run is waiting only as the retry of a failed run.
+		prev, err := t.GetRun(ctx, args.AccountID, args.RunID)
+		if err != nil || prev.State != catalog.RunFailed {
+			return false
+		}
+	}
+	if err := s.queue.DeleteTx(ctx, t, job.ID); err != nil {
 		// Running already: that job is the sync.
 		return false
 	}
 	return true
 }
 
-func (s *Service) cooldownError(acct lockedAccount, kind string, at, now time.Time) *CooldownError {
-	wait := at.Sub(now)
+func (s *Service) cooldownError(plan, kind string, st ManualStatus, now time.Time) *CooldownError {
+	wait := st.AvailableAt.Sub(now)
 	if r := wait % time.Second; r != 0 {
 		wait += time.Second - r
 	}
 	return &CooldownError{
-		Plan:         acct.plan,
-		AvailableAt:  at,
+		Plan:         plan,
+		AvailableAt:  st.AvailableAt,
 		RetryAfter:   wait,
-		AllowingPlan: s.policy.PlanAllowingManualNow(kind, acct.lastManual, now),
-		Cooldown:     s.policy.Limits(acct.plan, kind).ManualCooldown,
+		AllowingPlan: st.AllowingPlan,
+		Cooldown:     s.policy.Limits(plan, kind).ManualCooldown,
 	}
 }
 
@@ -241,77 +241,6 @@ func (s *Service) latestRun(ctx context.Context, accountID int64) (catalog.SyncR
 		return catalog.SyncRun{}, fmt.Errorf("account %d has no sync run: %w", accountID, catalog.ErrNotFound)
 	}
 	return runs[0], nil
-}
-
-// lockedAccount is the part of an account row the start decision reads.
-type lockedAccount struct {
-	plan       string
-	lastManual *time.Time
-	nextAuto   *time.Time
-}
-
-// lockAccount reads the account row, locking it on PostgreSQL so that
-// concurrent starts of one account (on any node) take turns. SQLite
-// transactions here begin IMMEDIATE and are serialised already.
-func (s *Service) lockAccount(ctx context.Context, t *txn, accountID int64) (lockedAccount, error) {
-	q := `SELECT plan, last_manual_sync_at, next_auto_sync_at FROM accounts WHERE id = ?`
-	if t.pg != nil {
-		q += ` FOR UPDATE`
-	}
-	var (
-		a                lockedAccount
-		manual, nextAuto sql.NullInt64
-	)
-	if err := t.queryRow(ctx, q, accountID).Scan(&a.plan, &manual, &nextAuto); err != nil {
-		if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
-			return a, fmt.Errorf("account %d: %w", accountID, catalog.ErrNotFound)
-		}
-		return a, fmt.Errorf("reading account %d: %w", accountID, err)
-	}
-	a.lastManual = msTime(manual)
-	a.nextAuto = msTime(nextAuto)
-	return a, nil
-}
-
-func activeRunID(ctx context.Context, t *txn, accountID int64) (int64, bool, error) {
-	var id int64
-	err := t.queryRow(ctx, `SELECT id FROM sync_runs WHERE account_id = ? AND state IN ('queued', 'running') ORDER BY id LIMIT 1`, accountID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("looking for the account's active sync: %w", err)
-	}
-	return id, true, nil
-}
-
-func (s *Service) createRunTx(ctx context.Context, t *txn, accountID int64, trigger string, requestedBy any, now time.Time) (int64, error) {
-	var id int64
-	err := t.queryRow(ctx, `INSERT INTO sync_runs (account_id, trigger, state, requested_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		accountID, trigger, catalog.RunQueued, requestedBy, now.UnixMilli()).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("creating the sync run: %w", err)
-	}
-	return id, nil
-}
-
-func setNextAutoTx(ctx context.Context, t *txn, accountID int64, next *time.Time, now time.Time) error {
-	var v any
-	if next != nil {
-		v = next.UnixMilli()
-	}
-	if _, err := t.exec(ctx, `UPDATE accounts SET next_auto_sync_at = ?, updated_at = ? WHERE id = ?`, v, now.UnixMilli(), accountID); err != nil {
-		return fmt.Errorf("scheduling the next auto-sync: %w", err)
-	}
-	return nil
-}
-
-func msTime(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := time.UnixMilli(v.Int64).UTC()
-	return &t
 }
 
 // SetPlan moves an account to a plan as the operator's decision and

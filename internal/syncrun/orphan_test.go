@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func TestOrphanedJobIsRescued(t *testing.T) {
 		ctx := context.Background()
 		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
 		stall := &stallingCatalog{Catalog: b.store, stalled: make(chan struct{})}
-		svcA := b.service(t, true, func(c *Config) {
+		svcA := b.service(t, true, func(c *svcOpts) {
 			c.Catalog = stall
 			c.SyncWorkers = 1
 			c.LeaseTTL = 100 * time.Millisecond
@@ -44,7 +44,7 @@ func TestOrphanedJobIsRescued(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-stall.stalled
-		svcB := b.service(t, true, func(c *Config) { c.LeaseTTL = 100 * time.Millisecond; c.NodeID = "worker-b" })
+		svcB := b.service(t, true, func(c *svcOpts) { c.LeaseTTL = 100 * time.Millisecond; c.NodeID = "worker-b" })
 
 		// Until two TTLs have passed the job may still be starting.
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {

@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/syncer"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
 )
@@ -59,17 +60,17 @@ func TestRetryableFailureIsRetried(t *testing.T) {
 		var fin finishedLog
 		failures := 2
 		var mu sync.Mutex
-		svc := b.service(t, true, func(c *Config) {
+		svc := b.service(t, true, func(c *svcOpts) {
 			c.SyncRetryDelay = 10 * time.Millisecond
 			c.Finished = fin.add
-			c.Sync = func(ctx context.Context, req SyncRequest) (SyncResult, error) {
+			c.Sync = func(ctx context.Context, req syncer.Job) (syncer.Result, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				if failures > 0 {
 					failures--
-					return SyncResult{}, storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down"))
+					return syncer.Result{}, storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down"))
 				}
-				return SyncResult{Counts: catalog.Counts{Seen: 1}}, nil
+				return syncer.Result{Counts: catalog.Counts{Seen: 1}}, nil
 			}
 		})
 		ctx := context.Background()
@@ -112,15 +113,15 @@ func TestConnectFailureIsNotRetried(t *testing.T) {
 		var fin finishedLog
 		var calls int
 		var mu sync.Mutex
-		svc := b.service(t, true, func(c *Config) {
+		svc := b.service(t, true, func(c *svcOpts) {
 			c.SyncRetryDelay = 10 * time.Millisecond
 			c.Finished = fin.add
-			c.Connect = func(context.Context, int64) (storage.Connector, error) {
+			c.Connections = failingConnections(func() error {
 				mu.Lock()
 				calls++
 				mu.Unlock()
-				return nil, errors.New("the local folder is outside SHELF_LOCAL_ROOTS")
-			}
+				return errors.New("the local folder is outside SHELF_LOCAL_ROOTS")
+			})
 		})
 		ctx := context.Background()
 		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
@@ -149,14 +150,15 @@ func TestConnectFailureIsNotRetried(t *testing.T) {
 	})
 }
 
-// TestManualSyncWhileRetryPending: while a failed sync waits for its retry,
-// a manual request starts nothing new and gets the failed run back.
-func TestManualSyncWhileRetryPending(t *testing.T) {
+// TestManualSyncBringsTheRetryForward: while a failed sync waits for its
+// retry (an hour here), Sync now syncs now: the waiting retry is replaced by
+// one new run and one job, which runs at once (issue 9, defect 1).
+func TestManualSyncBringsTheRetryForward(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		b := newBundle(t, d)
-		b.sync.err = storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down"))
-		svc := b.service(t, true, func(c *Config) { c.SyncRetryDelay = time.Hour })
+		b.sync.setErr(storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down")))
+		svc := b.service(t, true, func(c *svcOpts) { c.SyncRetryDelay = time.Hour })
 		ctx := context.Background()
 		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
 		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
@@ -176,12 +178,38 @@ func TestManualSyncWhileRetryPending(t *testing.T) {
 				t.Fatal("the failed sync was not queued for a retry")
 			}
 		}
+		b.sync.setErr(nil) // the storage is back
 		again, started, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
-		if err != nil || started || again.ID != run.ID {
-			t.Fatalf("manual sync while a retry is pending: run %d started=%v err=%v; want run %d back", again.ID, started, err, run.ID)
+		if err != nil || !started || again.ID == run.ID || again.State != catalog.RunQueued {
+			t.Fatalf("Sync now while a retry waits: run %d (%s) started=%v err=%v; want a new queued run", again.ID, again.State, started, err)
 		}
-		if runs, _ := b.store.ListSyncRuns(ctx, acct.ID, 10); len(runs) != 1 {
-			t.Fatalf("%d runs, want 1", len(runs))
+		done := b.waitRun(t, acct.ID, again.ID, catalog.RunSucceeded)
+		if done.Counts.Added != 3 {
+			t.Errorf("the run that ran: %+v", done)
+		}
+		runs, err := b.store.ListSyncRuns(ctx, acct.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 2 {
+			t.Fatalf("%d runs, want the failed one and the one Sync now started", len(runs))
+		}
+		jobs, err := svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateRetryable, rivertype.JobStateAvailable,
+			rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStatePending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 0 {
+			t.Fatalf("%d sync jobs still waiting after the sync ran; the retry should have been replaced", len(jobs))
 		}
 	})
 }
+
+// failingConnections cannot build any connector.
+type failingConnections func() error
+
+func (f failingConnections) Connector(context.Context, int64) (storage.Connector, error) {
+	return nil, f()
+}
+
+func (failingConnections) MarkFailure(context.Context, int64, error) {}

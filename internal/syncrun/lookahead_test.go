@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 // aheadJobs lists the account's auto-sync jobs queued ahead of their time.
 func aheadJobs(t *testing.T, svc *Service, accountID int64) []SyncArgs {
 	t.Helper()
-	list, err := svc.client.JobList(context.Background(), river.NewJobListParams().Kinds(KindSync).
+	list, err := svc.queue.List(context.Background(), river.NewJobListParams().Kinds(KindSync).
 		States(rivertype.JobStateScheduled, rivertype.JobStateAvailable))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []SyncArgs
-	for _, j := range list.Jobs {
+	for _, j := range list {
 		var a SyncArgs
 		if err := unmarshalArgs(j, &a); err != nil {
 			t.Fatal(err)
@@ -41,7 +41,7 @@ func TestLookahead(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		b := newBundle(t, d)
-		svc := b.service(t, true, func(c *Config) { c.Lookahead = 2 * time.Hour })
+		svc := b.service(t, true, func(c *svcOpts) { c.Lookahead = 2 * time.Hour })
 		ctx := context.Background()
 		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
 
@@ -128,7 +128,7 @@ func TestAheadJobSkipsWhenAutoSyncEnded(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		b := newBundle(t, d)
-		svc := b.service(t, true, func(c *Config) { c.Lookahead = time.Hour })
+		svc := b.service(t, true, func(c *svcOpts) { c.Lookahead = time.Hour })
 		ctx := context.Background()
 		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
 		due := t0.Add(300 * time.Millisecond)

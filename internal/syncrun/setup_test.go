@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -11,11 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
+	"github.com/shelf-dam/shelf/internal/queue"
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/storage/localfs"
+	"github.com/shelf-dam/shelf/internal/syncer"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
@@ -40,8 +44,8 @@ func (c *clock) Set(t time.Time) {
 // fakeSync is a sync engine whose runs the test controls.
 type fakeSync struct {
 	mu      sync.Mutex
-	calls   []SyncRequest
-	started chan SyncRequest
+	calls   []syncer.Job
+	started chan syncer.Job
 	// block, when set, makes runs wait for it to close (or ctx).
 	block chan struct{}
 	// ignoreCtx makes a blocked run ignore cancellation (a hung worker).
@@ -51,9 +55,9 @@ type fakeSync struct {
 	err        error
 }
 
-func newFakeSync() *fakeSync { return &fakeSync{started: make(chan SyncRequest, 100)} }
+func newFakeSync() *fakeSync { return &fakeSync{started: make(chan syncer.Job, 100)} }
 
-func (f *fakeSync) Run(ctx context.Context, req SyncRequest) (SyncResult, error) {
+func (f *fakeSync) Run(ctx context.Context, req syncer.Job) (syncer.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
 	block, ignore, err := f.block, f.ignoreCtx, f.err
@@ -70,14 +74,20 @@ func (f *fakeSync) Run(ctx context.Context, req SyncRequest) (SyncResult, error)
 			select {
 			case <-block:
 			case <-ctx.Done():
-				return SyncResult{}, context.Cause(ctx)
+				return syncer.Result{}, context.Cause(ctx)
 			}
 		}
 	}
 	if err != nil {
-		return SyncResult{}, err
+		return syncer.Result{}, err
 	}
-	return SyncResult{Counts: catalog.Counts{Seen: 3, Added: 3}}, nil
+	return syncer.Result{State: catalog.RunSucceeded, Counts: catalog.Counts{Seen: 3, Added: 3}}, nil
+}
+
+func (f *fakeSync) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
 }
 
 func (f *fakeSync) Calls() int {
@@ -142,40 +152,86 @@ func newBundle(t *testing.T, d dialect) *bundle {
 	return b
 }
 
-// service builds (and, when work, starts) a jobs service on the bundle.
-func (b *bundle) service(t *testing.T, work bool, mod func(*Config)) *Service {
+// svcOpts is what a test may change of a service: the sync service's
+// Config, the queue's settings, and stand-ins for the engine and the
+// messages.
+type svcOpts struct {
+	Config
+	NodeID      string
+	SyncWorkers int
+	// Sync replaces the bundle's fake engine.
+	Sync func(ctx context.Context, job syncer.Job) (syncer.Result, error)
+	// Finished is told what Messages.RunFinished is told.
+	Finished func(ctx context.Context, run catalog.SyncRun) error
+}
+
+type engineFunc func(ctx context.Context, job syncer.Job) (syncer.Result, error)
+
+func (f engineFunc) Run(ctx context.Context, job syncer.Job) (syncer.Result, error) { return f(ctx, job) }
+
+type messagesFunc func(ctx context.Context, run catalog.SyncRun) error
+
+func (f messagesFunc) RunFinished(ctx context.Context, run catalog.SyncRun) error { return f(ctx, run) }
+
+// localConnections connects every account to the bundle's folder.
+type localConnections struct{ root string }
+
+func (c localConnections) Connector(context.Context, int64) (storage.Connector, error) {
+	return localfs.New(c.root, []string{c.root})
+}
+
+func (localConnections) MarkFailure(context.Context, int64, error) {}
+
+// service builds a sync service on the bundle and, when work, starts its
+// queue.
+func (b *bundle) service(t *testing.T, work bool, mod func(*svcOpts)) *Service {
 	t.Helper()
-	cfg := Config{
-		Store:  b.store,
-		Policy: b.pol,
-		Connect: func(ctx context.Context, accountID int64) (storage.Connector, error) {
-			return localfs.New(b.root, []string{b.root})
+	o := svcOpts{
+		Config: Config{
+			Store:             b.store,
+			Policy:            b.pol,
+			Connections:       localConnections{root: b.root},
+			Hub:               b.hub,
+			Now:               b.clock.Now,
+			SchedulerInterval: time.Hour, // tests call Tick themselves
+			Lookahead:         -1,        // and see due syncs queued at the tick (see TestLookahead)
+			Logger:            slog.New(slog.DiscardHandler),
 		},
-		Sync:              b.sync.Run,
-		Hub:               b.hub,
-		Now:               b.clock.Now,
-		Work:              work,
-		SyncWorkers:       2,
-		SchedulerInterval: time.Hour, // tests call Tick themselves
-		Lookahead:         -1,        // and see due syncs queued at the tick (see TestLookahead)
-		FetchPollInterval: 200 * time.Millisecond,
-		Logger:            slog.New(slog.DiscardHandler),
+		SyncWorkers: 2,
+		Sync:        b.sync.Run,
 	}
 	if mod != nil {
-		mod(&cfg)
+		mod(&o)
+	}
+	q, err := queue.New(queue.Config{
+		Store:                b.store,
+		Logger:               o.Logger,
+		NodeID:               o.NodeID,
+		Work:                 work,
+		Queues:               map[string]int{river.QueueDefault: o.SyncWorkers},
+		FetchPollInterval:    200 * time.Millisecond,
+		RescueStuckJobsAfter: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.Config
+	cfg.Queue, cfg.Engine = q, engineFunc(o.Sync)
+	if o.Finished != nil {
+		cfg.Messages = messagesFunc(o.Finished)
 	}
 	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if work {
-		if err := svc.Start(context.Background()); err != nil {
+		if err := q.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_ = svc.Stop(ctx)
+			_ = q.Stop(ctx)
 		})
 	}
 	return svc
@@ -217,7 +273,7 @@ func (b *bundle) waitRun(t *testing.T, accountID, runID int64, states ...string)
 	}
 }
 
-func (b *bundle) waitStarted(t *testing.T) SyncRequest {
+func (b *bundle) waitStarted(t *testing.T) syncer.Job {
 	t.Helper()
 	select {
 	case r := <-b.sync.started:
@@ -225,7 +281,7 @@ func (b *bundle) waitStarted(t *testing.T) SyncRequest {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no sync started within 30s")
 	}
-	return SyncRequest{}
+	return syncer.Job{}
 }
 
 func forEachDialect(t *testing.T, fn func(t *testing.T, d dialect)) {

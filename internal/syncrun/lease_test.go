@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestLeaseExpiryAfterDeadWorker(t *testing.T) {
 		defer events.Close()
 
 		// A never renews within the test: its TTL is an hour of wall time.
-		svcA := b.service(t, true, func(c *Config) { c.LeaseTTL = time.Hour; c.SyncWorkers = 1; c.NodeID = "worker-a" })
+		svcA := b.service(t, true, func(c *svcOpts) { c.LeaseTTL = time.Hour; c.SyncWorkers = 1; c.NodeID = "worker-a" })
 		run, _, err := svcA.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -39,7 +39,7 @@ func TestLeaseExpiryAfterDeadWorker(t *testing.T) {
 		if err != nil || lease.RunID != run.ID || !strings.HasPrefix(lease.Holder, "worker-a/") {
 			t.Fatalf("lease = %+v, %v; want worker A holding run %d", lease, err, run.ID)
 		}
-		svcB := b.service(t, true, func(c *Config) { c.NodeID = "worker-b" })
+		svcB := b.service(t, true, func(c *svcOpts) { c.NodeID = "worker-b" })
 
 		// Before the TTL nothing is reaped.
 		if n, err := svcB.ReapExpiredLeases(ctx, t0.Add(time.Minute)); err != nil || n != 0 {
@@ -73,7 +73,7 @@ func TestLeaseExpiryAfterDeadWorker(t *testing.T) {
 		close(b.sync.block)
 		stopCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		if err := svcA.Stop(stopCtx); err != nil {
+		if err := svcA.queue.Stop(stopCtx); err != nil {
 			t.Fatal(err)
 		}
 		if r, _ := b.store.GetSyncRun(ctx, acct.ID, run.ID); r.State != catalog.RunFailed {
@@ -114,7 +114,7 @@ func TestLostLeaseStopsTheSync(t *testing.T) {
 		defer close(b.sync.block)
 		ctx := context.Background()
 		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
-		svc := b.service(t, true, func(c *Config) { c.LeaseTTL = 300 * time.Millisecond; c.SyncWorkers = 1 })
+		svc := b.service(t, true, func(c *svcOpts) { c.LeaseTTL = 300 * time.Millisecond; c.SyncWorkers = 1 })
 		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil {
 			t.Fatal(err)

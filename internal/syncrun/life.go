@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -13,11 +13,26 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/syncer"
 )
 
-// syncWorker runs one sync job: lease, wait for writes in flight, the
-// engine, the run row, the lease release and the messages.
+// A sync, step by step. A start (start.go) created a queued run and its
+// job in one transaction; a worker takes the job and:
+//
+//  1. settles which run it works (begin): an auto-sync queued ahead of its
+//     slot gets its run now; the retry of a failed run gets a new run;
+//  2. takes the account's library lease (lease.go renews it every third of
+//     its TTL and stops the sync if it is lost);
+//  3. waits for library writes in flight, marks the run running;
+//  4. connects to the storage and runs the engine, publishing progress;
+//  5. records the outcome: the run row, the lease release and the job's
+//     completion commit together (finish);
+//  6. follows up: the connection's status, notifications, webhooks and
+//     email, previews of new files and the sweep of removed ones.
+
+// syncWorker runs one sync job.
 type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
 	svc *Service
@@ -33,44 +48,21 @@ func (w *syncWorker) NextRetry(job *river.Job[SyncArgs]) time.Time {
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	return w.svc.runSyncJob(ctx, job)
+	return w.svc.live(ctx, job)
 }
 
-// runSyncJob is the body of the sync worker.
-func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) error {
-	jobID, attempt, args := job.ID, job.Attempt, job.Args
-	log := s.logger.With("account_id", args.AccountID, "run_id", args.RunID, "job_id", jobID, "attempt", attempt)
-	if args.RunID == 0 {
-		// An auto-sync queued ahead of its due time: its run starts now.
-		run, ok, err := s.startAheadRun(ctx, args)
-		if err != nil || !ok {
-			return err
-		}
-		args.RunID = run.ID
-		log = log.With("run_id", run.ID)
+// live is one sync from the worker's side: steps 1 to 6 above.
+func (s *Service) live(ctx context.Context, job *river.Job[SyncArgs]) error {
+	log := s.logger.With("account_id", job.Args.AccountID, "job_id", job.ID, "attempt", job.Attempt)
+	// 1. Which run.
+	run, ok, err := s.begin(ctx, log, job.Args)
+	if err != nil || !ok {
+		return err
 	}
-	run, err := s.cat.GetSyncRun(ctx, args.AccountID, args.RunID)
-	if errors.Is(err, catalog.ErrNotFound) {
-		log.Info("sync job has no run any more (account deleted?); dropping it")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading sync run %d: %w", args.RunID, err)
-	}
-	switch run.State {
-	case catalog.RunSucceeded, catalog.RunNeedsConfirmation:
-		return nil // an earlier attempt finished it
-	case catalog.RunFailed:
-		// An earlier attempt failed (or its worker died and the reaper
-		// failed the run): the retry is a new run in the history.
-		run, err = s.cat.CreateSyncRun(ctx, catalog.SyncRun{AccountID: run.AccountID, Trigger: run.Trigger, State: catalog.RunQueued, RequestedBy: run.RequestedBy}, s.now())
-		if err != nil {
-			return fmt.Errorf("creating the retry run: %w", err)
-		}
-		log = log.With("run_id", run.ID, "retry_of", args.RunID)
-	}
+	log = log.With("run_id", run.ID)
 
-	holder := fmt.Sprintf("%s/job-%d", s.nodeID, jobID)
+	// 2. The lease.
+	holder := fmt.Sprintf("%s/job-%d", s.NodeID(), job.ID)
 	now := s.now()
 	expires := now.Add(s.cfg.LeaseTTL)
 	if _, err := s.cat.AcquireLease(ctx, run.AccountID, run.ID, holder, now, s.cfg.LeaseTTL); err != nil {
@@ -94,10 +86,11 @@ func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) erro
 		}
 		return nil
 	}
-
 	syncCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopRenewing := s.holdLease(syncCtx, cancel, run.AccountID, run.ID, holder, expires)
+
+	// 3 and 4. The sync itself.
 	result, syncErr := s.syncHoldingLease(syncCtx, log, &run, job.Args.ConfirmedMassDelete)
 	stopRenewing()
 
@@ -117,7 +110,39 @@ func (s *Service) runSyncJob(ctx context.Context, job *river.Job[SyncArgs]) erro
 		// the job on a live worker.
 		syncErr = fmt.Errorf("the worker shut down during the sync: %w", syncErr)
 	}
-	return s.finishRun(ctx, log, job, run, holder, result, syncErr)
+	// 5 and 6. The outcome and what follows.
+	return s.finish(ctx, log, job, run, holder, result, syncErr)
+}
+
+// begin settles the run a job works on. ok is false when there is nothing
+// to do (the run was settled already, or another sync covers the slot).
+func (s *Service) begin(ctx context.Context, log *slog.Logger, args SyncArgs) (run catalog.SyncRun, ok bool, err error) {
+	if args.RunID == 0 {
+		// An auto-sync queued ahead of its due time: its run starts now.
+		return s.startAheadRun(ctx, args)
+	}
+	run, err = s.cat.GetSyncRun(ctx, args.AccountID, args.RunID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		log.Info("sync job has no run any more (account deleted?); dropping it", "run_id", args.RunID)
+		return run, false, nil
+	}
+	if err != nil {
+		return run, false, fmt.Errorf("reading sync run %d: %w", args.RunID, err)
+	}
+	switch run.State {
+	case catalog.RunSucceeded, catalog.RunNeedsConfirmation:
+		return run, false, nil // an earlier attempt finished it
+	case catalog.RunFailed:
+		// An earlier attempt failed (or its worker died and the reaper
+		// failed the run): the retry is a new run in the history.
+		retry, err := s.cat.CreateSyncRun(ctx, catalog.SyncRun{AccountID: run.AccountID, Trigger: run.Trigger, State: catalog.RunQueued, RequestedBy: run.RequestedBy}, s.now())
+		if err != nil {
+			return run, false, fmt.Errorf("creating the retry run: %w", err)
+		}
+		log.Info("retrying a failed sync", "retry_of", run.ID, "run_id", retry.ID)
+		return retry, true, nil
+	}
+	return run, true, nil
 }
 
 // leaseLost settles a sync whose lease was lost. When the reaper already
@@ -142,22 +167,31 @@ func (s *Service) leaseLost(ctx context.Context, log *slog.Logger, run catalog.S
 	return errLeaseLost
 }
 
-// syncHoldingLease marks the run running and runs the engine.
-func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *catalog.SyncRun, confirmed bool) (SyncResult, error) {
+// syncHoldingLease waits for library writes in flight, marks the run
+// running, connects to the storage and runs the engine from the
+// connection's saved cursor.
+func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *catalog.SyncRun, confirmed bool) (syncer.Result, error) {
 	if err := s.waitForIntents(ctx, run.AccountID); err != nil {
-		return SyncResult{}, err
+		return syncer.Result{}, err
 	}
 	now := s.now()
 	run.State, run.StartedAt = catalog.RunRunning, &now
 	if err := s.cat.UpdateSyncRun(ctx, *run); err != nil {
-		return SyncResult{}, fmt.Errorf("marking sync run %d running: %w", run.ID, err)
+		return syncer.Result{}, fmt.Errorf("marking sync run %d running: %w", run.ID, err)
 	}
 	s.publishRun(ctx, *run)
 	log.Info("sync started", "trigger", run.Trigger)
 
-	conn, err := s.cfg.Connect(ctx, run.AccountID)
+	conn, err := s.cat.GetConnection(ctx, run.AccountID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return syncer.Result{}, &connectError{err: ErrNoStorage}
+	}
 	if err != nil {
-		return SyncResult{}, &connectError{err: err}
+		return syncer.Result{}, fmt.Errorf("reading the storage connection: %w", err)
+	}
+	connector, err := s.cfg.Connections.Connector(ctx, run.AccountID)
+	if err != nil {
+		return syncer.Result{}, &connectError{err: err}
 	}
 	// The engine keeps the run row's counters up to date itself (it has
 	// the run id); progress here only goes out live.
@@ -169,17 +203,33 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 		p.Counts, p.TotalEstimate = c, total
 		s.publishProgress(ctx, p)
 	}
-	res, err := s.cfg.Sync(ctx, SyncRequest{AccountID: run.AccountID, RunID: run.ID, Trigger: run.Trigger, Conn: conn, ConfirmedMassDelete: confirmed, Progress: progress})
+	res, err := s.cfg.Engine.Run(ctx, syncer.Job{
+		AccountID:           run.AccountID,
+		RunID:               run.ID,
+		Conn:                connector,
+		Cursor:              conn.SyncCursor,
+		LastFullScan:        conn.LastFullScanAt,
+		Progress:            progress,
+		ConfirmedMassDelete: confirmed,
+	})
 	mu.Lock() // no progress write may land after the final one
 	defer mu.Unlock()
+	if err != nil {
+		s.cfg.Connections.MarkFailure(ctx, run.AccountID, err)
+	} else if conn.Status != catalog.ConnOK {
+		// A sync that worked proves the connection works again.
+		if uerr := s.cat.SetConnectionStatus(ctx, run.AccountID, catalog.ConnOK, "", s.now()); uerr != nil {
+			log.Warn("clearing the storage status", "error", uerr)
+		}
+	}
 	return res, err
 }
 
-// finishRun records the outcome, releases the lease and completes the job
-// in one transaction (so the account is free for its next sync the moment
-// the run shows finished), then tells everyone. It returns the error River
-// should see: nil when done, the sync's error when a retry may help.
-func (s *Service) finishRun(ctx context.Context, log *slog.Logger, job *river.Job[SyncArgs], run catalog.SyncRun, holder string, res SyncResult, syncErr error) error {
+// finish records the outcome, releases the lease and completes the job in
+// one transaction (so the account is free for its next sync the moment the
+// run shows finished), then follows up. It returns the error River should
+// see: nil when done, the sync's error when a retry may help.
+func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[SyncArgs], run catalog.SyncRun, holder string, res syncer.Result, syncErr error) error {
 	// Settle the run even when ctx is done (shutdown).
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -188,51 +238,69 @@ func (s *Service) finishRun(ctx context.Context, log *slog.Logger, job *river.Jo
 	switch {
 	case syncErr != nil:
 		state, msg = catalog.RunFailed, syncErr.Error()
-	case res.NeedsConfirmation:
+	case res.State == catalog.RunNeedsConfirmation:
 		state, msg = catalog.RunNeedsConfirmation, res.Message
 	}
 	// The last attempt is final whatever the error.
 	retry := syncErr != nil && retryable(syncErr) && job.Attempt < job.MaxAttempts
 	run.State, run.Error, run.Counts, run.FinishedAt = state, msg, res.Counts, &now
-	err := s.inTx(fctx, func(t *txn) error {
-		c := run.Counts
-		if _, err := t.exec(fctx, `UPDATE sync_runs SET state = ?, finished_at = ?,
-seen = ?, added = ?, updated = ?, moved = ?, removed = ?, errors = ?, error = ?
-WHERE id = ? AND account_id = ?`, state, now.UnixMilli(), c.Seen, c.Added, c.Updated, c.Moved, c.Removed, c.Errors, msg,
-			run.ID, run.AccountID); err != nil {
-			return fmt.Errorf("recording the end of sync run %d: %w", run.ID, err)
+	run.FullScan = run.FullScan || res.FullScan
+	err := s.store.InQueueTx(fctx, func(t *catalog.QueueTx) error {
+		if err := t.FinishRun(fctx, run); err != nil {
+			return err
 		}
-		if _, err := t.exec(fctx, `DELETE FROM sync_leases WHERE account_id = ? AND run_id = ? AND holder = ?`,
-			run.AccountID, run.ID, holder); err != nil {
-			return fmt.Errorf("releasing the library lease: %w", err)
+		if err := t.ReleaseLease(fctx, run.AccountID, run.ID, holder); err != nil {
+			return err
 		}
 		if retry {
 			return nil // River records the error and schedules the retry
 		}
-		if err := s.completeTx(fctx, t, job); err != nil {
-			return fmt.Errorf("completing the sync job: %w", err)
-		}
-		return nil
+		return s.queue.CompleteTx(ctx, t, job.JobRow)
 	})
 	if err != nil {
 		// The lease stays: it expires and the reaper settles the run.
 		return err
 	}
 	s.publishRun(fctx, run)
+	log.Info("sync finished", "state", state, "seen", res.Counts.Seen, "added", res.Counts.Added,
+		"updated", res.Counts.Updated, "moved", res.Counts.Moved, "removed", res.Counts.Removed, "error", msg)
 	// A failure that River retries is shown live but kept, posted and
 	// emailed only when it is final, so a flapping storage does not flood
 	// people with messages.
-	if s.cfg.Finished != nil && !retry {
-		if err := s.cfg.Finished(fctx, run); err != nil {
-			log.Warn("sending the completion messages failed", "error", err)
+	if !retry {
+		if err := s.followUp(fctx, run); err != nil {
+			log.Warn("following up on the sync", "error", err)
 		}
 	}
-	log.Info("sync finished", "state", state, "seen", res.Counts.Seen, "added", res.Counts.Added,
-		"updated", res.Counts.Updated, "moved", res.Counts.Moved, "removed", res.Counts.Removed, "error", msg)
 	if retry {
 		return syncErr
 	}
 	return nil
+}
+
+// followUp tells people about an ended run (notification, webhooks,
+// email) and, when the run changed files, queues the making of their
+// previews and the removal of the previews of removed files.
+func (s *Service) followUp(ctx context.Context, run catalog.SyncRun) error {
+	var errs []error
+	if run.State == catalog.RunSucceeded || run.State == catalog.RunNeedsConfirmation {
+		if run.Counts.Added+run.Counts.Updated+run.Counts.Moved > 0 {
+			if err := s.queue.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
+				errs = append(errs, fmt.Errorf("queueing previews after sync: %w", err))
+			}
+		}
+		if run.Counts.Removed > 0 {
+			if err := s.queue.Enqueue(ctx, media.SweepArgs{AccountID: run.AccountID}); err != nil {
+				errs = append(errs, fmt.Errorf("queueing the preview sweep after sync: %w", err))
+			}
+		}
+	}
+	if s.cfg.Messages != nil {
+		if err := s.cfg.Messages.RunFinished(ctx, run); err != nil {
+			errs = append(errs, fmt.Errorf("sending the completion messages: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // connectError: the storage connector could not be built (no storage,

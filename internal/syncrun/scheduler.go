@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -110,26 +110,26 @@ func (s *Service) enqueueAuto(ctx context.Context, acct catalog.Account, now tim
 		return false, fmt.Errorf("reading the storage connection of account %d: %w", acct.ID, err)
 	}
 	enqueued := false
-	err = s.inTx(ctx, func(t *txn) error {
-		a, err := s.lockAccount(ctx, t, acct.ID)
+	err = s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
+		a, err := t.LockSchedule(ctx, acct.ID)
 		if err != nil {
 			return err
 		}
-		if a.nextAuto == nil || a.nextAuto.After(now.Add(s.cfg.Lookahead)) {
+		if a.NextAutoSyncAt == nil || a.NextAutoSyncAt.After(now.Add(s.cfg.Lookahead)) {
 			return nil // another tick or a plan change got here first
 		}
-		iv := s.policy.AutoInterval(a.plan, conn.Kind)
+		iv := s.policy.AutoInterval(a.Plan, conn.Kind)
 		if iv <= 0 {
-			return setNextAutoTx(ctx, t, acct.ID, nil, now)
+			return t.SetNextAutoSync(ctx, acct.ID, nil, now)
 		}
-		due := *a.nextAuto
+		due := *a.NextAutoSyncAt
 		if due.After(now) {
 			// River keeps wall-clock times; wait the same span.
 			at := time.Now().Add(due.Sub(now))
-			res, err := s.insertTx(ctx, t, SyncArgs{AccountID: acct.ID, Trigger: catalog.TriggerAuto, Slot: due.UnixMilli()},
+			res, err := s.queue.InsertTx(ctx, t, SyncArgs{AccountID: acct.ID, Trigger: catalog.TriggerAuto, Slot: due.UnixMilli()},
 				&river.InsertOpts{ScheduledAt: at})
 			if err != nil {
-				return fmt.Errorf("scheduling the auto-sync job: %w", err)
+				return err
 			}
 			// A duplicate: a sync of the account is queued or running, or
 			// this slot is already scheduled; the next tick looks again.
@@ -137,27 +137,24 @@ func (s *Service) enqueueAuto(ctx context.Context, acct catalog.Account, now tim
 			return nil
 		}
 		next := nextSlot(due, iv, now)
-		if err := setNextAutoTx(ctx, t, acct.ID, &next, now); err != nil {
+		if err := t.SetNextAutoSync(ctx, acct.ID, &next, now); err != nil {
 			return err
 		}
-		if _, active, err := activeRunID(ctx, t, acct.ID); err != nil || active {
+		if active, err := hasActiveRun(ctx, t, acct.ID); err != nil || active {
 			return err
 		}
-		id, err := s.createRunTx(ctx, t, acct.ID, catalog.TriggerAuto, nil, now)
+		run, err := t.CreateRun(ctx, catalog.SyncRun{AccountID: acct.ID, Trigger: catalog.TriggerAuto}, now)
 		if err != nil {
 			return err
 		}
-		res, err := s.insertTx(ctx, t, SyncArgs{AccountID: acct.ID, RunID: id, Trigger: catalog.TriggerAuto}, nil)
+		res, err := s.queue.InsertTx(ctx, t, SyncArgs{AccountID: acct.ID, RunID: run.ID, Trigger: catalog.TriggerAuto}, nil)
 		if err != nil {
-			return fmt.Errorf("enqueueing the auto-sync job: %w", err)
+			return err
 		}
 		if res.UniqueSkippedAsDuplicate {
 			// A job already covers this slot: one scheduled ahead for it,
 			// or the retry of an earlier run.
-			if _, err := t.exec(ctx, `DELETE FROM sync_runs WHERE id = ?`, id); err != nil {
-				return fmt.Errorf("dropping the unneeded sync run: %w", err)
-			}
-			return nil
+			return t.DeleteRun(ctx, acct.ID, run.ID)
 		}
 		enqueued = true
 		return nil
@@ -180,40 +177,45 @@ func (s *Service) startAheadRun(ctx context.Context, args SyncArgs) (run catalog
 		return run, false, fmt.Errorf("reading the storage connection of account %d: %w", args.AccountID, err)
 	}
 	now := s.now()
-	var id int64
-	err = s.inTx(ctx, func(t *txn) error {
-		a, err := s.lockAccount(ctx, t, args.AccountID)
+	err = s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
+		a, err := t.LockSchedule(ctx, args.AccountID)
 		if err != nil {
 			return err
 		}
-		if a.nextAuto == nil {
+		if a.NextAutoSyncAt == nil {
 			return nil // auto-sync was turned off meanwhile (plan or storage change)
 		}
-		if a.nextAuto.UnixMilli() == args.Slot {
+		if a.NextAutoSyncAt.UnixMilli() == args.Slot {
 			slot := time.UnixMilli(args.Slot).UTC()
 			var next *time.Time
-			if iv := s.policy.AutoInterval(a.plan, conn.Kind); iv > 0 {
+			if iv := s.policy.AutoInterval(a.Plan, conn.Kind); iv > 0 {
 				n := nextSlot(slot, iv, later(now, slot))
 				next = &n
 			}
-			if err := setNextAutoTx(ctx, t, args.AccountID, next, now); err != nil {
+			if err := t.SetNextAutoSync(ctx, args.AccountID, next, now); err != nil {
 				return err
 			}
 		}
-		if _, active, err := activeRunID(ctx, t, args.AccountID); err != nil || active {
+		if active, err := hasActiveRun(ctx, t, args.AccountID); err != nil || active {
 			return err
 		}
-		id, err = s.createRunTx(ctx, t, args.AccountID, catalog.TriggerAuto, nil, now)
+		run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: args.AccountID, Trigger: catalog.TriggerAuto}, now)
+		ok = err == nil
 		return err
 	})
-	if err != nil || id == 0 {
-		return run, false, err
+	return run, ok && err == nil, err
+}
+
+// hasActiveRun reports whether the account has a queued or running run.
+func hasActiveRun(ctx context.Context, t *catalog.QueueTx, accountID int64) (bool, error) {
+	_, err := t.ActiveRun(ctx, accountID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return false, nil
 	}
-	run, err = s.cat.GetSyncRun(ctx, args.AccountID, id)
 	if err != nil {
-		return run, false, fmt.Errorf("reading sync run %d: %w", id, err)
+		return false, fmt.Errorf("looking for the account's active sync: %w", err)
 	}
-	return run, true, nil
+	return true, nil
 }
 
 func later(a, b time.Time) time.Time {
@@ -235,7 +237,7 @@ func (s *Service) cancelAheadJobs(ctx context.Context, accountID int64) error {
 		if unmarshalArgs(j, &args) != nil || args.RunID != 0 {
 			continue
 		}
-		if _, err := s.client.JobDelete(ctx, j.ID); err != nil && !errors.Is(err, rivertype.ErrJobRunning) && !errors.Is(err, river.ErrNotFound) {
+		if err := s.queue.Delete(ctx, j.ID); err != nil && !errors.Is(err, rivertype.ErrJobRunning) && !errors.Is(err, river.ErrNotFound) {
 			return fmt.Errorf("cancelling the scheduled auto-sync of account %d: %w", accountID, err)
 		}
 	}

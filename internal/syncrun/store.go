@@ -1,4 +1,4 @@
-package jobs
+package syncrun
 
 import (
 	"context"
@@ -7,17 +7,19 @@ import (
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
 
-// Catalog is the part of *catalog.Store the jobs service calls outside its
+// Catalog is the part of *catalog.Store the sync service calls outside its
 // own transactions. Tests wrap the store to inject failures.
 type Catalog interface {
 	GetAccount(ctx context.Context, id int64) (catalog.Account, error)
 	GetConnection(ctx context.Context, accountID int64) (catalog.Connection, error)
+	SetConnectionStatus(ctx context.Context, accountID int64, status, message string, now time.Time) error
 	SetNextAutoSync(ctx context.Context, accountID int64, at *time.Time, now time.Time) error
 	ListDueAccounts(ctx context.Context, now time.Time, limit int) ([]catalog.Account, error)
 	ExpireTrials(ctx context.Context, now time.Time) ([]int64, error)
 
 	GetSyncRun(ctx context.Context, accountID, runID int64) (catalog.SyncRun, error)
 	ActiveSyncRun(ctx context.Context, accountID int64) (catalog.SyncRun, error)
+	LatestFinishedSyncRun(ctx context.Context, accountID int64) (catalog.SyncRun, error)
 	ListSyncRuns(ctx context.Context, accountID int64, limit int) ([]catalog.SyncRun, error)
 	CreateSyncRun(ctx context.Context, r catalog.SyncRun, now time.Time) (catalog.SyncRun, error)
 	UpdateSyncRun(ctx context.Context, r catalog.SyncRun) error
