@@ -77,6 +77,9 @@ func start(t *testing.T, dialect string) *env {
 	}
 	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, FetchPollInterval: 100 * time.Millisecond, Syncs: func(c *syncrun.Config) {
 		c.LeaseTTL = 3 * time.Second
+		// River's own retry of a failed sync waits long: tests that want
+		// a sync press Sync now.
+		c.SyncRetryDelay = time.Hour
 	}})
 	if err != nil {
 		t.Fatal(err)

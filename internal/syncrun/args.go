@@ -40,6 +40,10 @@ type SyncArgs struct {
 	// ConfirmedMassDelete: an admin confirmed the removals a run stopped
 	// for (mass-delete guard); this sync may apply them.
 	ConfirmedMassDelete bool `json:"confirmed_mass_delete,omitempty"`
+	// Tries counts the attempts made before this job: a failed sync that
+	// may be retried ends its job and queues a new one, scheduled after
+	// the backoff, with Tries one more.
+	Tries int `json:"tries,omitempty"`
 }
 
 // Kind is the River job kind.
@@ -53,8 +57,10 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// syncMaxAttempts bounds the retries of one sync (a killed worker, a
-// storage outage); after them the run stays failed until the next trigger.
+// syncMaxAttempts bounds the attempts of one sync (a killed worker, a
+// storage outage), counting both the retries the sync service queues
+// (SyncArgs.Tries) and River's own of this job (after a worker died);
+// after them the run stays failed until the next trigger.
 const syncMaxAttempts = 5
 
 // SchedulerArgs is the periodic tick that enqueues due auto-syncs, expires

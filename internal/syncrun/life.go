@@ -42,9 +42,10 @@ type syncWorker struct {
 // detected by its lease, not by this timeout.
 func (w *syncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.svc.cfg.MaxSyncDuration }
 
-// NextRetry spaces the retries of a failed sync.
+// NextRetry spaces River's retries of a sync whose worker died (the
+// sync service queues the retries of failed syncs itself, in finish).
 func (w *syncWorker) NextRetry(job *river.Job[SyncArgs]) time.Time {
-	return time.Now().Add(syncRetryDelay(w.svc.cfg.SyncRetryDelay, job.Attempt))
+	return time.Now().Add(syncRetryDelay(w.svc.cfg.SyncRetryDelay, job.Args.Tries+job.Attempt))
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
@@ -227,8 +228,9 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 
 // finish records the outcome, releases the lease and completes the job in
 // one transaction (so the account is free for its next sync the moment the
-// run shows finished), then follows up. It returns the error River should
-// see: nil when done, the sync's error when a retry may help.
+// run shows finished) — with the job that retries it when a retry may
+// help — then follows up. River sees the job succeed: the retry is the
+// sync service's own.
 func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[SyncArgs], run catalog.SyncRun, holder string, res syncer.Result, syncErr error) error {
 	// Settle the run even when ctx is done (shutdown).
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -242,7 +244,8 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		state, msg = catalog.RunNeedsConfirmation, res.Message
 	}
 	// The last attempt is final whatever the error.
-	retry := syncErr != nil && retryable(syncErr) && job.Attempt < job.MaxAttempts
+	tries := job.Args.Tries + job.Attempt
+	retry := syncErr != nil && retryable(syncErr) && tries < syncMaxAttempts
 	run.State, run.Error, run.Counts, run.FinishedAt = state, msg, res.Counts, &now
 	run.FullScan = run.FullScan || res.FullScan
 	err := s.store.InQueueTx(fctx, func(t *catalog.QueueTx) error {
@@ -252,10 +255,23 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		if err := t.ReleaseLease(fctx, run.AccountID, run.ID, holder); err != nil {
 			return err
 		}
-		if retry {
-			return nil // River records the error and schedules the retry
+		if err := s.queue.CompleteTx(ctx, t, job.JobRow); err != nil {
+			return err
 		}
-		return s.queue.CompleteTx(ctx, t, job.JobRow)
+		if !retry {
+			return nil
+		}
+		// The retry is a new job, waiting for its backoff, so that the
+		// moment this run shows failed the account's one job is the
+		// waiting retry (which Sync now may bring forward), never this
+		// one still running.
+		next := job.Args
+		next.Tries = tries
+		_, err := s.queue.InsertTx(ctx, t, next, &river.InsertOpts{
+			ScheduledAt: time.Now().Add(syncRetryDelay(s.cfg.SyncRetryDelay, tries)),
+			MaxAttempts: syncMaxAttempts - tries,
+		})
+		return err
 	})
 	if err != nil {
 		// The lease stays: it expires and the reaper settles the run.
@@ -271,9 +287,6 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		if err := s.followUp(fctx, run); err != nil {
 			log.Warn("following up on the sync", "error", err)
 		}
-	}
-	if retry {
-		return syncErr
 	}
 	return nil
 }

@@ -166,17 +166,15 @@ func TestManualSyncBringsTheRetryForward(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.waitRun(t, acct.ID, run.ID, catalog.RunFailed)
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			jobs, err := svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateRetryable)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(jobs) == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the failed sync was not queued for a retry")
-			}
+		// The moment the run shows failed, the account's one sync job is the
+		// retry waiting for its backoff (the failed job is finished).
+		jobs, err := svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateRetryable, rivertype.JobStateAvailable,
+			rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStatePending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 1 || jobs[0].State != rivertype.JobStateScheduled {
+			t.Fatalf("sync jobs when the run shows failed: %d; want one retry, scheduled", len(jobs))
 		}
 		b.sync.setErr(nil) // the storage is back
 		again, started, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
@@ -194,7 +192,7 @@ func TestManualSyncBringsTheRetryForward(t *testing.T) {
 		if len(runs) != 2 {
 			t.Fatalf("%d runs, want the failed one and the one Sync now started", len(runs))
 		}
-		jobs, err := svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateRetryable, rivertype.JobStateAvailable,
+		jobs, err = svc.accountSyncJobs(ctx, acct.ID, rivertype.JobStateRetryable, rivertype.JobStateAvailable,
 			rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStatePending)
 		if err != nil {
 			t.Fatal(err)
