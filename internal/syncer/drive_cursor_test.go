@@ -121,3 +121,33 @@ func TestDriveRefusedCursorRootGone(t *testing.T) {
 		}
 	}
 }
+
+// TestDriveRefusedCursorIsForgotten: a refused token is dropped at once, so
+// when the full scan after it fails, the next sync lists everything again
+// instead of asking the feed with the refused token.
+func TestDriveRefusedCursorIsForgotten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", "gdrive", syncer.Config{FullScanEvery: 24 * time.Hour})
+	d := e.st.drive
+	d.CreateFile(e.st.root, "a.jpg", "image/jpeg", []byte("a"))
+	e.mustSync()
+	d.CreateFile(e.st.root, "b.jpg", "image/jpeg", []byte("b"))
+	d.RejectChangeTokens(drivefake.TokenNotFound)
+	d.FailNext("files.list", 100, drivefake.FaultServerError)
+	if _, err := e.sync(false); err == nil {
+		t.Fatal("sync with files.list failing succeeded")
+	}
+	conn, err := e.store.GetConnection(e.ctx, e.account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn.SyncCursor != "" || conn.LastFullScanAt == nil {
+		t.Fatalf("after the failed rescan the saved token is %q (last full scan %v); want it forgotten, the full scan time kept", conn.SyncCursor, conn.LastFullScanAt)
+	}
+	d.ClearFaults()
+	d.ResetCalls()
+	e.cursor = conn.SyncCursor // what the jobs worker reads
+	if res := e.mustSync(); !res.FullScan || res.Counts.Added != 1 || d.Calls("changes.list") != 0 {
+		t.Fatalf("sync after the failed rescan: %+v, changes.list=%d; want a full scan adding b.jpg without the feed", res, d.Calls("changes.list"))
+	}
+}
