@@ -192,7 +192,7 @@ func TestRejectedChangeTokens(t *testing.T) {
 		code, body := getJSON(t, f, "/drive/v3/changes", url.Values{"pageToken": {start.StartPageToken}})
 		first := body["error"].(map[string]any)["errors"].([]any)[0].(map[string]any)
 		if loc, _ := first["location"].(string); code != tc.code || first["reason"] != tc.reason || loc != tc.loc {
-			t.Errorf("rejection %d: the current start token answered %d %v, want %d %s", tc.how, code, body, tc.code, tc.reason)
+			t.Errorf("rejection %v: the current start token answered %d %v, want %d %s", tc.how, code, body, tc.code, tc.reason)
 		}
 		fresh, err := svc.Changes.GetStartPageToken().Do()
 		if err != nil {
@@ -201,7 +201,7 @@ func TestRejectedChangeTokens(t *testing.T) {
 		id := f.CreateFile("root", "after", "text/plain", nil)
 		l, err := svc.Changes.List(fresh.StartPageToken).Do()
 		if err != nil || len(l.Changes) != 1 || l.Changes[0].FileId != id {
-			t.Errorf("rejection %d: a token issued afterwards gave %+v %v, want the one new file", tc.how, l, err)
+			t.Errorf("rejection %v: a token issued afterwards gave %+v %v, want the one new file", tc.how, l, err)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package drivefake
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+)
 
 // TokenRejection is how the fake answers a changes page token it no longer
 // accepts. Drive's reference says only that a rejected token "should be
@@ -21,6 +24,19 @@ const (
 	// resynchronisation.
 	TokenGone
 )
+
+// String names the answer, as in test messages.
+func (t TokenRejection) String() string {
+	switch t {
+	case TokenInvalid:
+		return "400 invalid"
+	case TokenNotFound:
+		return "404 notFound"
+	case TokenGone:
+		return "410 deleted"
+	}
+	return fmt.Sprintf("TokenRejection(%d)", int(t))
+}
 
 // RejectChangeTokens makes every changes page token issued so far, the
 // current start token included, rejected the way how says, as when Drive
