@@ -87,6 +87,7 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 			return res, nil
 		case errors.Is(err, storage.ErrInvalidCursor):
 			r.log.Info("changes cursor refused by the storage; scanning in full instead", slog.String("error", err.Error()))
+			r.dropCursor(ctx)
 		case errors.Is(err, errNeedFullScan):
 			r.log.Info("changes feed not enough to place every change; scanning in full", slog.String("reason", err.Error()))
 		default:
@@ -107,6 +108,16 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		startCursor = c
 	}
 	return r.fullScan(ctx, startCursor)
+}
+
+// dropCursor forgets a changes cursor the storage refused, so that the
+// syncs after this one scan in full at once until a full scan saves a new
+// cursor, even if this one fails or stops for a confirmation. Failing to
+// forget it only costs the next sync a refused feed call.
+func (r *run) dropCursor(ctx context.Context) {
+	if err := r.store.SetSyncCursor(ctx, r.job.AccountID, "", nil, r.e.now()); err != nil {
+		r.log.Warn("forgetting the refused changes cursor", slog.String("error", err.Error()))
+	}
 }
 
 // useFeed reports whether this run may read the changes feed instead of

@@ -2,11 +2,12 @@ package gdrive
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
+	"slices"
 
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/googleapi"
@@ -48,7 +49,8 @@ func (c *Conn) StartCursor(ctx context.Context) (string, error) {
 // it with ScanFolder. Changes to items outside the root are dropped, except
 // that removals of unknown items are passed on (Drive does not say where a
 // deleted item was; removing an ID the catalog does not hold is a no-op).
-// An invalid or expired cursor is storage.ErrInvalidCursor.
+// A cursor Drive refuses is storage.ErrInvalidCursor while the connected
+// folder still exists, and storage.ErrNotFound when it is gone.
 func (c *Conn) Changes(ctx context.Context, cursor string) ([]storage.Change, string, bool, error) {
 	root, err := c.rootFolder(ctx)
 	if err != nil {
@@ -67,12 +69,11 @@ func (c *Conn) Changes(ctx context.Context, cursor string) ([]storage.Change, st
 		}
 		var err error
 		page, err = call.Do()
-		if invalidCursor(err) {
-			return storage.Classify(storage.ErrInvalidCursor, "changes", "",
-				fmt.Errorf("Drive refused the saved changes cursor (%w); a full scan follows", err))
-		}
 		return err
 	})
+	if ge, ok := tokenRefused(err); ok {
+		return nil, "", false, c.refusedCursor(ctx, ge)
+	}
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -119,21 +120,62 @@ func (c *Conn) Changes(ctx context.Context, cursor string) ([]storage.Change, st
 	return out, page.NewStartPageToken, false, nil
 }
 
-// invalidCursor reports whether changes.list refused its page token: Drive
-// answers 400 "Invalid Value" (reason invalid) at location pageToken.
-func invalidCursor(err error) bool {
+// tokenRefused reports whether changes.list may have refused its page
+// token. Drive answers 400 "Invalid Value" at location pageToken for a
+// token it cannot use; an expired one has also been answered 404 (like a
+// missing file) and 410 Gone. A 400 naming only other parameters is about
+// them, not the token. A 404 may also mean the root's shared drive is out
+// of reach: refusedCursor tells the two apart.
+func tokenRefused(err error) (*googleapi.Error, bool) {
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
-		return false
+		return nil, false
 	}
 	switch ge.Code {
-	case http.StatusGone:
-		return true
+	case http.StatusNotFound, http.StatusGone:
+		return ge, true
 	case http.StatusBadRequest:
-		r := reason(err)
-		return r == "invalid" || r == "invalidPageToken" || strings.Contains(ge.Body, "pageToken")
+		locs := errorLocations(ge)
+		return ge, len(locs) == 0 || slices.Contains(locs, "pageToken")
 	}
-	return false
+	return nil, false
+}
+
+// errorLocations returns the parameters a Drive error names (the client
+// library does not decode them).
+func errorLocations(ge *googleapi.Error) []string {
+	var body struct {
+		Error struct {
+			Errors []struct {
+				Location string `json:"location"`
+			} `json:"errors"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(ge.Body), &body) != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range body.Error.Errors {
+		if e.Location != "" {
+			out = append(out, e.Location)
+		}
+	}
+	return out
+}
+
+// refusedCursor classifies Drive's answer to a changes.list whose page
+// token it may have refused. The answer does not say whether the token or
+// the connected folder is the problem, so the folder is looked up afresh:
+// gone (deleted, trashed, no longer shared) is its storage.ErrNotFound,
+// which asks for a reconnect; still there means only the token was refused:
+// storage.ErrInvalidCursor, and the engine scans in full. The answer is
+// wrapped, not its class, so a 404 does not read as storage.ErrNotFound.
+func (c *Conn) refusedCursor(ctx context.Context, answer *googleapi.Error) error {
+	if _, err := c.resolveRoot(ctx, true); err != nil {
+		return err
+	}
+	return storage.Classify(storage.ErrInvalidCursor, "changes", "",
+		fmt.Errorf("Drive refused the saved changes cursor (%w); a full scan follows", answer))
 }
 
 // convertChange turns one Drive change into a storage change, if it

@@ -2,6 +2,7 @@ package gdrive_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -172,6 +173,85 @@ func TestChangesInvalidCursor(t *testing.T) {
 	b.fake.ExpireChangeTokens()
 	_, _, _, err := b.conn.Changes(ctx, old)
 	mustClass(t, err, storage.ErrInvalidCursor)
+}
+
+// rejections are the answers Drive gives for a changes token it refuses.
+var rejections = []struct {
+	name string
+	how  drivefake.TokenRejection
+}{
+	{"400 invalid", drivefake.TokenInvalid},
+	{"404 not found", drivefake.TokenNotFound},
+	{"410 gone", drivefake.TokenGone},
+}
+
+// TestChangesRejectedCursor: whichever way Drive refuses a saved changes
+// token, the feed says storage.ErrInvalidCursor while the connected folder
+// is there (the engine then scans in full), and a fresh cursor works.
+func TestChangesRejectedCursor(t *testing.T) {
+	t.Parallel()
+	for _, tc := range rejections {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, drivefake.Options{})
+			old := startCursor(t, b.conn)
+			b.fake.CreateFile(b.rootID, "missed.txt", "text/plain", nil)
+			b.fake.RejectChangeTokens(tc.how)
+			_, _, _, err := b.conn.Changes(context.Background(), old)
+			mustClass(t, err, storage.ErrInvalidCursor)
+			if errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a refused token with the folder in place reads as a missing folder: %v", err)
+			}
+			fresh := startCursor(t, b.conn)
+			id := b.fake.CreateFile(b.rootID, "after.txt", "text/plain", nil)
+			chs, _, _ := drain(t, b.conn, fresh)
+			if len(chs) != 1 || chs[0].ID != id || chs[0].Kind != storage.ChangeUpsert {
+				t.Fatalf("feed from a fresh cursor: %+v, want only after.txt", chs)
+			}
+		})
+	}
+}
+
+// TestChangesRejectedCursorRootGone: when the token is refused and the
+// connected folder is gone (deleted, trashed, no longer shared, or its
+// shared drive out of reach), the feed says the folder is missing, not
+// that a full scan would help.
+func TestChangesRejectedCursorRootGone(t *testing.T) {
+	t.Parallel()
+	gone := []struct {
+		name   string
+		shared bool
+		remove func(f *drivefake.Server, root string) error
+	}{
+		{"deleted", false, func(f *drivefake.Server, root string) error { return f.Delete(root) }},
+		{"trashed", false, func(f *drivefake.Server, root string) error { return f.Trash(root) }},
+		{"unshared", false, func(f *drivefake.Server, root string) error { return f.SetAccess(root, drivefake.AccessNone) }},
+		{"shared drive unshared", true, func(f *drivefake.Server, root string) error { return f.SetAccess(root, drivefake.AccessNone) }},
+	}
+	for _, g := range gone {
+		for _, tc := range rejections {
+			t.Run(g.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				fake := drivefake.New(t, drivefake.Options{})
+				root := fake.CreateFolder("root", "Shelf")
+				if g.shared {
+					root = fake.CreateSharedDrive("Team")
+				}
+				conn := connect(t, fake, root, nil)
+				old := startCursor(t, conn)
+				fake.CreateFile(root, "x.txt", "text/plain", nil)
+				fake.RejectChangeTokens(tc.how)
+				if err := g.remove(fake, root); err != nil {
+					t.Fatal(err)
+				}
+				_, _, _, err := conn.Changes(context.Background(), old)
+				mustClass(t, err, storage.ErrNotFound)
+				if errors.Is(err, storage.ErrInvalidCursor) {
+					t.Fatalf("a missing folder reads as a refused token (a full scan would follow): %v", err)
+				}
+			})
+		}
+	}
 }
 
 func TestChangesSharedDriveAndEmptyPages(t *testing.T) {

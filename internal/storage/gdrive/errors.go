@@ -48,15 +48,6 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// reason returns the first error reason of a Drive error ("" if none).
-func reason(err error) string {
-	var ge *googleapi.Error
-	if errors.As(err, &ge) && len(ge.Errors) > 0 {
-		return ge.Errors[0].Reason
-	}
-	return ""
-}
-
 // retryAfterError carries a Retry-After hint for the pacer.
 type retryAfterError struct {
 	err   error

@@ -31,7 +31,8 @@
 //     corpora=drive with the drive's ID;
 //   - changes: one page per call, folders moved in arrive without their
 //     content (ScanFolder lists it), moves out of the root are removals, a
-//     400 on the page token is storage.ErrInvalidCursor;
+//     page token Drive refuses (400, 404 or 410) is storage.ErrInvalidCursor
+//     unless the root turns out to be gone;
 //   - rate limits (403 userRateLimitExceeded/rateLimitExceeded, 429) and
 //     5xx are retried through the storage.Pacer with backoff and jitter; a
 //     create whose reply was lost is not repeated into a duplicate; a 401

@@ -9,15 +9,21 @@ func (s *Server) handleStartToken(w http.ResponseWriter, r *http.Request, _ stri
 	v := r.URL.Query()
 	s.mu.Lock()
 	tok := s.st.startToken()
-	if d := v.Get("driveId"); d != "" {
-		if f, ok := s.st.files[d]; !ok || f.parent != "" || f.driveID != d || v.Get("supportsAllDrives") != "true" {
-			s.mu.Unlock()
-			writeError(w, http.StatusNotFound, "notFound", "Shared drive not found: "+d, "driveId", "parameter")
-			return
-		}
+	if c := corpusOf(v); c.driveID != "" && !s.sharedDrive(c) {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "notFound", "Shared drive not found: "+c.driveID, "driveId", "parameter")
+		return
 	}
 	s.mu.Unlock()
 	s.respond(w, v, map[string]any{"kind": "drive#startPageToken", "startPageToken": strconv.FormatInt(tok, 10)}, nil)
+}
+
+// sharedDrive reports whether the call's driveId names a shared drive the
+// user can reach (Drive answers 404 "Shared drive not found" otherwise).
+// Called with s.mu held.
+func (s *Server) sharedDrive(c corpus) bool {
+	f, ok := s.st.files[c.driveID]
+	return ok && f.parent == "" && f.driveID == c.driveID && c.allDrives && s.st.visible(f)
 }
 
 // handleChanges serves changes.list. Each file appears once, at its latest
@@ -39,16 +45,30 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request, _ string)
 	includeRemoved := v.Get("includeRemoved") != "false"
 
 	s.mu.Lock()
+	if c.driveID != "" && !s.sharedDrive(c) {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "notFound", "Shared drive not found: "+c.driveID, "driveId", "parameter")
+		return
+	}
 	tok, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || tok < s.st.minToken || tok > s.st.startToken() {
+	if err != nil || tok > s.st.startToken() {
 		s.mu.Unlock()
 		writeInvalid(w, "pageToken", "")
+		return
+	}
+	if tok < s.st.minToken {
+		how := s.st.tokenRejection
+		s.mu.Unlock()
+		writeTokenRejected(w, how)
 		return
 	}
 	var items []any
 	var seqs []int64
 	for seq := tok; seq < s.st.startToken(); seq++ {
 		ch := s.st.changes[seq-1]
+		if ch.fileID == "" {
+			continue
+		}
 		if c.driveID != "" {
 			// A shared drive's feed: the drive's own changes, each file
 			// once at its latest; a file that left the drive is removed.

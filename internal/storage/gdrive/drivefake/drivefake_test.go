@@ -171,6 +171,60 @@ func TestChangesFeed(t *testing.T) {
 	}
 }
 
+func TestRejectedChangeTokens(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		how         drivefake.TokenRejection
+		code        int
+		reason, loc string
+	}{
+		{drivefake.TokenInvalid, 400, "invalid", "pageToken"},
+		{drivefake.TokenNotFound, 404, "notFound", ""},
+		{drivefake.TokenGone, 410, "deleted", ""},
+	} {
+		f := drivefake.New(t, drivefake.Options{})
+		svc := service(t, f)
+		start, err := svc.Changes.GetStartPageToken().Do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.RejectChangeTokens(tc.how)
+		code, body := getJSON(t, f, "/drive/v3/changes", url.Values{"pageToken": {start.StartPageToken}})
+		first := body["error"].(map[string]any)["errors"].([]any)[0].(map[string]any)
+		if loc, _ := first["location"].(string); code != tc.code || first["reason"] != tc.reason || loc != tc.loc {
+			t.Errorf("rejection %v: the current start token answered %d %v, want %d %s", tc.how, code, body, tc.code, tc.reason)
+		}
+		fresh, err := svc.Changes.GetStartPageToken().Do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := f.CreateFile("root", "after", "text/plain", nil)
+		l, err := svc.Changes.List(fresh.StartPageToken).Do()
+		if err != nil || len(l.Changes) != 1 || l.Changes[0].FileId != id {
+			t.Errorf("rejection %v: a token issued afterwards gave %+v %v, want the one new file", tc.how, l, err)
+		}
+	}
+}
+
+func TestChangesOfASharedDriveOutOfReach(t *testing.T) {
+	t.Parallel()
+	f := drivefake.New(t, drivefake.Options{})
+	drv := f.CreateSharedDrive("Team")
+	svc := service(t, f)
+	start, err := svc.Changes.GetStartPageToken().DriveId(drv).SupportsAllDrives(true).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetAccess(drv, drivefake.AccessNone); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Changes.List(start.StartPageToken).DriveId(drv).SupportsAllDrives(true).IncludeItemsFromAllDrives(true).Do()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != 404 || !strings.Contains(ge.Body, "Shared drive not found") {
+		t.Errorf("changes of a shared drive the user left: %v, want 404 Shared drive not found at driveId", err)
+	}
+}
+
 func TestAuthRequired(t *testing.T) {
 	t.Parallel()
 	f := drivefake.New(t, drivefake.Options{RequireAuth: true})

@@ -188,14 +188,6 @@ func (s *Server) SetAccess(id string, a Access) error {
 	})
 }
 
-// ExpireChangeTokens makes every changes page token issued so far invalid
-// (Drive answers 400 for them), as when a saved token is too old.
-func (s *Server) ExpireChangeTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.st.minToken = s.st.startToken()
-}
-
 // File returns a file's current state.
 func (s *Server) File(id string) (FileInfo, bool) {
 	s.mu.Lock()

@@ -5,9 +5,10 @@
 // folder, Google-native files without size or md5Checksum, shortcuts,
 // trashed files (listed unless the query excludes them), shared drives,
 // default partial responses when fields is absent, sizes as JSON strings,
-// a changes feed with page tokens (400 for an invalid token), and the known
-// bug where OR-ed parent queries return nothing. It injects errors and
-// latency and counts calls per endpoint.
+// a changes feed with page tokens (a rejected token answered 400, 404 or
+// 410, see RejectChangeTokens), and the known bug where OR-ed parent
+// queries return nothing. It injects errors and latency and counts calls
+// per endpoint.
 //
 // Tests seed and change the fake directly through the Server's Go API; every
 // such change is recorded in the changes feed as if a user made it in Drive.

@@ -88,7 +88,8 @@ func (f *file) json() map[string]any {
 }
 
 // change is one entry of the changes feed: the file changed at seq (its
-// current state is reported, as Drive does), or was deleted for good.
+// current state is reported, as Drive does), or was deleted for good. An
+// entry without a fileID concerns no file (see RejectChangeTokens).
 type change struct {
 	seq     int64
 	fileID  string
@@ -112,8 +113,10 @@ type store struct {
 	// lastInDrive is the latest change of a file within one drive's feed,
 	// keyed by driveKey.
 	lastInDrive map[string]int64
-	minToken    int64 // page tokens below this are expired
+	minToken    int64 // page tokens below this are rejected
 	rootID      string
+	// tokenRejection is how changes.list answers a rejected token.
+	tokenRejection TokenRejection
 }
 
 func newStore(now func() time.Time) *store {
