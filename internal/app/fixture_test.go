@@ -16,8 +16,8 @@ import (
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
-	"github.com/shelf-dam/shelf/internal/syncrun"
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
+	"github.com/shelf-dam/shelf/internal/syncrun"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
 

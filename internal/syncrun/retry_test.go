@@ -10,9 +10,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/syncer"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/syncer"
 )
 
 // finishedLog records what Config.Finished was told.

@@ -167,7 +167,9 @@ type svcOpts struct {
 
 type engineFunc func(ctx context.Context, job syncer.Job) (syncer.Result, error)
 
-func (f engineFunc) Run(ctx context.Context, job syncer.Job) (syncer.Result, error) { return f(ctx, job) }
+func (f engineFunc) Run(ctx context.Context, job syncer.Job) (syncer.Result, error) {
+	return f(ctx, job)
+}
 
 type messagesFunc func(ctx context.Context, run catalog.SyncRun) error
 
