@@ -15,10 +15,6 @@ import (
 	"github.com/shelf-dam/shelf/internal/media"
 )
 
-// maxUploadMemory is how much of a multipart upload is buffered in memory;
-// the rest goes to temporary files.
-const maxUploadMemory = 8 << 20
-
 func folderJSON(f catalog.Folder) map[string]any {
 	return map[string]any{"id": f.ID, "name": f.Name, "path": f.Path, "parent_id": f.ParentID}
 }

@@ -31,11 +31,6 @@ type principal struct {
 
 type principalKey struct{}
 
-func principalFrom(ctx context.Context) *principal {
-	p, _ := ctx.Value(principalKey{}).(*principal)
-	return p
-}
-
 // roleCheck decides whether a principal may call an endpoint.
 type roleCheck func(p *principal) *apiError
 

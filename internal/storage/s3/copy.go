@@ -134,7 +134,7 @@ func (c *Conn) deleteKeys(ctx context.Context, p string, keys []string) error {
 		}
 		if len(out.Errors) > 0 {
 			e := out.Errors[0]
-			class, hint := classOf(400, aws.ToString(e.Code)) // per-key errors carry a code, not a status
+			hint, class := classOf(400, aws.ToString(e.Code)) // per-key errors carry a code, not a status
 			return storage.Classify(class, "delete", p, fmt.Errorf("%d of %d keys were not deleted; first %q: %s %s %s",
 				len(out.Errors), len(keys), aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message), hint))
 		}

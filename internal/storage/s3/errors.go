@@ -42,7 +42,7 @@ func (c *Conn) classify(op, p string, err error) error {
 	if errors.As(err, &respErr) {
 		status = respErr.HTTPStatusCode()
 	}
-	class, hint := classOf(status, code)
+	hint, class := classOf(status, code)
 	if class == storage.ErrFatal && code == "NoSuchBucket" {
 		hint = fmt.Sprintf("bucket %q does not exist (or was deleted); check the bucket name or reconnect storage", c.bucket)
 	}
@@ -58,45 +58,45 @@ func (c *Conn) classify(op, p string, err error) error {
 
 // classOf maps an HTTP status and S3 error code to a class and a hint
 // saying what to do.
-func classOf(status int, code string) (class error, hint string) {
+func classOf(status int, code string) (hint string, class error) {
 	switch code {
 	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
 		"OperationAborted", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests":
-		return storage.ErrRetryable, ""
+		return "", storage.ErrRetryable
 	case "InvalidAccessKeyId", "XAdminUserNotFound": // versitygw answers 404 XAdminUserNotFound
-		return storage.ErrAuth, "the access key ID is not known to the server; check it"
+		return "the access key ID is not known to the server; check it", storage.ErrAuth
 	case "SignatureDoesNotMatch":
-		return storage.ErrAuth, "the secret access key does not match the access key ID; check it"
+		return "the secret access key does not match the access key ID; check it", storage.ErrAuth
 	case "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "InvalidSecurity":
-		return storage.ErrAuth, "the credentials are expired or invalid; renew them"
+		return "the credentials are expired or invalid; renew them", storage.ErrAuth
 	case "AccessDenied", "AllAccessDisabled", "AccountProblem":
-		return storage.ErrPermission, "the credentials may not do this on the bucket or prefix; grant the permission"
+		return "the credentials may not do this on the bucket or prefix; grant the permission", storage.ErrPermission
 	case "NoSuchBucket":
-		return storage.ErrFatal, ""
+		return "", storage.ErrFatal
 	case "RequestTimeTooSkewed":
-		return storage.ErrFatal, "this machine's clock and the server's differ by more than 15 minutes; fix the clock"
+		return "this machine's clock and the server's differ by more than 15 minutes; fix the clock", storage.ErrFatal
 	case "ObjectParentIsFile", "ExistingObjectIsDirectory", "DirectoryNotEmpty":
 		// File-system backed stores (versitygw posix, MinIO on a disk)
 		// cannot hold a file and a folder of the same name.
-		return storage.ErrExists, "a file and a folder of the same name cannot both exist on this store"
+		return "a file and a folder of the same name cannot both exist on this store", storage.ErrExists
 	case "NoSuchKey", "NotFound", "NoSuchUpload":
-		return storage.ErrNotFound, ""
+		return "", storage.ErrNotFound
 	case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":
-		return storage.ErrFatal, "the bucket is in another region; set the bucket's region"
+		return "the bucket is in another region; set the bucket's region", storage.ErrFatal
 	}
 	switch {
 	case status == 0:
-		return storage.ErrRetryable, "no answer from the S3 endpoint (network error)"
+		return "no answer from the S3 endpoint (network error)", storage.ErrRetryable
 	case status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout:
-		return storage.ErrRetryable, ""
+		return "", storage.ErrRetryable
 	case status == http.StatusNotFound:
-		return storage.ErrNotFound, ""
+		return "", storage.ErrNotFound
 	case status == http.StatusForbidden:
-		return storage.ErrPermission, "access denied; check the keys and that they may use the bucket and prefix"
+		return "access denied; check the keys and that they may use the bucket and prefix", storage.ErrPermission
 	case status == http.StatusMovedPermanently:
-		return storage.ErrFatal, "the bucket is in another region or needs another endpoint; set the bucket's region"
+		return "the bucket is in another region or needs another endpoint; set the bucket's region", storage.ErrFatal
 	default:
-		return storage.ErrFatal, ""
+		return "", storage.ErrFatal
 	}
 }
 
