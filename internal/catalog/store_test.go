@@ -97,3 +97,24 @@ func TestRebind(t *testing.T) {
 		t.Fatalf("Rebind on SQLite = %q", got)
 	}
 }
+
+// A webhook's events select an exact name, a family ("asset.*") or all.
+func TestWebhookWantsEvent(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		pattern, event string
+		want           bool
+	}{
+		{"sync.completed", "sync.completed", true},
+		{"sync.completed", "sync.failed", false},
+		{"asset.*", "asset.created", true},
+		{"asset.*", "sync.completed", false},
+		{"*", "sync.failed", true},
+		{"asset.*", "assets.created", false},
+	}
+	for _, c := range cases {
+		if got := (Webhook{Events: []string{c.pattern}}).WantsEvent(c.event); got != c.want {
+			t.Errorf("WantsEvent(%q) with events [%q] = %v, want %v", c.event, c.pattern, got, c.want)
+		}
+	}
+}

@@ -6,7 +6,6 @@ package notify
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 )
 
@@ -41,26 +40,4 @@ type Event struct {
 	// Data is the event's payload: for sync events the run as the API
 	// shows it, for asset events the asset.
 	Data json.RawMessage `json:"data,omitempty"`
-}
-
-// Matches reports whether an event type is selected by a subscription
-// pattern: an exact name, a family wildcard ("asset.*") or "*".
-func Matches(pattern, eventType string) bool {
-	switch {
-	case pattern == "*" || pattern == eventType:
-		return true
-	case strings.HasSuffix(pattern, ".*"):
-		return strings.HasPrefix(eventType, strings.TrimSuffix(pattern, "*"))
-	}
-	return false
-}
-
-// MatchesAny reports whether any of patterns selects eventType.
-func MatchesAny(patterns []string, eventType string) bool {
-	for _, p := range patterns {
-		if Matches(p, eventType) {
-			return true
-		}
-	}
-	return false
 }

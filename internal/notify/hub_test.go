@@ -177,23 +177,3 @@ func TestSlowSubscriberDoesNotBlock(t *testing.T) {
 		t.Fatalf("dropped = %d, want 10", got)
 	}
 }
-
-func TestMatches(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		pattern, event string
-		want           bool
-	}{
-		{"sync.completed", "sync.completed", true},
-		{"sync.completed", "sync.failed", false},
-		{"asset.*", "asset.created", true},
-		{"asset.*", "sync.completed", false},
-		{"*", "sync.failed", true},
-		{"asset.*", "assets.created", false},
-	}
-	for _, c := range cases {
-		if got := Matches(c.pattern, c.event); got != c.want {
-			t.Errorf("Matches(%q, %q) = %v, want %v", c.pattern, c.event, got, c.want)
-		}
-	}
-}

@@ -3,7 +3,6 @@ package gdrive
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"golang.org/x/oauth2"
@@ -17,15 +16,6 @@ import (
 type Credentials struct {
 	OAuthToken         *oauth2.Token   `json:"oauth_token,omitempty"`
 	ServiceAccountJSON json.RawMessage `json:"service_account_json,omitempty"`
-}
-
-// ParseCredentials decodes stored credentials.
-func ParseCredentials(b []byte) (Credentials, error) {
-	var cr Credentials
-	if err := json.Unmarshal(b, &cr); err != nil {
-		return Credentials{}, storage.Classify(storage.ErrAuth, "credentials", "", fmt.Errorf("stored Drive credentials are unreadable (%w); reconnect Google Drive", err))
-	}
-	return cr, nil
 }
 
 // Marshal encodes the credentials for storing.
