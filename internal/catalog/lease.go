@@ -49,10 +49,32 @@ func (s *Store) currentLease(ctx context.Context, q querier, accountID int64, no
 // acquiring, the sync waits until CountOpenWriteIntents is zero before it
 // scans.
 func (s *Store) AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (Lease, error) {
+	return s.acquireLease(ctx, accountID, runID, holder, now, ttl, false)
+}
+
+// AcquireIdleLease is AcquireLease only while no library write is open:
+// otherwise it takes nothing and returns ErrWritesInFlight, so a sync
+// waiting for a slow upload does not lock every other write out
+// meanwhile. The check and the take are atomic with BeginWriteIntent's
+// (both hold the account row).
+func (s *Store) AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (Lease, error) {
+	return s.acquireLease(ctx, accountID, runID, holder, now, ttl, true)
+}
+
+func (s *Store) acquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration, idleOnly bool) (Lease, error) {
 	var l Lease
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockAccount(ctx, tx, accountID); err != nil {
 			return err
+		}
+		if idleOnly {
+			var n int64
+			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM write_intents WHERE account_id = ? AND expires_at > ?`, accountID, ms(now)).Scan(&n); err != nil {
+				return fmt.Errorf("counting write intents: %w", mapErr(err))
+			}
+			if n > 0 {
+				return ErrWritesInFlight
+			}
 		}
 		cur, err := s.currentLease(ctx, tx, accountID, now)
 		switch {

@@ -13,6 +13,9 @@ var (
 	ErrConflict = errors.New("already exists")
 	// ErrLeaseLost: the sync lease expired or was taken over.
 	ErrLeaseLost = errors.New("sync lease lost")
+	// ErrWritesInFlight: library writes are open, and a sync that must not
+	// lock the library while they run (AcquireIdleLease) took nothing.
+	ErrWritesInFlight = errors.New("library writes are in progress")
 )
 
 // LockedError is returned by every library write while a sync holds the

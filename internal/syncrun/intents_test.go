@@ -10,10 +10,62 @@ import (
 	"github.com/shelf-dam/shelf/internal/policy"
 )
 
-// TestSyncWaitsForWritesInFlight: a library write that began before the
-// sync took the lease finishes first; writes that begin after are refused
-// with the run's id; the engine starts only when the write has ended.
-func TestSyncWaitsForWritesInFlight(t *testing.T) {
+// TestSyncWaitsForWritesWithoutLocking: while a library write (a slow
+// upload) is in flight, a requested sync waits without locking the
+// library, so other writes go on; it locks and runs once the write ended
+// (issue 10, defect 5: one slow upload made the library read-only).
+func TestSyncWaitsForWritesWithoutLocking(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		b := newBundle(t, d)
+		svc := b.service(t, true, nil)
+		ctx := context.Background()
+		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+
+		upload, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "upload", t0, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Over a few of the sync's looks (one a second), other writes
+		// begin and end, the library stays unlocked, the engine waits.
+		for range 3 {
+			time.Sleep(time.Second)
+			if l, err := b.store.GetLease(ctx, acct.ID, t0); err == nil {
+				t.Fatalf("the sync locked the library (run %d) while a write was in flight", l.RunID)
+			}
+			rename, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "rename", t0, time.Hour)
+			if err != nil {
+				t.Fatalf("a write while the sync waits: %v", err)
+			}
+			if err := b.store.EndWriteIntent(ctx, acct.ID, rename); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := b.sync.Calls(); n != 0 {
+			t.Fatalf("the engine ran %d times while a write was in flight", n)
+		}
+		if r, _ := b.store.GetSyncRun(ctx, acct.ID, run.ID); r.State != catalog.RunQueued {
+			t.Fatalf("run is %q while waiting for the write, want queued", r.State)
+		}
+		if err := b.store.EndWriteIntent(ctx, acct.ID, upload); err != nil {
+			t.Fatal(err)
+		}
+		b.waitRun(t, acct.ID, run.ID, catalog.RunSucceeded)
+		if n := b.sync.Calls(); n != 1 {
+			t.Fatalf("engine ran %d times, want 1", n)
+		}
+	})
+}
+
+// TestSyncLocksAfterWaitingTooLong: a sync that waited WriteWaitLimit for
+// writes in flight takes the lease anyway: writes that begin after are
+// refused with the run's id; the engine starts only when the write in
+// flight has ended.
+func TestSyncLocksAfterWaitingTooLong(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		b := newBundle(t, d)
@@ -29,10 +81,11 @@ func TestSyncWaitsForWritesInFlight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b.clock.Set(t0.Add(11 * time.Minute)) // past the default WriteWaitLimit
 		// The sync takes the lease, then waits for the upload.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			l, err := b.store.GetLease(ctx, acct.ID, t0)
+			l, err := b.store.GetLease(ctx, acct.ID, b.clock.Now())
 			if err == nil && l.RunID == run.ID {
 				break
 			}
@@ -41,7 +94,7 @@ func TestSyncWaitsForWritesInFlight(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		_, err = b.store.BeginWriteIntent(ctx, acct.ID, 0, "rename", t0, time.Hour)
+		_, err = b.store.BeginWriteIntent(ctx, acct.ID, 0, "rename", b.clock.Now(), time.Hour)
 		var locked *catalog.LockedError
 		if !errors.As(err, &locked) || locked.RunID != run.ID {
 			t.Fatalf("a write during the sync: %v, want LockedError for run %d", err, run.ID)
@@ -61,7 +114,7 @@ func TestSyncWaitsForWritesInFlight(t *testing.T) {
 			t.Fatalf("engine ran %d times, want 1", n)
 		}
 		// The library is unlocked again.
-		if _, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "rename", t0, time.Hour); err != nil {
+		if _, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "rename", b.clock.Now(), time.Hour); err != nil {
 			t.Fatalf("a write after the sync: %v", err)
 		}
 	})

@@ -23,14 +23,19 @@ import (
 //
 //  1. settles which run it works (begin): an auto-sync queued ahead of its
 //     slot gets its run now; the retry of a failed run gets a new run;
-//  2. takes the account's library lease (lease.go renews it every third of
-//     its TTL and stops the sync if it is lost);
-//  3. waits for library writes in flight, marks the run running;
+//  2. takes the account's library lease once no library write is in flight
+//     (lease.go renews it every third of its TTL and stops the sync if it
+//     is lost);
+//  3. marks the run running;
 //  4. connects to the storage and runs the engine, publishing progress;
 //  5. records the outcome: the run row, the lease release and the job's
 //     completion commit together (finish);
 //  6. follows up: the connection's status, notifications, webhooks and
 //     email, previews of new files and the sweep of removed ones.
+
+// writeWaitPoll is how often a sync waiting for library writes in flight
+// looks again.
+const writeWaitPoll = time.Second
 
 // syncWorker runs one sync job.
 type syncWorker struct {
@@ -66,7 +71,19 @@ func (s *Service) live(ctx context.Context, job *river.Job[SyncArgs]) error {
 	holder := fmt.Sprintf("%s/job-%d", s.NodeID(), job.ID)
 	now := s.now()
 	expires := now.Add(s.cfg.LeaseTTL)
-	if _, err := s.cat.AcquireLease(ctx, run.AccountID, run.ID, holder, now, s.cfg.LeaseTTL); err != nil {
+	// The library is locked only once no write is in flight, so a slow
+	// upload does not turn every other write away while the sync waits;
+	// after WriteWaitLimit the sync takes the lock and waits holding it,
+	// so a stream of writes cannot hold it off for ever.
+	acquire := s.cat.AcquireIdleLease
+	if now.Sub(run.CreatedAt) >= s.cfg.WriteWaitLimit {
+		acquire = s.cat.AcquireLease
+	}
+	if _, err := acquire(ctx, run.AccountID, run.ID, holder, now, s.cfg.LeaseTTL); err != nil {
+		if errors.Is(err, catalog.ErrWritesInFlight) {
+			log.Debug("library writes in flight; the sync waits without locking the library")
+			return river.JobSnooze(writeWaitPoll)
+		}
 		var locked *catalog.LockedError
 		if errors.As(err, &locked) || errors.Is(err, catalog.ErrConflict) {
 			// Another sync of the account still holds the library (a

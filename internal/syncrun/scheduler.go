@@ -196,8 +196,18 @@ func (s *Service) startAheadRun(ctx context.Context, args SyncArgs) (run catalog
 				return err
 			}
 		}
-		if active, err := hasActiveRun(ctx, t, args.AccountID); err != nil || active {
-			return err
+		active, err := t.ActiveRun(ctx, args.AccountID)
+		switch {
+		case err == nil && active.State == catalog.RunQueued:
+			// This job's own run, made on an earlier start that then
+			// waited for library writes (no other job of the account can
+			// exist while this one runs).
+			run, ok = active, true
+			return nil
+		case err == nil:
+			return nil // running: another sync covers the slot
+		case !errors.Is(err, catalog.ErrNotFound):
+			return fmt.Errorf("looking for the account's active sync: %w", err)
 		}
 		run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: args.AccountID, Trigger: catalog.TriggerAuto}, now)
 		ok = err == nil

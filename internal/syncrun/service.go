@@ -94,6 +94,11 @@ type Config struct {
 	// up on it.
 	MaxSyncDuration time.Duration
 	DueBatch        int
+	// WriteWaitLimit is how long a sync waits, without locking the
+	// library, for library writes in flight (a slow upload) to end; after
+	// it, it locks the library and waits for them holding the lock.
+	// Zero means 10 minutes.
+	WriteWaitLimit time.Duration
 	// SyncRetryDelay is the wait before the first retry of a failed sync;
 	// each further retry waits four times longer (up to 10 minutes).
 	// Zero means 5 s.
@@ -142,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.cfg.MaxSyncDuration <= 0 {
 		s.cfg.MaxSyncDuration = DefaultMaxSyncDuration
+	}
+	if s.cfg.WriteWaitLimit <= 0 {
+		s.cfg.WriteWaitLimit = 10 * time.Minute
 	}
 	if s.cfg.SyncRetryDelay <= 0 {
 		s.cfg.SyncRetryDelay = 5 * time.Second

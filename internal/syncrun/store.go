@@ -24,6 +24,7 @@ type Catalog interface {
 	CreateSyncRun(ctx context.Context, r catalog.SyncRun, now time.Time) (catalog.SyncRun, error)
 	UpdateSyncRun(ctx context.Context, r catalog.SyncRun) error
 
+	AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)
 	AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)
 	RenewLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) error
 	ReleaseLease(ctx context.Context, accountID, runID int64, holder string) error
