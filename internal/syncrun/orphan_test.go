@@ -9,7 +9,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/policy"
 )
 
-// stallingCatalog never returns from AcquireLease until its context ends:
+// stallingCatalog never returns from taking the lease until its context ends:
 // a worker that died after River handed it the job and before it took the
 // lease.
 type stallingCatalog struct {
@@ -21,6 +21,10 @@ func (c *stallingCatalog) AcquireLease(ctx context.Context, accountID, runID int
 	close(c.stalled)
 	<-ctx.Done()
 	return catalog.Lease{}, ctx.Err()
+}
+
+func (c *stallingCatalog) AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error) {
+	return c.AcquireLease(ctx, accountID, runID, holder, now, ttl)
 }
 
 // TestOrphanedJobIsRescued: a sync job River shows running but whose worker
