@@ -71,7 +71,7 @@ func (c *Conn) listPages(ctx context.Context, q listQuery, fn func(objs []types.
 		var out *awss3.ListObjectsV2Output
 		err := c.call(ctx, "list", "", func(ctx context.Context) error {
 			var err error
-			out, err = c.client.ListObjectsV2(ctx, in, withFastListDecoder)
+			out, err = c.client.ListObjectsV2(ctx, in, c.listOptions...)
 			return err
 		})
 		if err != nil {
