@@ -77,6 +77,13 @@ func (c *Conn) listPages(ctx context.Context, q listQuery, fn func(objs []types.
 		if err != nil {
 			return err
 		}
+		if len(c.listOptions) > 0 && !fastDecoderRan(out.ResultMetadata) {
+			c.slowListWarning.Do(func() {
+				c.logger.Warn("S3 listings are decoded by the AWS SDK's slower XML decoder: Shelf's fast decoder could not be " +
+					"spliced into this SDK version (its deserialize step was renamed); listings work but cost more CPU. " +
+					"Please report this to Shelf's developers.")
+			})
+		}
 		violation := func(err error, detail string) error {
 			return storage.Classify(storage.ErrFatal, "list", "",
 				fmt.Errorf("%w (%s; page %d of the listing of %q); the listing was stopped so nothing is missed silently", err, detail, page, q.prefix))

@@ -43,6 +43,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -122,8 +123,10 @@ type Conn struct {
 	copyPartSize int64
 	// listOptions are per-call options of ListObjectsV2.
 	listOptions []func(*awss3.Options)
-	pacer       *storage.Pacer
-	logger      *slog.Logger
+	// slowListWarning logs once that the fast list decoder is off.
+	slowListWarning sync.Once
+	pacer           *storage.Pacer
+	logger          *slog.Logger
 }
 
 // Compile-time checks of the capabilities Conn offers.
