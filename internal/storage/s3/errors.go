@@ -58,6 +58,8 @@ func (c *Conn) classify(op, p string, err error) error {
 
 // classOf maps an HTTP status and S3 error code to a class and a hint
 // saying what to do.
+//
+//lint:ignore ST1008 class is a classification sentinel (storage.ErrRetryable, ...), not a failure
 func classOf(status int, code string) (class error, hint string) {
 	switch code {
 	case "SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout",
