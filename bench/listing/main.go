@@ -6,6 +6,8 @@
 //     parallel sorted scan is at least 8× faster than the sequential one.
 //  2. How fast is the raw listing at 100k objects on s3fake, on a real S3
 //     server (versitygw) and on a local folder?
+//  3. With -compare-decoders only: how much of a versitygw listing does the
+//     connector's own ListObjectsV2 decoder save over the SDK's?
 //
 // versitygw is used when SHELF_TEST_S3_ENDPOINT (with _ACCESS_KEY and
 // _SECRET_KEY) is set, or started on a temporary folder when the
@@ -32,6 +34,8 @@ func main() {
 	flag.IntVar(&opt.objects, "objects", 100000, "objects in the raw listing runs")
 	flag.BoolVar(&opt.skipRaw, "skip-raw", false, "only run the parallel-vs-sequential comparison")
 	flag.BoolVar(&opt.skipVersity, "skip-versitygw", false, "skip the versitygw rows")
+	flag.BoolVar(&opt.compareDecoders, "compare-decoders", false, "only run C: list -objects objects on versitygw with the built-in and the SDK's ListObjectsV2 decoder, interleaved")
+	flag.IntVar(&opt.reps, "reps", 5, "repetitions of each listing in run C")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the scans to this file")
 	flag.StringVar(&opt.fakeProfile, "fake-server-cpuprofile", "", "write a CPU profile of the fake S3 server (run A) to this file")
 	var child fakeLayout
@@ -88,10 +92,15 @@ type options struct {
 	objects             int
 	skipRaw             bool
 	skipVersity         bool
+	compareDecoders     bool
+	reps                int
 	fakeProfile         string
 }
 
 func run(ctx context.Context, opt options, logger *slog.Logger) error {
+	if opt.compareDecoders {
+		return compareDecoders(ctx, opt, logger, os.Stdout)
+	}
 	t := &table{}
 	if err := parallelVsSequential(ctx, opt, logger, t); err != nil {
 		return err

@@ -22,7 +22,9 @@ import (
 type s3Server struct {
 	endpoint, access, secret string
 	stop                     func()
-	owned                    bool // started here on a temporary folder that stop removes
+	owned                    bool   // started here on a temporary folder that stop removes
+	dir                      string // that folder (posix backend: one folder per bucket)
+	pid                      int    // the server's process, when owned
 }
 
 // versityServer uses the test run's versitygw when SHELF_TEST_S3_ENDPOINT
@@ -32,6 +34,12 @@ func versityServer(ctx context.Context) (*s3Server, error) {
 		return &s3Server{endpoint: ep, access: os.Getenv("SHELF_TEST_S3_ACCESS_KEY"),
 			secret: os.Getenv("SHELF_TEST_S3_SECRET_KEY"), stop: func() {}}, nil
 	}
+	return startVersitygw(ctx)
+}
+
+// startVersitygw starts versitygw's posix backend on a temporary folder;
+// it returns nil, nil when the binary is not installed.
+func startVersitygw(ctx context.Context) (*s3Server, error) {
 	bin, err := exec.LookPath("versitygw")
 	if err != nil {
 		gopath := os.Getenv("GOPATH")
@@ -75,7 +83,8 @@ func versityServer(ctx context.Context) (*s3Server, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &s3Server{endpoint: "http://" + addr, access: "benchkey", secret: "benchsecret", stop: stop, owned: true}, nil
+	return &s3Server{endpoint: "http://" + addr, access: "benchkey", secret: "benchsecret", stop: stop, owned: true,
+		dir: dir, pid: cmd.Process.Pid}, nil
 }
 
 func rawClient(srv *s3Server) *awss3.Client {

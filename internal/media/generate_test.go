@@ -116,6 +116,76 @@ func TestMakeAppliesExifOrientationAndReadsFacts(t *testing.T) {
 	}
 }
 
+// TestMakeAppliesEveryExifOrientation stores a picture with four
+// coloured quadrants under each EXIF orientation and checks where each
+// quadrant is shown: 0th row and column land where the EXIF standard
+// says (2 mirrored, 3 upside down, 6 needs a clockwise quarter turn...).
+func TestMakeAppliesEveryExifOrientation(t *testing.T) {
+	t.Parallel()
+	quadrants := map[string]color.RGBA{
+		"red": {R: 220, A: 255}, "green": {G: 220, A: 255},
+		"blue": {B: 220, A: 255}, "yellow": {R: 220, G: 220, A: 255},
+	}
+	// Stored: red top-left, green top-right, blue bottom-left, yellow
+	// bottom-right.
+	stored := image.NewRGBA(image.Rect(0, 0, 60, 40))
+	for y := range 40 {
+		for x := range 60 {
+			name := [2][2]string{{"red", "green"}, {"blue", "yellow"}}[y/20][x/30]
+			stored.SetRGBA(x, y, quadrants[name])
+		}
+	}
+	nearest := func(c color.Color) string {
+		r, g, b, _ := c.RGBA()
+		best, bestD := "", uint32(1<<31)
+		for name, q := range quadrants {
+			qr, qg, qb, _ := q.RGBA()
+			d := absDiff(r, qr)>>4 + absDiff(g, qg)>>4 + absDiff(b, qb)>>4
+			if d < bestD {
+				best, bestD = name, d
+			}
+		}
+		return best
+	}
+	// Shown top-left, top-right, bottom-left, bottom-right.
+	want := map[int][4]string{
+		1: {"red", "green", "blue", "yellow"},
+		2: {"green", "red", "yellow", "blue"},
+		3: {"yellow", "blue", "green", "red"},
+		4: {"blue", "yellow", "red", "green"},
+		5: {"red", "blue", "green", "yellow"},
+		6: {"blue", "red", "yellow", "green"},
+		7: {"yellow", "green", "blue", "red"},
+		8: {"green", "yellow", "red", "blue"},
+	}
+	g := NewGenerator(Config{})
+	for o := 1; o <= 8; o++ {
+		exif := buildExif(exifSpec{orientation: o})
+		for name, data := range map[string][]byte{"png": pngWithExif(t, stored, exif), "jpeg": jpegWithExif(t, stored, exif)} {
+			w, h := 60, 40
+			if o >= 5 {
+				w, h = 40, 60
+			}
+			thumb, _ := wantReady(t, makeResult(t, g, "o."+name, "", data), w, h)
+			if got := thumb.Bounds().Size(); got != image.Pt(w, h) {
+				t.Fatalf("orientation %d %s: thumb is %v, want %d×%d", o, name, got, w, h)
+			}
+			got := [4]string{nearest(thumb.At(w/4, h/4)), nearest(thumb.At(w*3/4, h/4)),
+				nearest(thumb.At(w/4, h*3/4)), nearest(thumb.At(w*3/4, h*3/4))}
+			if got != want[o] {
+				t.Errorf("orientation %d %s: quadrants shown %v, want %v", o, name, got, want[o])
+			}
+		}
+	}
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
 func TestMakeReadsWebPExif(t *testing.T) {
 	t.Parallel()
 	g := NewGenerator(Config{})

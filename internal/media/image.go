@@ -15,8 +15,6 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
-
-	"github.com/disintegration/imaging"
 )
 
 // makeImage decodes an image file held in memory and returns its previews
@@ -95,15 +93,6 @@ func (g *Generator) encodePreviews(img image.Image) (thumb, preview []byte, err 
 	return thumb, preview, nil
 }
 
-// fitWithin scales img down so that its long edge is at most size.
-func fitWithin(img image.Image, size int) image.Image {
-	b := img.Bounds()
-	if b.Dx() <= size && b.Dy() <= size {
-		return img
-	}
-	return imaging.Fit(img, size, size, imaging.Lanczos)
-}
-
 func (g *Generator) encodeJPEG(img image.Image) ([]byte, error) {
 	b := img.Bounds()
 	flat := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
@@ -114,25 +103,4 @@ func (g *Generator) encodeJPEG(img image.Image) ([]byte, error) {
 		return nil, fmt.Errorf("encoding the preview as JPEG failed: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// orient applies an EXIF orientation (1..8) so the image shows upright.
-func orient(img image.Image, o int) image.Image {
-	switch o {
-	case 2:
-		return imaging.FlipH(img)
-	case 3:
-		return imaging.Rotate180(img)
-	case 4:
-		return imaging.FlipV(img)
-	case 5:
-		return imaging.Transpose(img)
-	case 6:
-		return imaging.Rotate270(img)
-	case 7:
-		return imaging.Transverse(img)
-	case 8:
-		return imaging.Rotate90(img)
-	}
-	return img
 }

@@ -71,11 +71,18 @@ func (c *Conn) listPages(ctx context.Context, q listQuery, fn func(objs []types.
 		var out *awss3.ListObjectsV2Output
 		err := c.call(ctx, "list", "", func(ctx context.Context) error {
 			var err error
-			out, err = c.client.ListObjectsV2(ctx, in, withFastListDecoder)
+			out, err = c.client.ListObjectsV2(ctx, in, c.listOptions...)
 			return err
 		})
 		if err != nil {
 			return err
+		}
+		if len(c.listOptions) > 0 && !fastDecoderRan(out.ResultMetadata) {
+			c.slowListWarning.Do(func() {
+				c.logger.Warn("S3 listings are decoded by the AWS SDK's slower XML decoder: Shelf's fast decoder could not be " +
+					"spliced into this SDK version (its deserialize step was renamed); listings work but cost more CPU. " +
+					"Please report this to Shelf's developers.")
+			})
 		}
 		violation := func(err error, detail string) error {
 			return storage.Classify(storage.ErrFatal, "list", "",

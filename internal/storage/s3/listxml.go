@@ -24,26 +24,56 @@ import (
 // answers with a small purpose-built scanner (well under 1 µs per key) and
 // hands anything else (errors, and any answer the scanner does not
 // understand) to the SDK's own decoder, so it is never less correct.
+// Measured on versitygw at 100,000 keys (bench/listing -compare-decoders),
+// it saves 27-38% of the listing's wall time.
+//
+// It is spliced in by the name of the SDK's deserialize step. Should a
+// new SDK rename that step the splice would not happen; listings would
+// still work, but listPages warns, and TestFastListDecoderIsSplicedIn
+// fails.
+
+// sdkDeserializeStep is the ID of the SDK's ListObjectsV2 decoder in the
+// deserialize step of the middleware stack.
+const sdkDeserializeStep = "OperationDeserializer"
 
 // withFastListDecoder is a per-call option for ListObjectsV2.
 func withFastListDecoder(o *awss3.Options) {
 	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-		sdk, ok := stack.Deserialize.Get("OperationDeserializer")
+		sdk, ok := stack.Deserialize.Get(sdkDeserializeStep)
 		if !ok {
 			return nil // unknown stack layout: keep the SDK's decoder
 		}
-		_, err := stack.Deserialize.Swap("OperationDeserializer", &fastListDecoder{sdk: sdk})
+		_, err := stack.Deserialize.Swap(sdkDeserializeStep, &fastListDecoder{sdk: sdk})
 		return err
 	})
+}
+
+// fastDecoderKey marks, in a result's metadata, an answer that went
+// through fastListDecoder (whichever decoder it then chose).
+type fastDecoderKey struct{}
+
+// fastDecoderRan reports whether fastListDecoder handled the answer whose
+// result metadata is md.
+func fastDecoderRan(md middleware.Metadata) bool {
+	ran, _ := md.Get(fastDecoderKey{}).(bool)
+	return ran
 }
 
 type fastListDecoder struct {
 	sdk middleware.DeserializeMiddleware
 }
 
-func (*fastListDecoder) ID() string { return "OperationDeserializer" }
+func (*fastListDecoder) ID() string { return sdkDeserializeStep }
 
 func (d *fastListDecoder) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
+	middleware.DeserializeOutput, middleware.Metadata, error,
+) {
+	out, md, err := d.decode(ctx, in, next)
+	md.Set(fastDecoderKey{}, true)
+	return out, md, err
+}
+
+func (d *fastListDecoder) decode(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
 	middleware.DeserializeOutput, middleware.Metadata, error,
 ) {
 	out, md, err := next.HandleDeserialize(ctx, in)

@@ -2,16 +2,19 @@ package s3
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 const xmlHead = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
@@ -152,4 +155,82 @@ func FuzzParseListV2(f *testing.F) {
 		var o awss3.ListObjectsV2Output
 		_ = parseListV2([]byte(doc), &o) // must not panic
 	})
+}
+
+// TestFastListDecoderIsSplicedIn fails when connectors stop using the
+// fast decoder, for instance because a new AWS SDK renamed the deserialize
+// step it replaces: listings would keep working, only slower.
+func TestFastListDecoderIsSplicedIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	endpoint := serveDoc(t, listDocs["aws"])
+	for _, sdkDecoder := range []bool{false, true} {
+		logs := &logRecorder{}
+		c, err := New(ctx, Config{Bucket: "b", Endpoint: endpoint, PathStyle: true,
+			AccessKeyID: "k", SecretAccessKey: "s", SDKListDecoder: sdkDecoder}, slog.New(logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The connector's own listing warns when the decoder did not run.
+		if objs, err := c.firstKeys(ctx, "photos/", 1000); err != nil || len(objs) != 2 {
+			t.Fatalf("SDKListDecoder=%v: listed %d objects, %v; want 2, no error", sdkDecoder, len(objs), err)
+		}
+		if len(logs.msgs) != 0 {
+			t.Errorf("SDKListDecoder=%v: the listing logged %q, want nothing", sdkDecoder, logs.msgs)
+		}
+		var steps []string
+		record := func(o *awss3.Options) {
+			o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+				steps = s.Deserialize.List()
+				return nil
+			})
+		}
+		out, err := c.client.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("b")},
+			append([]func(*awss3.Options){record}, c.listOptions...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ran := fastDecoderRan(out.ResultMetadata); ran == sdkDecoder {
+			t.Errorf("SDKListDecoder=%v: the fast decoder ran: %v, want %v (the SDK's deserialize steps are %q; the splice replaces %q)",
+				sdkDecoder, ran, !sdkDecoder, steps, sdkDeserializeStep)
+		}
+	}
+}
+
+// logRecorder keeps the messages of the records logged through it.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+
+// TestListingWarnsOnceWhenTheFastDecoderIsOff simulates the splice not
+// happening: listings still work and the log says so, once.
+func TestListingWarnsOnceWhenTheFastDecoderIsOff(t *testing.T) {
+	t.Parallel()
+	logs := &logRecorder{}
+	c, err := New(context.Background(), Config{Bucket: "b", Endpoint: serveDoc(t, listDocs["aws"]), PathStyle: true,
+		AccessKeyID: "k", SecretAccessKey: "s"}, slog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.listOptions = []func(*awss3.Options){func(*awss3.Options) {}} // wanted, but nothing spliced in
+	for range 3 {
+		objs, err := c.firstKeys(context.Background(), "photos/", 1000)
+		if err != nil || len(objs) != 2 {
+			t.Fatalf("listing without the fast decoder: %d objects, %v; want 2, no error", len(objs), err)
+		}
+	}
+	if len(logs.msgs) != 1 || !strings.HasPrefix(logs.msgs[0], "WARN S3 listings are decoded by the AWS SDK's slower XML decoder") {
+		t.Fatalf("logged %q, want one warning that the slower decoder is in use", logs.msgs)
+	}
 }

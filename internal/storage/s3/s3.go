@@ -43,6 +43,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -91,6 +92,9 @@ type Config struct {
 	UploadConcurrency int
 	// HTTPClient is the HTTP client for all requests (default: the SDK's).
 	HTTPClient *http.Client
+	// SDKListDecoder decodes listings with the SDK's own XML decoder
+	// instead of the built-in fast one (bench/listing compares the two).
+	SDKListDecoder bool
 	// Pacer tunes retries (zero value: storage.NewPacer's defaults).
 	Pacer storage.PacerConfig
 }
@@ -117,8 +121,12 @@ type Conn struct {
 	uploadConcurrency int
 	// copyPartSize overrides the 5 GiB CopyObject limit (tests only).
 	copyPartSize int64
-	pacer        *storage.Pacer
-	logger       *slog.Logger
+	// listOptions are per-call options of ListObjectsV2.
+	listOptions []func(*awss3.Options)
+	// slowListWarning logs once that the fast list decoder is off.
+	slowListWarning sync.Once
+	pacer           *storage.Pacer
+	logger          *slog.Logger
 }
 
 // Compile-time checks of the capabilities Conn offers.
@@ -172,6 +180,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 	if pc.Logger == nil {
 		pc.Logger = logger
 	}
+	listOptions := []func(*awss3.Options){withFastListDecoder}
+	if cfg.SDKListDecoder {
+		listOptions = nil
+	}
 	return &Conn{
 		client:            awss3.New(opts),
 		bucket:            cfg.Bucket,
@@ -179,6 +191,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 		parallel:          max(cfg.ParallelPrefixes, 1),
 		partSize:          partSize,
 		uploadConcurrency: cmp.Or(max(cfg.UploadConcurrency, 0), 4),
+		listOptions:       listOptions,
 		pacer:             storage.NewPacer(pc),
 		logger:            logger,
 	}, nil
