@@ -447,3 +447,5 @@ func wantKind(t *testing.T, err, kind error, what string) {
 func body(s string) (io.Reader, int64) { return strings.NewReader(s), int64(len(s)) }
 
 func fmtTree(tree []string) string { return fmt.Sprintf("%q", tree) }
+
+func ptr[T any](v T) *T { return &v }
