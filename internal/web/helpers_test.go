@@ -17,6 +17,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/secrets"
 	"github.com/shelf-dam/shelf/internal/testenv"
@@ -83,7 +84,7 @@ func setup(t *testing.T, dialect string) *fixture {
 	}
 	f := &fixture{t: t, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.cfg = &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
-	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Box: box, Clock: f.clock, Plans: planSetter{f}})
+	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f}})
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f

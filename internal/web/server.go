@@ -23,15 +23,15 @@ import (
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
-	"github.com/shelf-dam/shelf/internal/secrets"
 )
 
 // Deps are what the web layer needs, passed in by internal/app.
 type Deps struct {
-	Store    *catalog.Store
-	Config   *config.Config
-	Logger   *slog.Logger
-	Box      *secrets.Box
+	Store  *catalog.Store
+	Config *config.Config
+	Logger *slog.Logger
+	// Webhooks adds and changes webhooks (their secrets sealed).
+	Webhooks *notify.Webhooks
 	Clock    func() time.Time
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	// Plans changes an account's plan and reschedules its auto-sync.
@@ -58,17 +58,17 @@ type PlanSetter interface {
 
 // Server is Shelf's HTTP handler.
 type Server struct {
-	store   *catalog.Store
-	cfg     *config.Config
-	logger  *slog.Logger
-	box     *secrets.Box
-	plans   PlanSetter
-	policy  *policy.Policy
-	conns   *connections.Service
-	jobs    *jobs.Service
-	hub     *notify.Hub
-	library *library.Service
-	media   *media.Service
+	store    *catalog.Store
+	cfg      *config.Config
+	logger   *slog.Logger
+	webhooks *notify.Webhooks
+	plans    PlanSetter
+	policy   *policy.Policy
+	conns    *connections.Service
+	jobs     *jobs.Service
+	hub      *notify.Hub
+	library  *library.Service
+	media    *media.Service
 	// closing is closed when the server shuts down, ending SSE streams.
 	closing chan struct{}
 	now     func() time.Time
@@ -96,22 +96,22 @@ func New(d Deps) *Server {
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{
-		store:   d.Store,
-		cfg:     d.Config,
-		logger:  d.Logger,
-		box:     d.Box,
-		plans:   d.Plans,
-		policy:  d.Policy,
-		conns:   d.Conns,
-		jobs:    d.Jobs,
-		hub:     d.Hub,
-		library: d.Library,
-		media:   d.Media,
-		closing: make(chan struct{}),
-		now:     func() time.Time { return now().UTC() },
-		limiter: auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
-		metrics: newHTTPMetrics(reg),
-		mux:     http.NewServeMux(),
+		store:    d.Store,
+		cfg:      d.Config,
+		logger:   d.Logger,
+		webhooks: d.Webhooks,
+		plans:    d.Plans,
+		policy:   d.Policy,
+		conns:    d.Conns,
+		jobs:     d.Jobs,
+		hub:      d.Hub,
+		library:  d.Library,
+		media:    d.Media,
+		closing:  make(chan struct{}),
+		now:      func() time.Time { return now().UTC() },
+		limiter:  auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
+		metrics:  newHTTPMetrics(reg),
+		mux:      http.NewServeMux(),
 	}
 	s.routes(reg)
 	s.handler = s.recoverPanics(s.logRequests(s.refuseNUL(s.mux)))
