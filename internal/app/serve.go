@@ -22,6 +22,7 @@ func (a *App) Handler(svc *Services) *web.Server {
 		Store:    a.Store,
 		Config:   a.Cfg,
 		Logger:   a.Logger,
+		Accounts: a.Accounts,
 		Webhooks: notify.NewWebhooks(a.Store, a.Box, a.Now),
 		Clock:    a.Now,
 		Registry: a.Registry,

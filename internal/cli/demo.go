@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -67,28 +68,22 @@ start.`)
 // ensureDemoAccount creates the demo account, its admin and its local
 // storage connection on first run, and sets the admin's password.
 func ensureDemoAccount(ctx context.Context, a *app.App, password, libDir string) (catalog.Account, error) {
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return catalog.Account{}, err
-	}
-	now := a.Now()
 	u, err := a.Store.GetUserByEmail(ctx, demoEmail)
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
-		end := now.Add(a.Cfg.TrialLength)
-		_, u, err = a.Store.CreateAccountWithAdmin(ctx,
-			catalog.NewAccount{Name: "Demo team", Plan: catalog.PlanTrial, TrialEndsAt: &end},
-			catalog.NewUser{Email: demoEmail, Name: "Demo admin", PasswordHash: hash, Role: catalog.RoleAdmin, IsOperator: true}, now)
+		_, u, err = a.Accounts.CreateAccountWithAdmin(ctx, "Demo team",
+			accounts.NewUser{Email: demoEmail, Name: "Demo admin", Password: password, IsOperator: true})
 		if err != nil {
 			return catalog.Account{}, fmt.Errorf("creating the demo account: %w", err)
 		}
 	case err != nil:
 		return catalog.Account{}, err
 	default:
-		if err := a.Store.SetPassword(ctx, u.ID, hash, now); err != nil {
+		if _, err := a.Accounts.SetPassword(ctx, demoEmail, password); err != nil {
 			return catalog.Account{}, err
 		}
 	}
+	now := a.Now()
 	if _, err := a.Store.GetConnection(ctx, u.AccountID); errors.Is(err, catalog.ErrNotFound) {
 		cfgJSON, _ := json.Marshal(map[string]string{"path": libDir})
 		if _, err := a.Store.PutConnection(ctx, catalog.Connection{AccountID: u.AccountID, Kind: "local", Config: cfgJSON, RootKey: libDir, Status: catalog.ConnOK}, now); err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/notify"
@@ -84,7 +85,9 @@ func setup(t *testing.T, dialect string) *fixture {
 	}
 	f := &fixture{t: t, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.cfg = &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
-	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f}})
+	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler),
+		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: f.cfg.TrialLength, SignupOpen: f.cfg.SignupOpen, Now: f.clock}),
+		Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f}})
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/shelf-dam/shelf/internal/auth"
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/connections"
@@ -30,6 +30,8 @@ type Deps struct {
 	Store  *catalog.Store
 	Config *config.Config
 	Logger *slog.Logger
+	// Accounts signs up, signs in and manages users.
+	Accounts *accounts.Service
 	// Webhooks adds and changes webhooks (their secrets sealed).
 	Webhooks *notify.Webhooks
 	Clock    func() time.Time
@@ -61,6 +63,7 @@ type Server struct {
 	store    *catalog.Store
 	cfg      *config.Config
 	logger   *slog.Logger
+	accounts *accounts.Service
 	webhooks *notify.Webhooks
 	plans    PlanSetter
 	policy   *policy.Policy
@@ -72,18 +75,13 @@ type Server struct {
 	// closing is closed when the server shuts down, ending SSE streams.
 	closing chan struct{}
 	now     func() time.Time
-	limiter *auth.Limiter
 	metrics *httpMetrics
 	mux     *http.ServeMux
 	handler http.Handler
 }
 
-// Session lifetime and login limits.
-const (
-	sessionTTL        = 30 * 24 * time.Hour
-	loginMaxFailures  = 5
-	loginFailureReset = 15 * time.Minute
-)
+// sessionTTL is how long a session lasts.
+const sessionTTL = 30 * 24 * time.Hour
 
 // New returns the HTTP handler of a Shelf server.
 func New(d Deps) *Server {
@@ -99,6 +97,7 @@ func New(d Deps) *Server {
 		store:    d.Store,
 		cfg:      d.Config,
 		logger:   d.Logger,
+		accounts: d.Accounts,
 		webhooks: d.Webhooks,
 		plans:    d.Plans,
 		policy:   d.Policy,
@@ -109,7 +108,6 @@ func New(d Deps) *Server {
 		media:    d.Media,
 		closing:  make(chan struct{}),
 		now:      func() time.Time { return now().UTC() },
-		limiter:  auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
 		metrics:  newHTTPMetrics(reg),
 		mux:      http.NewServeMux(),
 	}
