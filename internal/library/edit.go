@@ -92,28 +92,6 @@ func (s *Service) EditFolder(ctx context.Context, accountID, userID, folderID in
 	return s.relocateFolder(ctx, accountID, userID, f, parent, name)
 }
 
-// RelocateFolder renames and/or moves a folder in one step: it ends up
-// named name inside parentID (nil: the root), with everything inside.
-// Nothing changes when any part of the request is refused.
-func (s *Service) RelocateFolder(ctx context.Context, accountID, userID, folderID int64, parentID *int64, name string) (catalog.Folder, error) {
-	f, err := s.cfg.Catalog.GetFolder(ctx, accountID, folderID)
-	if err != nil {
-		return catalog.Folder{}, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
-	}
-	return s.relocateFolder(ctx, accountID, userID, f, parentID, name)
-}
-
-// RelocateAsset renames and/or moves an asset in one step: it ends up
-// named name inside folderID (nil: the root), keeping its id and team
-// metadata.
-func (s *Service) RelocateAsset(ctx context.Context, accountID, userID, assetID int64, folderID *int64, name string) (catalog.Asset, error) {
-	a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
-	if err != nil {
-		return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
-	}
-	return s.relocateAsset(ctx, accountID, userID, a, folderID, name)
-}
-
 // sameID reports whether two optional ids are equal (both nil included).
 func sameID(a, b *int64) bool {
 	if a == nil || b == nil {

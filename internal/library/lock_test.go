@@ -58,11 +58,11 @@ func runLockSuite(t *testing.T, db database) {
 				return err
 			},
 			"rename asset": func() error {
-				_, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, a.FolderID, "b.jpg")
+				_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("b.jpg")})
 				return err
 			},
 			"move asset": func() error {
-				_, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, nil, a.Name)
+				_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true})
 				return err
 			},
 			"delete asset": func() error { return f.svc.DeleteAsset(f.ctx, f.acct.ID, f.user.ID, a.ID) },
@@ -72,11 +72,11 @@ func runLockSuite(t *testing.T, db database) {
 			},
 			"create folder": func() error { _, err := f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, nil, "New"); return err },
 			"rename folder": func() error {
-				_, err := f.svc.RelocateFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, photos.ParentID, "Pics")
+				_, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Name: ptr("Pics")})
 				return err
 			},
 			"move folder": func() error {
-				_, err := f.svc.RelocateFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, f.folderID("docs"), photos.Name)
+				_, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Move: true, ParentID: f.folderID("docs")})
 				return err
 			},
 			"delete folder": func() error { _, err := f.svc.DeleteFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID); return err },

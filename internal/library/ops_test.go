@@ -88,7 +88,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 			wantKind(t, err, library.ErrInvalid, "folder named "+name)
 		}
 		a := f.asset("top.txt")
-		_, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, a.FolderID, "x/y")
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("x/y")})
 		wantKind(t, err, library.ErrInvalid, "rename to a path")
 		if after := f.storageTree(); !slices.Equal(before, after) {
 			t.Errorf("storage changed: %s → %s", fmtTree(before), fmtTree(after))
@@ -102,7 +102,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 		if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Title: &title, Tags: &[]string{"Beach"}}); err != nil {
 			t.Fatal(err)
 		}
-		out, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, a.FolderID, "sunset.jpg")
+		out, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("sunset.jpg")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 	t.Run("MoveAssetToFolderAndRoot", func(t *testing.T) {
 		f := setup(t)
 		a := f.asset("top.txt")
-		out, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, f.folderID("photos/2024"), a.Name)
+		out, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true, FolderID: f.folderID("photos/2024")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 			t.Errorf("moved asset = %+v", out)
 		}
 		f.noDiff()
-		out, err = f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, nil, a.Name)
+		out, err = f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 			t.Fatal(err)
 		}
 		a := f.asset("top.txt")
-		_, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, f.folderID("docs"), a.Name)
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true, FolderID: f.folderID("docs")})
 		wantKind(t, err, library.ErrConflict, "move onto a taken name")
 		if f.content("docs/top.txt") != "other" || !f.inStorage("top.txt") {
 			t.Error("the refused move changed the storage")
@@ -209,7 +209,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 	t.Run("RenameFolderRewritesSubtree", func(t *testing.T) {
 		f := setup(t)
 		b := f.asset("photos/2024/b.jpg")
-		out, err := f.svc.RelocateFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, nil, "Pictures")
+		out, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, library.FolderEdit{Name: ptr("Pictures")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,14 +230,14 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 
 	t.Run("MoveFolder", func(t *testing.T) {
 		f := setup(t)
-		out, err := f.svc.RelocateFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("docs").ID, f.folderID("photos/2024"), "docs")
+		out, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("docs").ID, library.FolderEdit{Move: true, ParentID: f.folderID("photos/2024")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if out.Path != "photos/2024/docs" || !f.inStorage("photos/2024/docs/readme.txt") {
 			t.Errorf("moved folder = %+v", out)
 		}
-		_, err = f.svc.RelocateFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, f.folderID("photos/2024/docs"), "photos")
+		_, err = f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, library.FolderEdit{Move: true, ParentID: f.folderID("photos/2024/docs")})
 		wantKind(t, err, library.ErrInvalid, "moving a folder into its own subtree")
 		f.noDiff()
 		if got, want := f.catalogTree(), f.storageTree(); !slices.Equal(got, want) {
@@ -367,7 +367,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 	t.Run("NotFound", func(t *testing.T) {
 		f := setup(t)
 		missing := int64(987654)
-		_, err := f.svc.RelocateAsset(f.ctx, f.acct.ID, f.user.ID, missing, nil, "x")
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, missing, library.AssetEdit{Name: ptr("x")})
 		wantKind(t, err, library.ErrNotFound, "rename of an unknown asset")
 		r, n := body("x")
 		_, err = f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, &missing, "x.txt", r, n, "")
