@@ -29,8 +29,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/secrets"
 	"github.com/shelf-dam/shelf/internal/web"
 )
@@ -85,7 +87,9 @@ func run(ctx context.Context, opt options) error {
 		return err
 	}
 	cfg := &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
-	srv := httptest.NewServer(web.New(web.Deps{Store: store, Config: cfg, Logger: logger, Box: box}))
+	srv := httptest.NewServer(web.New(web.Deps{Store: store, Config: cfg, Logger: logger,
+		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: cfg.TrialLength, SignupOpen: cfg.SignupOpen}),
+		Webhooks: notify.NewWebhooks(store, box, nil)}))
 	defer srv.Close()
 	c, err := signIn(srv.URL)
 	if err != nil {

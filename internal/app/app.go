@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/policy"
@@ -21,17 +22,20 @@ import (
 
 // App is a wired Shelf process.
 type App struct {
-	Cfg      *config.Config
-	Logger   *slog.Logger
-	Store    *catalog.Store
-	Box      *secrets.Box
-	Policy   *policy.Policy
+	Cfg    *config.Config
+	Logger *slog.Logger
+	Store  *catalog.Store
+	Box    *secrets.Box
+	Policy *policy.Policy
+	// Accounts signs up, signs in and manages accounts and users (web and
+	// CLI alike).
+	Accounts *accounts.Service
 	Registry *prometheus.Registry
 	Now      func() time.Time
 }
 
 // Open connects to the catalog, applies migrations, loads (or generates)
-// the secret key and the plans policy.
+// the secret key and the plans policy, and builds the accounts service.
 func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
 	if !cfg.IsPostgres() {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -62,6 +66,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, e
 		store.Close()
 		return nil, err
 	}
+	now := func() time.Time { return time.Now().UTC() }
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &App{
@@ -70,8 +75,9 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, e
 		Store:    store,
 		Box:      box,
 		Policy:   pol,
+		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: cfg.TrialLength, SignupOpen: cfg.SignupOpen, Logger: logger, Now: now}),
 		Registry: reg,
-		Now:      func() time.Time { return time.Now().UTC() },
+		Now:      now,
 	}, nil
 }
 

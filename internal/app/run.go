@@ -18,10 +18,10 @@ func (a *App) Run(ctx context.Context, work bool, ready func(url string, svc *Se
 		ln.Close()
 		return err
 	}
+	a.Logger.Info("shelf serving", slog.String("url", a.Cfg.PublicURL), slog.String("database", a.Store.Dialect()), slog.Bool("workers", work))
 	if ready != nil {
 		ready("http://"+ln.Addr().String(), svc)
 	}
-	a.Logger.Info("shelf serving", slog.String("url", a.Cfg.PublicURL), slog.String("database", a.Store.Dialect()), slog.Bool("workers", work))
 	serr := a.ServeHTTP(ctx, ln, a.Handler(svc))
 	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

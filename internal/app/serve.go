@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/web"
 )
 
@@ -21,7 +22,8 @@ func (a *App) Handler(svc *Services) *web.Server {
 		Store:    a.Store,
 		Config:   a.Cfg,
 		Logger:   a.Logger,
-		Box:      a.Box,
+		Accounts: a.Accounts,
+		Webhooks: notify.NewWebhooks(a.Store, a.Box, a.Now),
 		Clock:    a.Now,
 		Registry: a.Registry,
 		Plans:    plans{store: a.Store, syncs: svc.Syncs, now: a.Now},

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"sort"
 	"strconv"
@@ -87,24 +88,36 @@ func (s *Store) Migrate(ctx context.Context) error {
 			}
 		}()
 	}
-	if err := s.migrateCatalog(ctx); err != nil {
-		return err
-	}
-	return s.migrateRiver(ctx)
-}
-
-func (s *Store) migrateCatalog(ctx context.Context) error {
-	list, err := migrations(s.dialect)
+	catalogApplied, err := s.migrateCatalog(ctx)
 	if err != nil {
 		return err
+	}
+	riverApplied, err := s.migrateRiver(ctx)
+	if err != nil {
+		return err
+	}
+	// One line at info level for the whole run, and only when it changed
+	// something: each step is logged at debug level.
+	if catalogApplied+riverApplied > 0 {
+		s.logger.Info("migrated the database", "catalog_migrations", catalogApplied, "river_migrations", riverApplied, "dialect", s.dialect)
+	}
+	return nil
+}
+
+// migrateCatalog applies Shelf's pending migrations and returns how many.
+func (s *Store) migrateCatalog(ctx context.Context) (int, error) {
+	list, err := migrations(s.dialect)
+	if err != nil {
+		return 0, err
 	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    BIGINT PRIMARY KEY,
     name       TEXT   NOT NULL,
     applied_at BIGINT NOT NULL
 )`); err != nil {
-		return fmt.Errorf("creating schema_migrations table: %w", err)
+		return 0, fmt.Errorf("creating schema_migrations table: %w", err)
 	}
+	n := 0
 	for _, m := range list {
 		applied := false
 		err := s.InTx(ctx, func(tx *sql.Tx) error {
@@ -126,40 +139,71 @@ func (s *Store) migrateCatalog(ctx context.Context) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return n, err
 		}
 		if applied {
-			s.logger.Info("applied catalog migration", "version", m.version, "name", m.name, "dialect", s.dialect)
+			n++
+			s.logger.Debug("applied catalog migration", "version", m.version, "name", m.name, "dialect", s.dialect)
 		}
 	}
-	return nil
+	return n, nil
 }
 
-func (s *Store) migrateRiver(ctx context.Context) error {
+// migrateRiver applies River's pending migrations and returns how many.
+func (s *Store) migrateRiver(ctx context.Context) (int, error) {
 	var (
 		res *rivermigrate.MigrateResult
 		err error
 	)
-	cfg := &rivermigrate.Config{Logger: s.logger}
+	cfg := &rivermigrate.Config{Logger: slog.New(debugHandler{s.logger.Handler()})}
 	switch s.dialect {
 	case DialectPostgres:
 		m, merr := rivermigrate.New(riverpgxv5.New(s.pool), cfg)
 		if merr != nil {
-			return fmt.Errorf("preparing River migrations: %w", merr)
+			return 0, fmt.Errorf("preparing River migrations: %w", merr)
 		}
 		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	default:
 		m, merr := rivermigrate.New(riversqlite.New(s.db), cfg)
 		if merr != nil {
-			return fmt.Errorf("preparing River migrations: %w", merr)
+			return 0, fmt.Errorf("preparing River migrations: %w", merr)
 		}
 		res, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	}
 	if err != nil {
-		return fmt.Errorf("applying River job queue migrations: %w", err)
+		return 0, fmt.Errorf("applying River job queue migrations: %w", err)
 	}
 	for _, v := range res.Versions {
-		s.logger.Info("applied River migration", "version", v.Version, "name", v.Name, "dialect", s.dialect)
+		s.logger.Debug("applied River migration", "version", v.Version, "name", v.Name, "dialect", s.dialect)
 	}
-	return nil
+	return len(res.Versions), nil
+}
+
+// debugHandler passes River's migration messages on at debug level (its
+// warnings and errors as they are): Migrate sums the run up at info level.
+type debugHandler struct{ h slog.Handler }
+
+func (d debugHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return d.h.Enabled(ctx, demote(level))
+}
+
+func (d debugHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = demote(r.Level)
+	if !d.h.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return d.h.Handle(ctx, r)
+}
+
+func (d debugHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return debugHandler{d.h.WithAttrs(attrs)}
+}
+
+func (d debugHandler) WithGroup(name string) slog.Handler { return debugHandler{d.h.WithGroup(name)} }
+
+func demote(level slog.Level) slog.Level {
+	if level < slog.LevelWarn {
+		return slog.LevelDebug
+	}
+	return level
 }

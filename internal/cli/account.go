@@ -28,26 +28,14 @@ New accounts start on the trial plan unless --plan is given.`)
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
-	if strings.TrimSpace(*name) == "" {
-		return usagef("--name is required")
-	}
-	if !policy.KnownPlan(*plan) {
-		return usagef("--plan must be one of %s", strings.Join(policy.Plans(), ", "))
-	}
 	a, err := openApp(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	now := a.Now()
-	na := catalog.NewAccount{Name: strings.TrimSpace(*name), Plan: *plan}
-	if *plan == catalog.PlanTrial {
-		end := now.Add(cfg.TrialLength)
-		na.TrialEndsAt = &end
-	}
-	acct, err := a.Store.CreateAccount(ctx, na, now)
+	acct, err := a.Accounts.CreateAccount(ctx, *name, *plan)
 	if err != nil {
-		return err
+		return accountsCLIError(err)
 	}
 	fmt.Fprintf(env.Stdout, "created account %d %q (plan %s)\n", acct.ID, acct.Name, acct.Plan)
 	return nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/shelf-dam/shelf/internal/auth"
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
 
@@ -35,24 +35,10 @@ Without --password, the password is read from standard input.`)
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
-	addr, err := auth.NormalizeEmail(*email)
-	if err != nil {
-		return usagef("--email: %v", err)
-	}
 	if (*accountID == 0) == (*accountName == "") {
 		return usagef("give exactly one of --account ID or --account-name NAME")
 	}
-	if *role != catalog.RoleAdmin && *role != catalog.RoleEditor && *role != catalog.RoleViewer {
-		return usagef("--role must be admin, editor or viewer")
-	}
 	pw, err := passwordArg(env, *password)
-	if err != nil {
-		return err
-	}
-	if err := auth.CheckPasswordRules(pw, addr); err != nil {
-		return usagef("--password: %v", err)
-	}
-	hash, err := auth.HashPassword(pw)
 	if err != nil {
 		return err
 	}
@@ -61,27 +47,24 @@ Without --password, the password is read from standard input.`)
 		return err
 	}
 	defer a.Close()
-	now := a.Now()
-	nu := catalog.NewUser{AccountID: *accountID, Email: addr, Name: *name, PasswordHash: hash, Role: *role, IsOperator: *operator}
+	nu := accounts.NewUser{Email: *email, Name: *name, Password: pw, Role: *role, IsOperator: *operator}
 	var u catalog.User
 	if *accountName != "" {
-		trialEnd := now.Add(cfg.TrialLength)
 		var acct catalog.Account
-		acct, u, err = a.Store.CreateAccountWithAdmin(ctx, catalog.NewAccount{Name: *accountName, Plan: catalog.PlanTrial, TrialEndsAt: &trialEnd}, nu, now)
-		if err == nil {
-			fmt.Fprintf(env.Stdout, "created account %d %q (plan trial)\n", acct.ID, acct.Name)
+		if acct, u, err = a.Accounts.CreateAccountWithAdmin(ctx, *accountName, nu); err == nil {
+			fmt.Fprintf(env.Stdout, "created account %d %q (plan %s)\n", acct.ID, acct.Name, acct.Plan)
 		}
 	} else {
-		if _, gerr := a.Store.GetAccount(ctx, *accountID); gerr != nil {
-			return fmt.Errorf("account %d: %w", *accountID, gerr)
-		}
-		u, err = a.Store.CreateUser(ctx, nu, now)
+		u, err = a.Accounts.CreateUser(ctx, *accountID, nu)
 	}
-	if errors.Is(err, catalog.ErrConflict) {
-		return fmt.Errorf("a user with email %s already exists; use 'shelf user set-password' to change its password", addr)
+	switch {
+	case errors.Is(err, accounts.ErrEmailTaken):
+		return fmt.Errorf("a user with email %s already exists; use 'shelf user set-password' to change its password", *email)
+	case errors.Is(err, accounts.ErrNotFound):
+		return fmt.Errorf("%v; 'shelf account list' shows the accounts", err)
 	}
 	if err != nil {
-		return err
+		return accountsCLIError(err)
 	}
 	fmt.Fprintf(env.Stdout, "created user %d %s (%s) in account %d\n", u.ID, u.Email, u.Role, u.AccountID)
 	return nil
@@ -123,18 +106,7 @@ the password is read from standard input.`)
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
-	addr, err := auth.NormalizeEmail(*email)
-	if err != nil {
-		return usagef("--email: %v", err)
-	}
 	pw, err := passwordArg(env, *password)
-	if err != nil {
-		return err
-	}
-	if err := auth.CheckPasswordRules(pw, addr); err != nil {
-		return usagef("--password: %v", err)
-	}
-	hash, err := auth.HashPassword(pw)
 	if err != nil {
 		return err
 	}
@@ -143,21 +115,28 @@ the password is read from standard input.`)
 		return err
 	}
 	defer a.Close()
-	u, err := a.Store.GetUserByEmail(ctx, addr)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return fmt.Errorf("no user with email %s; 'shelf user list' shows who exists", addr)
+	u, err := a.Accounts.SetPassword(ctx, *email, pw)
+	if errors.Is(err, accounts.ErrNotFound) {
+		return fmt.Errorf("%v; 'shelf user list' shows who exists", err)
 	}
 	if err != nil {
-		return err
+		return accountsCLIError(err)
 	}
-	if err := a.Store.SetPassword(ctx, u.ID, hash, a.Now()); err != nil {
-		return err
-	}
-	if err := a.Store.DeleteUserSessions(ctx, u.ID); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "password of %s changed; their sessions were ended\n", addr)
+	fmt.Fprintf(env.Stdout, "password of %s changed; their sessions were ended\n", u.Email)
 	return nil
+}
+
+// accountsCLIError turns a refusal of the accounts service into a usage
+// error naming the flag it concerns (exit code 2); other errors stay.
+func accountsCLIError(err error) error {
+	var ae *accounts.Error
+	if !errors.As(err, &ae) || errors.Is(err, accounts.ErrNotFound) || errors.Is(err, accounts.ErrEmailTaken) {
+		return err
+	}
+	if ae.Field == "" {
+		return usagef("%s", ae.Message)
+	}
+	return usagef("--%s: %s", strings.ReplaceAll(ae.Field, "_", "-"), ae.Message)
 }
 
 // passwordArg returns the flag value, or reads one line from stdin.

@@ -51,25 +51,6 @@ func (s *Service) Upload(ctx context.Context, accountID, userID int64, folderID 
 	return a, nil
 }
 
-// RenameAsset gives an asset a new name in its folder.
-func (s *Service) RenameAsset(ctx context.Context, accountID, userID, assetID int64, name string) (catalog.Asset, error) {
-	a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
-	if err != nil {
-		return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
-	}
-	return s.relocateAsset(ctx, accountID, userID, a, a.FolderID, name)
-}
-
-// MoveAsset moves an asset, keeping its name, into folderID (nil: the
-// root).
-func (s *Service) MoveAsset(ctx context.Context, accountID, userID, assetID int64, folderID *int64) (catalog.Asset, error) {
-	a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
-	if err != nil {
-		return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
-	}
-	return s.relocateAsset(ctx, accountID, userID, a, folderID, a.Name)
-}
-
 // relocateAsset moves and/or renames asset a to name inside folderID; the
 // asset keeps its id and team metadata.
 func (s *Service) relocateAsset(ctx context.Context, accountID, userID int64, a catalog.Asset, folderID *int64, name string) (catalog.Asset, error) {

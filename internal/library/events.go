@@ -13,9 +13,9 @@ import (
 
 // Folder event types (asset events use notify's asset.* names).
 const (
-	FolderCreated = "folder.created"
-	FolderMoved   = "folder.moved"
-	FolderDeleted = "folder.deleted"
+	FolderCreated = notify.FolderCreated
+	FolderMoved   = notify.FolderMoved
+	FolderDeleted = notify.FolderDeleted
 )
 
 // AssetPayload is the data of an asset.* event: the asset as the API shows

@@ -45,26 +45,8 @@ func (s *Service) CreateFolder(ctx context.Context, accountID, userID int64, par
 	return f, nil
 }
 
-// RenameFolder gives a folder a new name in its parent; everything inside
-// moves with it.
-func (s *Service) RenameFolder(ctx context.Context, accountID, userID, folderID int64, name string) (catalog.Folder, error) {
-	f, err := s.cfg.Catalog.GetFolder(ctx, accountID, folderID)
-	if err != nil {
-		return catalog.Folder{}, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
-	}
-	return s.relocateFolder(ctx, accountID, userID, f, f.ParentID, name)
-}
-
-// MoveFolder moves a folder, with everything inside, into parentID (nil:
-// the root), keeping its name.
-func (s *Service) MoveFolder(ctx context.Context, accountID, userID, folderID int64, parentID *int64) (catalog.Folder, error) {
-	f, err := s.cfg.Catalog.GetFolder(ctx, accountID, folderID)
-	if err != nil {
-		return catalog.Folder{}, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
-	}
-	return s.relocateFolder(ctx, accountID, userID, f, parentID, f.Name)
-}
-
+// relocateFolder moves and/or renames folder f to name inside parentID,
+// with everything inside.
 func (s *Service) relocateFolder(ctx context.Context, accountID, userID int64, f catalog.Folder, parentID *int64, name string) (catalog.Folder, error) {
 	if err := checkName(name); err != nil {
 		return catalog.Folder{}, err

@@ -57,8 +57,14 @@ func runLockSuite(t *testing.T, db database) {
 				_, err := f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, nil, "new.txt", r, n, "")
 				return err
 			},
-			"rename asset": func() error { _, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, "b.jpg"); return err },
-			"move asset":   func() error { _, err := f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, nil); return err },
+			"rename asset": func() error {
+				_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("b.jpg")})
+				return err
+			},
+			"move asset": func() error {
+				_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true})
+				return err
+			},
 			"delete asset": func() error { return f.svc.DeleteAsset(f.ctx, f.acct.ID, f.user.ID, a.ID) },
 			"metadata": func() error {
 				_, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Title: &title})
@@ -66,11 +72,11 @@ func runLockSuite(t *testing.T, db database) {
 			},
 			"create folder": func() error { _, err := f.svc.CreateFolder(f.ctx, f.acct.ID, f.user.ID, nil, "New"); return err },
 			"rename folder": func() error {
-				_, err := f.svc.RenameFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, "Pics")
+				_, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Name: ptr("Pics")})
 				return err
 			},
 			"move folder": func() error {
-				_, err := f.svc.MoveFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, f.folderID("docs"))
+				_, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Move: true, ParentID: f.folderID("docs")})
 				return err
 			},
 			"delete folder": func() error { _, err := f.svc.DeleteFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID); return err },

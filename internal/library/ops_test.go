@@ -88,7 +88,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 			wantKind(t, err, library.ErrInvalid, "folder named "+name)
 		}
 		a := f.asset("top.txt")
-		_, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, "x/y")
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("x/y")})
 		wantKind(t, err, library.ErrInvalid, "rename to a path")
 		if after := f.storageTree(); !slices.Equal(before, after) {
 			t.Errorf("storage changed: %s → %s", fmtTree(before), fmtTree(after))
@@ -102,7 +102,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 		if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Title: &title, Tags: &[]string{"Beach"}}); err != nil {
 			t.Fatal(err)
 		}
-		out, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, "sunset.jpg")
+		out, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("sunset.jpg")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 	t.Run("MoveAssetToFolderAndRoot", func(t *testing.T) {
 		f := setup(t)
 		a := f.asset("top.txt")
-		out, err := f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, f.folderID("photos/2024"))
+		out, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true, FolderID: f.folderID("photos/2024")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 			t.Errorf("moved asset = %+v", out)
 		}
 		f.noDiff()
-		out, err = f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, nil)
+		out, err = f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 			t.Fatal(err)
 		}
 		a := f.asset("top.txt")
-		_, err := f.svc.MoveAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, f.folderID("docs"))
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Move: true, FolderID: f.folderID("docs")})
 		wantKind(t, err, library.ErrConflict, "move onto a taken name")
 		if f.content("docs/top.txt") != "other" || !f.inStorage("top.txt") {
 			t.Error("the refused move changed the storage")
@@ -209,7 +209,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 	t.Run("RenameFolderRewritesSubtree", func(t *testing.T) {
 		f := setup(t)
 		b := f.asset("photos/2024/b.jpg")
-		out, err := f.svc.RenameFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, "Pictures")
+		out, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, library.FolderEdit{Name: ptr("Pictures")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,14 +230,14 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 
 	t.Run("MoveFolder", func(t *testing.T) {
 		f := setup(t)
-		out, err := f.svc.MoveFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("docs").ID, f.folderID("photos/2024"))
+		out, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("docs").ID, library.FolderEdit{Move: true, ParentID: f.folderID("photos/2024")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if out.Path != "photos/2024/docs" || !f.inStorage("photos/2024/docs/readme.txt") {
 			t.Errorf("moved folder = %+v", out)
 		}
-		_, err = f.svc.MoveFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, f.folderID("photos/2024/docs"))
+		_, err = f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, f.folder("photos").ID, library.FolderEdit{Move: true, ParentID: f.folderID("photos/2024/docs")})
 		wantKind(t, err, library.ErrInvalid, "moving a folder into its own subtree")
 		f.noDiff()
 		if got, want := f.catalogTree(), f.storageTree(); !slices.Equal(got, want) {
@@ -259,6 +259,86 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 		}
 		if got := f.catalogTree(); !slices.Equal(got, []string{"docs/", "docs/readme.txt", "top.txt"}) {
 			t.Errorf("catalog = %s", fmtTree(got))
+		}
+		f.noDiff()
+	})
+
+	t.Run("EditAssetRefusedChangesNothing", func(t *testing.T) {
+		f := setup(t)
+		a := f.asset("photos/a.jpg")
+		storageBefore, catalogBefore := f.storageTree(), f.catalogTree()
+		title, missing, bad := "After", int64(987654), 9
+		for _, tc := range []struct {
+			what string
+			edit library.AssetEdit
+			kind error
+		}{
+			{"a title with a name holding a slash", library.AssetEdit{Meta: &catalog.MetadataUpdate{Title: &title}, Name: ptr("../z.jpg")}, library.ErrInvalid},
+			{"a title with an unknown folder", library.AssetEdit{Meta: &catalog.MetadataUpdate{Title: &title}, Move: true, FolderID: &missing}, library.ErrNotFound},
+			{"a title with a taken name", library.AssetEdit{Meta: &catalog.MetadataUpdate{Title: &title}, Name: ptr("readme.txt"), Move: true, FolderID: f.folderID("docs")}, library.ErrConflict},
+			{"a rating out of range with a move", library.AssetEdit{Meta: &catalog.MetadataUpdate{Rating: &bad}, Move: true, FolderID: nil}, library.ErrInvalid},
+		} {
+			_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, tc.edit)
+			wantKind(t, err, tc.kind, tc.what)
+		}
+		if got := f.asset("photos/a.jpg"); got.Title != "" {
+			t.Errorf("a refused edit set the title: %+v", got)
+		}
+		if after := f.storageTree(); !slices.Equal(after, storageBefore) {
+			t.Errorf("a refused edit changed the storage: %s → %s", fmtTree(storageBefore), fmtTree(after))
+		}
+		if after := f.catalogTree(); !slices.Equal(after, catalogBefore) {
+			t.Errorf("a refused edit changed the catalog: %s → %s", fmtTree(catalogBefore), fmtTree(after))
+		}
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, missing, library.AssetEdit{Name: ptr("x.jpg")})
+		wantKind(t, err, library.ErrNotFound, "editing an unknown asset")
+	})
+
+	t.Run("EditAssetRenamesMovesAndRetitlesAtOnce", func(t *testing.T) {
+		f := setup(t)
+		a := f.asset("photos/a.jpg")
+		title := "Hero"
+		out, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{
+			Meta: &catalog.MetadataUpdate{Title: &title}, Name: ptr(" hero.jpg "), Move: true, FolderID: f.folderID("docs")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.ID != a.ID || out.Path != "docs/hero.jpg" || out.Title != "Hero" {
+			t.Errorf("edited asset = %+v", out)
+		}
+		if f.inStorage("photos/a.jpg") || !f.inStorage("docs/hero.jpg") {
+			t.Error("the storage was not moved")
+		}
+		if ev := f.eventTypes(); !slices.Contains(ev, notify.AssetMoved) || !slices.Contains(ev, notify.AssetUpdated) {
+			t.Errorf("events %v, want asset.moved and asset.updated", ev)
+		}
+		// Without Move the asset stays in its folder; an edit of nothing
+		// changes nothing.
+		out, err = f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{Name: ptr("hero-2.jpg")})
+		if err != nil || out.Path != "docs/hero-2.jpg" {
+			t.Fatalf("rename in place: %+v %v", out, err)
+		}
+		if out, err = f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, a.ID, library.AssetEdit{}); err != nil || out.Path != "docs/hero-2.jpg" {
+			t.Fatalf("empty edit: %+v %v", out, err)
+		}
+		f.noDiff()
+	})
+
+	t.Run("EditFolder", func(t *testing.T) {
+		f := setup(t)
+		photos := f.folder("photos")
+		_, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Name: ptr("renamed"), Move: true, ParentID: f.folderID("photos/2024")})
+		wantKind(t, err, library.ErrInvalid, "renamed and moved into itself")
+		if !f.inStorage("photos/a.jpg") || f.folder("photos").ID != photos.ID {
+			t.Fatal("a refused folder edit changed something")
+		}
+		out, err := f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Name: ptr("Pictures"), Move: true, ParentID: f.folderID("docs")})
+		if err != nil || out.Path != "docs/Pictures" || !f.inStorage("docs/Pictures/2024/b.jpg") {
+			t.Fatalf("rename and move: %+v %v", out, err)
+		}
+		out, err = f.svc.EditFolder(f.ctx, f.acct.ID, f.user.ID, photos.ID, library.FolderEdit{Move: true})
+		if err != nil || out.Path != "Pictures" {
+			t.Fatalf("move to the top level: %+v %v", out, err)
 		}
 		f.noDiff()
 	})
@@ -287,7 +367,7 @@ func runOpsSuite(t *testing.T, db database, be backend) {
 	t.Run("NotFound", func(t *testing.T) {
 		f := setup(t)
 		missing := int64(987654)
-		_, err := f.svc.RenameAsset(f.ctx, f.acct.ID, f.user.ID, missing, "x")
+		_, err := f.svc.EditAsset(f.ctx, f.acct.ID, f.user.ID, missing, library.AssetEdit{Name: ptr("x")})
 		wantKind(t, err, library.ErrNotFound, "rename of an unknown asset")
 		r, n := body("x")
 		_, err = f.svc.Upload(f.ctx, f.acct.ID, f.user.ID, &missing, "x.txt", r, n, "")

@@ -459,3 +459,5 @@ func (r thumbRecorder) Enqueue(_ context.Context, args river.JobArgs) error {
 	}
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }

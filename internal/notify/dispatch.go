@@ -45,8 +45,8 @@ type DispatcherConfig struct {
 	Queue *queue.Queue
 	// Hub publishes Emit's events live; nil publishes none.
 	Hub *Hub
-	// OpenSecret decrypts a webhook's signing secret (the web layer seals
-	// it with secrets.Box when the webhook is created).
+	// OpenSecret decrypts a webhook's signing secret (Webhooks.Create
+	// seals it with secrets.Box).
 	OpenSecret func(w catalog.Webhook) ([]byte, error)
 	// Mailer sends failure emails; nil or unconfigured: no email.
 	Mailer *Mailer

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -43,8 +44,8 @@ type signupRequest struct {
 
 // handleSignup creates an account on the trial plan and its first admin.
 func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.SignupOpen {
-		s.writeError(w, r, errForbidden("sign-up is closed on this Shelf; ask its operator for an account"))
+	if err := s.accounts.SignupAllowed(); err != nil {
+		s.writeError(w, r, accountsAPIError(err))
 		return
 	}
 	var req signupRequest
@@ -52,43 +53,11 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	email, err := auth.NormalizeEmail(req.Email)
+	acct, user, err := s.accounts.SignUp(r.Context(), accounts.SignUp{Email: req.Email, Password: req.Password, AccountName: req.AccountName, Name: req.Name})
 	if err != nil {
-		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_email", Message: err.Error(), Field: "email"})
+		s.writeError(w, r, accountsAPIError(err))
 		return
 	}
-	name := strings.TrimSpace(req.AccountName)
-	if name == "" {
-		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "missing_field", Message: "account_name is required: the name of your team's library", Field: "account_name"})
-		return
-	}
-	if len(name) > 200 {
-		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Message: "account_name must be at most 200 characters", Field: "account_name"})
-		return
-	}
-	if err := auth.CheckPasswordRules(req.Password, email); err != nil {
-		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "weak_password", Message: err.Error(), Field: "password"})
-		return
-	}
-	hash, err := auth.HashPassword(req.Password)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	now := s.now()
-	trialEnd := now.Add(s.cfg.TrialLength)
-	acct, user, err := s.store.CreateAccountWithAdmin(r.Context(), catalog.NewAccount{
-		Name: name, Plan: catalog.PlanTrial, TrialEndsAt: &trialEnd,
-	}, catalog.NewUser{Email: email, Name: strings.TrimSpace(req.Name), PasswordHash: hash, Role: catalog.RoleAdmin}, now)
-	if errors.Is(err, catalog.ErrConflict) {
-		s.writeError(w, r, &apiError{Status: http.StatusConflict, Code: "email_taken", Message: "an account with this email already exists; sign in instead", Field: "email"})
-		return
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.logger.InfoContext(r.Context(), "account created", "account_id", acct.ID, "user_id", user.ID)
 	writeJSON(w, http.StatusCreated, map[string]any{"user": userJSON(user), "account": accountJSON(acct)})
 }
 
@@ -106,38 +75,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	email, err := auth.NormalizeEmail(req.Email)
-	if err != nil || req.Password == "" {
-		s.writeError(w, r, errBadRequest("missing_field", "email and password are required"))
-		return
-	}
-	ip := clientIP(r)
-	for _, key := range []string{"email:" + email, "ip:" + ip} {
-		if ok, wait := s.limiter.Allow(key); !ok {
-			ae := errorf(http.StatusTooManyRequests, "too_many_attempts", "too many failed sign-in attempts; wait %d seconds and try again", int(wait.Seconds())+1)
-			ae.RetryAfter = wait
-			s.writeError(w, r, ae)
-			return
-		}
-	}
-	user, err := s.store.GetUserByEmail(r.Context(), email)
-	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
-		s.writeError(w, r, err)
-		return
-	}
+	user, acct, err := s.accounts.SignIn(r.Context(), req.Email, req.Password, clientIP(r))
 	if err != nil {
-		auth.BurnPasswordCheck(req.Password)
-	}
-	if err != nil || !auth.VerifyPassword(user.PasswordHash, req.Password) {
-		s.limiter.Fail("email:" + email)
-		s.limiter.Fail("ip:" + ip)
-		s.writeError(w, r, errorf(http.StatusUnauthorized, "invalid_credentials", "wrong email or password"))
-		return
-	}
-	s.limiter.Succeed("email:" + email)
-	acct, err := s.store.GetAccount(r.Context(), user.AccountID)
-	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, accountsAPIError(err))
 		return
 	}
 	if req.APIToken {
@@ -155,6 +95,43 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": userJSON(user), "account": accountJSON(acct), "csrf_token": sess.CSRFToken})
+}
+
+// accountsAPIError is the API error of a refusal of the accounts service;
+// other failures are returned as they are (a logged 500).
+func accountsAPIError(err error) error {
+	var ae *accounts.Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	status, code := http.StatusBadRequest, ""
+	switch ae.Kind {
+	case accounts.ErrInvalidEmail:
+		code = "invalid_email"
+	case accounts.ErrMissingField:
+		code = "missing_field"
+	case accounts.ErrInvalidField:
+		code = "invalid_field"
+	case accounts.ErrWeakPassword:
+		code = "weak_password"
+	case accounts.ErrInvalidRole:
+		code = "invalid_role"
+	case accounts.ErrEmailTaken:
+		status, code = http.StatusConflict, "email_taken"
+	case accounts.ErrLastAdmin:
+		return errorf(http.StatusConflict, "last_admin", "%s", ae.Message)
+	case accounts.ErrNotFound:
+		return errorf(http.StatusNotFound, "not_found", "%s", ae.Message)
+	case accounts.ErrSignupClosed:
+		return errForbidden("%s", ae.Message)
+	case accounts.ErrBadCredentials:
+		return errorf(http.StatusUnauthorized, "invalid_credentials", "%s", ae.Message)
+	case accounts.ErrTooManyAttempts:
+		return &apiError{Status: http.StatusTooManyRequests, Code: "too_many_attempts", Message: ae.Message, RetryAfter: ae.RetryAfter}
+	default:
+		return err
+	}
+	return &apiError{Status: status, Code: code, Message: ae.Message, Field: ae.Field}
 }
 
 // startSession creates a session for userID and sets its cookies.

@@ -167,8 +167,7 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, p *p
 }
 
 // handlePatchFolder renames and/or moves a folder. parent_id present and
-// null moves it to the top level. The whole request is checked before
-// anything changes, and a rename with a move is one storage move.
+// null moves it to the top level.
 func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -180,45 +179,32 @@ func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *pr
 		s.writeError(w, r, err)
 		return
 	}
-	var name string
-	var parent *int64
+	var edit library.FolderEdit
 	for key, raw := range req {
 		switch key {
 		case "name":
+			var name string
 			if err := raw.into(&name); err != nil {
 				s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: "name must be a string"})
 				return
 			}
-			name = strings.TrimSpace(name)
+			edit.Name = &name
 		case "parent_id":
-			if err := raw.into(&parent); err != nil {
+			if err := raw.into(&edit.ParentID); err != nil {
 				s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: "parent_id must be a folder id or null"})
 				return
 			}
+			edit.Move = true
 		default:
 			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key,
 				Message: fmt.Sprintf("unknown field %q; editable: name, parent_id", key)})
 			return
 		}
 	}
-	f, err := s.store.GetFolder(r.Context(), p.Account.ID, id)
+	f, err := s.library.EditFolder(r.Context(), p.Account.ID, p.User.ID, id, edit)
 	if err != nil {
-		s.writeError(w, r, folderErr(err))
+		s.libraryError(w, r, err)
 		return
-	}
-	_, rename := req["name"]
-	_, move := req["parent_id"]
-	if !rename {
-		name = f.Name
-	}
-	if !move {
-		parent = f.ParentID
-	}
-	if rename || move {
-		if f, err = s.library.RelocateFolder(r.Context(), p.Account.ID, p.User.ID, id, parent, name); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"folder": folderJSON(f)})
 }
@@ -442,24 +428,36 @@ func uploadName(part *multipart.Part) (string, *apiError) {
 	return name, nil
 }
 
-// handlePatchAsset edits metadata, renames (name) and moves (folder_id).
-// The whole request is checked before anything changes: a bad name or an
-// unknown folder leaves the metadata as it was.
+// handlePatchAsset edits metadata, renames (name) and moves (folder_id);
+// folder_id present and null moves the asset to the top level.
 func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r, "id")
 	if !ok {
 		s.writeError(w, r, errNotFound("asset"))
 		return
 	}
-	var req map[string]jsonRaw
-	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
+	edit, aerr := decodeAssetEdit(r)
+	if aerr != nil {
+		s.writeError(w, r, aerr)
 		return
 	}
+	a, err := s.library.EditAsset(r.Context(), p.Account.ID, p.User.ID, id, edit)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+}
+
+// decodeAssetEdit reads a PATCH asset body: every field present is part
+// of the edit; an unknown field or a value of the wrong type is refused.
+func decodeAssetEdit(r *http.Request) (library.AssetEdit, error) {
+	var req map[string]jsonRaw
+	if err := decodeJSON(r, &req); err != nil {
+		return library.AssetEdit{}, err
+	}
+	var edit library.AssetEdit
 	var m catalog.MetadataUpdate
-	var name string
-	var folder *int64
-	meta := false
 	for key, raw := range req {
 		var err error
 		switch key {
@@ -477,79 +475,24 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 				m.Custom = map[string]string{}
 			}
 		case "name":
-			if err = raw.into(&name); err == nil {
-				name = strings.TrimSpace(name)
-			}
+			var name string
+			err = raw.into(&name)
+			edit.Name = &name
 		case "folder_id":
-			err = raw.into(&folder)
+			err = raw.into(&edit.FolderID)
+			edit.Move = true
 		default:
-			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key,
-				Message: fmt.Sprintf("unknown field %q; editable: title, description, tags, rating, custom, name, folder_id", key)})
-			return
+			return library.AssetEdit{}, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key,
+				Message: fmt.Sprintf("unknown field %q; editable: title, description, tags, rating, custom, name, folder_id", key)}
 		}
 		if err != nil {
-			s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: fmt.Sprintf("%s has the wrong type: %v", key, err)})
-			return
+			return library.AssetEdit{}, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: fmt.Sprintf("%s has the wrong type: %v", key, err)}
 		}
-		meta = meta || (key != "name" && key != "folder_id")
-	}
-	a, err := s.store.GetAsset(r.Context(), p.Account.ID, id)
-	if err != nil {
-		s.writeError(w, r, assetErr(err))
-		return
-	}
-	_, rename := req["name"]
-	_, move := req["folder_id"]
-	if !rename {
-		name = a.Name
-	}
-	if !move {
-		folder = a.FolderID
-	}
-	relocate := name != a.Name || !sameID(folder, a.FolderID)
-	if relocate {
-		// Refuse a bad name or an unknown folder before anything changes.
-		if err := library.CheckName(name); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
-		if folder != nil {
-			if _, err := s.store.GetFolder(r.Context(), p.Account.ID, *folder); err != nil {
-				s.writeError(w, r, folderErr(err))
-				return
-			}
+		if key != "name" && key != "folder_id" {
+			edit.Meta = &m
 		}
 	}
-	if meta {
-		if err := library.CheckMeta(m); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
-	}
-	// The move goes first: it is what a user's mistake (a name taken in the
-	// folder) or the storage may refuse, and then the metadata stays as it
-	// was.
-	if relocate {
-		if a, err = s.library.RelocateAsset(r.Context(), p.Account.ID, p.User.ID, id, folder, name); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
-	}
-	if meta {
-		if a, err = s.library.UpdateMeta(r.Context(), p.Account.ID, p.User.ID, id, m); err != nil {
-			s.libraryError(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
-}
-
-// sameID reports whether two optional ids are equal (both nil included).
-func sameID(a, b *int64) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return *a == *b
+	return edit, nil
 }
 
 func (s *Server) handleDeleteAsset(w http.ResponseWriter, r *http.Request, p *principal) {

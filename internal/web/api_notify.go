@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
-	"github.com/shelf-dam/shelf/internal/auth"
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/notify"
 )
 
@@ -95,29 +91,13 @@ func webhookJSON(h catalog.Webhook) map[string]any {
 		"disabled_reason": h.DisabledReason, "created_at": rfc3339(h.CreatedAt)}
 }
 
-// webhookEvents are the event names and patterns a webhook may select.
-var webhookEvents = []string{"*", "sync.*", notify.SyncCompleted, notify.SyncFailed, notify.SyncStarted, notify.SyncNeedsConfirmation, "asset.*",
-	notify.AssetCreated, notify.AssetUpdated, notify.AssetMoved, notify.AssetDeleted,
-	"folder.*", library.FolderCreated, library.FolderMoved, library.FolderDeleted, "storage.*", notify.StorageNeedsReconnect}
-
-func checkWebhook(rawURL string, events []string) *apiError {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "url", Message: "url must be an http:// or https:// URL"}
+// webhookError maps the webhook settings' refusals to API errors.
+func webhookError(err error) error {
+	var we *notify.WebhookError
+	if errors.As(err, &we) {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: we.Field, Message: we.Message}
 	}
-	if len(events) == 0 {
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "events", Message: "events is required, e.g. [\"sync.completed\", \"sync.failed\"] or [\"asset.*\"]"}
-	}
-	for _, e := range events {
-		known := false
-		for _, k := range webhookEvents {
-			known = known || e == k
-		}
-		if !known {
-			return &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "events", Message: "unknown event " + strconv.Quote(e) + "; use " + strings.Join(webhookEvents, ", ")}
-		}
-	}
-	return nil
+	return notFoundAs(err, "webhook")
 }
 
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -143,23 +123,9 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, p *
 		s.writeError(w, r, err)
 		return
 	}
-	if aerr := checkWebhook(req.URL, req.Events); aerr != nil {
-		s.writeError(w, r, aerr)
-		return
-	}
-	secret, err := auth.NewSecret(32)
+	h, secret, err := s.webhooks.Create(r.Context(), p.Account.ID, req.URL, req.Events)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	sealed, err := s.box.Seal([]byte(secret), notify.WebhookSecretContext(p.Account.ID))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	h, err := s.store.CreateWebhook(r.Context(), catalog.Webhook{AccountID: p.Account.ID, URL: req.URL, Events: req.Events, Secret: sealed, Enabled: true}, s.now())
-	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, webhookError(err))
 		return
 	}
 	body := webhookJSON(h)
@@ -182,33 +148,9 @@ func (s *Server) handlePatchWebhook(w http.ResponseWriter, r *http.Request, p *p
 		s.writeError(w, r, err)
 		return
 	}
-	h, err := s.store.GetWebhook(r.Context(), p.Account.ID, id)
-	if errors.Is(err, catalog.ErrNotFound) {
-		s.writeError(w, r, errNotFound("webhook"))
-		return
-	}
+	h, err := s.webhooks.Update(r.Context(), p.Account.ID, id, notify.WebhookUpdate{URL: req.URL, Events: req.Events, Enabled: req.Enabled})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if req.URL != nil {
-		h.URL = *req.URL
-	}
-	if req.Events != nil {
-		h.Events = *req.Events
-	}
-	if aerr := checkWebhook(h.URL, h.Events); aerr != nil {
-		s.writeError(w, r, aerr)
-		return
-	}
-	if req.Enabled != nil {
-		h.Enabled = *req.Enabled
-		if h.Enabled {
-			h.FailureCount, h.DisabledReason = 0, ""
-		}
-	}
-	if h, err = s.store.UpdateWebhook(r.Context(), h, s.now()); err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, webhookError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"webhook": webhookJSON(h)})

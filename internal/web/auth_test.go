@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shelf-dam/shelf/internal/accounts"
 )
 
 func TestSignupAndLogin(t *testing.T) {
@@ -135,7 +137,7 @@ func TestLoginRateLimit(t *testing.T) {
 	f := setup(t, "sqlite")
 	f.signup("ann@example.com", "A")
 	c := f.newClient()
-	for i := 0; i < loginMaxFailures; i++ {
+	for i := 0; i < accounts.MaxSignInFailures; i++ {
 		if code, _ := c.do("POST", "/api/v1/login", map[string]any{"email": "ann@example.com", "password": "wrong password!!"}); code != 401 {
 			t.Fatalf("attempt %d: %d", i, code)
 		}
@@ -145,7 +147,7 @@ func TestLoginRateLimit(t *testing.T) {
 	if code != http.StatusTooManyRequests || errCode(body) != "too_many_attempts" {
 		t.Fatalf("limited login: %d %v", code, body)
 	}
-	f.advance(loginFailureReset + time.Second)
+	f.advance(accounts.SignInWindow + time.Second)
 	c.login("ann@example.com", "a good long password")
 }
 

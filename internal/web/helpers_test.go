@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/queue"
 	"github.com/shelf-dam/shelf/internal/secrets"
@@ -88,7 +90,9 @@ func setup(t *testing.T, dialect string) *fixture {
 	}
 	f := &fixture{t: t, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.cfg = &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
-	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Box: box, Clock: f.clock, Plans: planSetter{f},
+	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler),
+		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: f.cfg.TrialLength, SignupOpen: f.cfg.SignupOpen, Now: f.clock}),
+		Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f},
 		Syncs: newSyncs(t, store, f.clock)})
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)

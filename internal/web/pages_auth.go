@@ -1,9 +1,8 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,7 +43,7 @@ func (p *pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &view{Title: "Sign in", Static: "?v=" + p.staticVersion,
-		Data: authView{Next: next, SignupOpen: p.s.cfg.SignupOpen, Email: r.URL.Query().Get("email")}}
+		Data: authView{Next: next, SignupOpen: p.s.accounts.SignupOpen(), Email: r.URL.Query().Get("email")}}
 	if err := p.render(w, http.StatusOK, "signin", v); err != nil {
 		p.renderError(w, r, err)
 	}
@@ -53,7 +52,7 @@ func (p *pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 // handleSignUp shows the sign-up form (POST /api/v1/signup, then sign-in).
 func (p *pages) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	v := &view{Title: "Create your library", Static: "?v=" + p.staticVersion,
-		Data: authView{Next: "/settings/storage", SignupOpen: p.s.cfg.SignupOpen}}
+		Data: authView{Next: "/settings/storage", SignupOpen: p.s.accounts.SignupOpen()}}
 	if err := p.render(w, http.StatusOK, "signup", v); err != nil {
 		p.renderError(w, r, err)
 	}
@@ -73,8 +72,8 @@ func (p *pages) handleSignOut(w http.ResponseWriter, r *http.Request, pr *princi
 }
 
 // handleSignInForm signs in from the plain form, for browsers without
-// script: it runs the API's sign-in (same checks, rate limits and session
-// cookie) and redirects, or shows the form again with the reason.
+// script: the same sign-in as the API's (same checks, rate limits and
+// session cookie), then a redirect, or the form again with the reason.
 func (p *pages) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	if err := r.ParseForm(); err != nil {
@@ -82,62 +81,25 @@ func (p *pages) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	body, err := json.Marshal(map[string]string{"email": email, "password": r.PostFormValue("password")})
-	if err != nil {
-		p.renderError(w, r, err)
-		return
-	}
-	api := r.Clone(r.Context())
-	api.Body = io.NopCloser(bytes.NewReader(body))
-	api.ContentLength = int64(len(body))
-	api.Header.Set("Content-Type", "application/json")
-	rec := &capturedResponse{header: http.Header{}}
-	p.s.handleLogin(rec, api)
-	if rec.status == http.StatusOK {
-		for _, c := range rec.header.Values("Set-Cookie") {
-			w.Header().Add("Set-Cookie", c)
+	next := safeNext(r.PostFormValue("next"))
+	user, _, err := p.s.accounts.SignIn(r.Context(), email, r.PostFormValue("password"), clientIP(r))
+	if err == nil {
+		if _, err = p.s.startSession(w, r, user.ID); err == nil {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
 		}
-		http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
-		return
 	}
-	var answer struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
+	var ae *apiError
+	if !errors.As(accountsAPIError(err), &ae) {
+		ae = p.s.classify(err)
 	}
-	_ = json.Unmarshal(rec.body.Bytes(), &answer)
-	if answer.Error.Message == "" {
-		answer.Error.Message = "signing in failed; try again"
+	if ae.Status >= 500 {
+		p.s.logger.ErrorContext(r.Context(), "form sign-in failed", slog.Any("err", err))
 	}
-	if ra := rec.header.Get("Retry-After"); ra != "" {
-		w.Header().Set("Retry-After", ra)
-	}
+	setRetryAfter(w, ae.RetryAfter)
 	v := &view{Title: "Sign in", Static: "?v=" + p.staticVersion,
-		Data: authView{Next: safeNext(r.PostFormValue("next")), SignupOpen: p.s.cfg.SignupOpen, Email: email, Error: answer.Error.Message}}
-	if err := p.render(w, rec.status, "signin", v); err != nil {
+		Data: authView{Next: next, SignupOpen: p.s.accounts.SignupOpen(), Email: email, Error: ae.Message}}
+	if err := p.render(w, ae.Status, "signin", v); err != nil {
 		p.renderError(w, r, err)
 	}
-}
-
-// capturedResponse records an API handler's answer so a page can turn it
-// into a redirect or a form error.
-type capturedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (c *capturedResponse) Header() http.Header { return c.header }
-
-func (c *capturedResponse) WriteHeader(status int) {
-	if c.status == 0 {
-		c.status = status
-	}
-}
-
-func (c *capturedResponse) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	return c.body.Write(b)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
 
@@ -289,5 +290,30 @@ func TestSignInFormWorksWithoutScript(t *testing.T) {
 	code, _, page := c.get("/team")
 	if code != http.StatusOK || !strings.Contains(page, "plain@example.com") {
 		t.Fatalf("after the form sign-in /team answers %d", code)
+	}
+}
+
+// TestSignInFormSharesTheLimits: the form shares the API's limits: failed form sign-ins count, and
+// a limited form answers 429 with Retry-After and the reason.
+func TestSignInFormSharesTheLimits(t *testing.T) {
+	t.Parallel()
+	f := setup(t, "sqlite")
+	f.signup("limited@example.com", "L")
+	for i := 0; i < accounts.MaxSignInFailures; i++ {
+		if code, _ := f.newClient().do("POST", "/api/v1/login", map[string]any{"email": "limited@example.com", "password": "wrong password!!"}); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	resp, err := http.Post(f.srv.URL+"/signin", "application/x-www-form-urlencoded", strings.NewReader("email=limited%40example.com&password=a+good+long+password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "too many failed sign-in attempts") {
+		t.Fatalf("limited form sign-in: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if len(resp.Cookies()) != 0 {
+		t.Fatal("a refused form sign-in set cookies")
 	}
 }

@@ -69,10 +69,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Status >= 500 {
 		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	if ae.RetryAfter > 0 {
-		secs := int((ae.RetryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	}
+	setRetryAfter(w, ae.RetryAfter)
 	body := map[string]any{
 		"code":    ae.Code,
 		"message": ae.Message,
@@ -90,6 +87,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body[k] = v
 	}
 	writeJSON(w, ae.Status, map[string]any{"error": body})
+}
+
+// setRetryAfter tells the client to wait d (rounded up to seconds), if any.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	if d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
 }
 
 // decodeJSON reads a JSON object body into dst with a clear error for

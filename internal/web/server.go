@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/shelf-dam/shelf/internal/auth"
+	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/connections"
@@ -22,16 +22,18 @@ import (
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
-	"github.com/shelf-dam/shelf/internal/secrets"
 	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
 // Deps are what the web layer needs, passed in by internal/app.
 type Deps struct {
-	Store    *catalog.Store
-	Config   *config.Config
-	Logger   *slog.Logger
-	Box      *secrets.Box
+	Store  *catalog.Store
+	Config *config.Config
+	Logger *slog.Logger
+	// Accounts signs up, signs in and manages users.
+	Accounts *accounts.Service
+	// Webhooks adds and changes webhooks (their secrets sealed).
+	Webhooks *notify.Webhooks
 	Clock    func() time.Time
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	// Plans changes an account's plan and reschedules its auto-sync.
@@ -58,32 +60,28 @@ type PlanSetter interface {
 
 // Server is Shelf's HTTP handler.
 type Server struct {
-	store   *catalog.Store
-	cfg     *config.Config
-	logger  *slog.Logger
-	box     *secrets.Box
-	plans   PlanSetter
-	policy  *policy.Policy
-	conns   *connections.Service
-	syncs   *syncrun.Service
-	hub     *notify.Hub
-	library *library.Service
-	media   *media.Service
+	store    *catalog.Store
+	cfg      *config.Config
+	logger   *slog.Logger
+	accounts *accounts.Service
+	webhooks *notify.Webhooks
+	plans    PlanSetter
+	policy   *policy.Policy
+	conns    *connections.Service
+	syncs    *syncrun.Service
+	hub      *notify.Hub
+	library  *library.Service
+	media    *media.Service
 	// closing is closed when the server shuts down, ending SSE streams.
 	closing chan struct{}
 	now     func() time.Time
-	limiter *auth.Limiter
 	metrics *httpMetrics
 	mux     *http.ServeMux
 	handler http.Handler
 }
 
-// Session lifetime and login limits.
-const (
-	sessionTTL        = 30 * 24 * time.Hour
-	loginMaxFailures  = 5
-	loginFailureReset = 15 * time.Minute
-)
+// sessionTTL is how long a session lasts.
+const sessionTTL = 30 * 24 * time.Hour
 
 // New returns the HTTP handler of a Shelf server.
 func New(d Deps) *Server {
@@ -96,22 +94,22 @@ func New(d Deps) *Server {
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{
-		store:   d.Store,
-		cfg:     d.Config,
-		logger:  d.Logger,
-		box:     d.Box,
-		plans:   d.Plans,
-		policy:  d.Policy,
-		conns:   d.Conns,
-		syncs:   d.Syncs,
-		hub:     d.Hub,
-		library: d.Library,
-		media:   d.Media,
-		closing: make(chan struct{}),
-		now:     func() time.Time { return now().UTC() },
-		limiter: auth.NewLimiter(loginMaxFailures, loginFailureReset, now),
-		metrics: newHTTPMetrics(reg),
-		mux:     http.NewServeMux(),
+		store:    d.Store,
+		cfg:      d.Config,
+		logger:   d.Logger,
+		accounts: d.Accounts,
+		webhooks: d.Webhooks,
+		plans:    d.Plans,
+		policy:   d.Policy,
+		conns:    d.Conns,
+		syncs:    d.Syncs,
+		hub:      d.Hub,
+		library:  d.Library,
+		media:    d.Media,
+		closing:  make(chan struct{}),
+		now:      func() time.Time { return now().UTC() },
+		metrics:  newHTTPMetrics(reg),
+		mux:      http.NewServeMux(),
 	}
 	s.routes(reg)
 	s.handler = s.recoverPanics(s.logRequests(s.refuseNUL(s.mux)))

@@ -1,0 +1,251 @@
+package accounts_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shelf-dam/shelf/internal/accounts"
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+const goodPassword = "a good long password"
+
+type fixture struct {
+	ctx   context.Context
+	store *catalog.Store
+	svc   *accounts.Service
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+func setup(t *testing.T, signupOpen bool) *fixture {
+	t.Helper()
+	t.Parallel()
+	ctx := context.Background()
+	store, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "shelf.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{ctx: ctx, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	f.svc = accounts.New(accounts.Config{Store: store, TrialLength: 14 * 24 * time.Hour, SignupOpen: signupOpen, Now: f.clock})
+	return f
+}
+
+// wantRefusal fails unless err is an *accounts.Error of kind (and field,
+// when given).
+func wantRefusal(t *testing.T, err, kind error, field, what string) {
+	t.Helper()
+	var ae *accounts.Error
+	if !errors.Is(err, kind) || !errors.As(err, &ae) || ae.Message == "" {
+		t.Fatalf("%s: %v, want a refusal %v", what, err, kind)
+	}
+	if field != "" && ae.Field != field {
+		t.Fatalf("%s: field %q, want %q", what, ae.Field, field)
+	}
+}
+
+func (f *fixture) session(t *testing.T, userID int64, token string) {
+	t.Helper()
+	now := f.clock()
+	if err := f.store.CreateSession(f.ctx, catalog.Session{TokenHash: token, UserID: userID, CSRFToken: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastSeenAt: now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) hasSession(token string) bool {
+	_, err := f.store.GetSession(f.ctx, token, f.clock())
+	return err == nil
+}
+
+func TestSignUp(t *testing.T) {
+	f := setup(t, true)
+	for _, tc := range []struct {
+		what  string
+		req   accounts.SignUp
+		kind  error
+		field string
+	}{
+		{"bad email", accounts.SignUp{Email: "not an address", Password: goodPassword, AccountName: "A"}, accounts.ErrInvalidEmail, "email"},
+		{"no account name", accounts.SignUp{Email: "ann@example.com", Password: goodPassword, AccountName: "  "}, accounts.ErrMissingField, "account_name"},
+		{"long account name", accounts.SignUp{Email: "ann@example.com", Password: goodPassword, AccountName: string(make([]byte, 201))}, accounts.ErrInvalidField, "account_name"},
+		{"weak password", accounts.SignUp{Email: "ann@example.com", Password: "short", AccountName: "A"}, accounts.ErrWeakPassword, "password"},
+	} {
+		_, _, err := f.svc.SignUp(f.ctx, tc.req)
+		wantRefusal(t, err, tc.kind, tc.field, tc.what)
+	}
+	if list, _ := f.store.ListAccounts(f.ctx); len(list) != 0 {
+		t.Fatalf("refused sign-ups created %d accounts", len(list))
+	}
+
+	acct, u, err := f.svc.SignUp(f.ctx, accounts.SignUp{Email: " Ann@Example.com ", Password: goodPassword, AccountName: " Studio A ", Name: " Ann "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnd := f.clock().Add(14 * 24 * time.Hour)
+	if acct.Name != "Studio A" || acct.Plan != catalog.PlanTrial || acct.TrialEndsAt == nil || !acct.TrialEndsAt.Equal(wantEnd) {
+		t.Errorf("account = %+v, want Studio A on a trial ending %s", acct, wantEnd)
+	}
+	if u.Email != "ann@example.com" || u.Name != "Ann" || u.Role != catalog.RoleAdmin || u.AccountID != acct.ID || u.IsOperator {
+		t.Errorf("user = %+v, want the account's first admin", u)
+	}
+	_, _, err = f.svc.SignUp(f.ctx, accounts.SignUp{Email: "ann@example.com", Password: goodPassword, AccountName: "Again"})
+	wantRefusal(t, err, accounts.ErrEmailTaken, "email", "the same email twice")
+
+	closed := accounts.New(accounts.Config{Store: f.store, SignupOpen: false})
+	_, _, err = closed.SignUp(f.ctx, accounts.SignUp{Email: "bob@example.com", Password: goodPassword, AccountName: "B"})
+	wantRefusal(t, err, accounts.ErrSignupClosed, "", "sign-up while closed")
+	if closed.SignupOpen() || closed.SignupAllowed() == nil || !f.svc.SignupOpen() {
+		t.Error("SignupOpen / SignupAllowed disagree with the configuration")
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	f := setup(t, true)
+	acct, _, err := f.svc.SignUp(f.ctx, accounts.SignUp{Email: "ann@example.com", Password: goodPassword, AccountName: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, a, err := f.svc.SignIn(f.ctx, "ANN@example.com", goodPassword, "10.0.0.1")
+	if err != nil || u.Email != "ann@example.com" || a.ID != acct.ID {
+		t.Fatalf("sign-in: %+v %+v %v", u, a, err)
+	}
+	_, _, err = f.svc.SignIn(f.ctx, "ann@example.com", "", "10.0.0.1")
+	wantRefusal(t, err, accounts.ErrMissingField, "", "no password")
+	_, _, err = f.svc.SignIn(f.ctx, "nobody@example.com", goodPassword, "10.0.0.1")
+	wantRefusal(t, err, accounts.ErrBadCredentials, "", "unknown email")
+
+	// Failures per email: after the limit even the right password waits.
+	for i := 0; i < accounts.MaxSignInFailures; i++ {
+		_, _, err = f.svc.SignIn(f.ctx, "ann@example.com", "wrong password!!", "10.0.0.2")
+		wantRefusal(t, err, accounts.ErrBadCredentials, "", "wrong password")
+	}
+	_, _, err = f.svc.SignIn(f.ctx, "ann@example.com", goodPassword, "10.0.0.3")
+	wantRefusal(t, err, accounts.ErrTooManyAttempts, "", "right password while limited")
+	var ae *accounts.Error
+	errors.As(err, &ae)
+	if ae.RetryAfter <= 0 || ae.RetryAfter > accounts.SignInWindow {
+		t.Errorf("retry after %s, want within the window", ae.RetryAfter)
+	}
+	f.advance(accounts.SignInWindow + time.Second)
+	if _, _, err := f.svc.SignIn(f.ctx, "ann@example.com", goodPassword, "10.0.0.3"); err != nil {
+		t.Fatalf("sign-in after the window: %v", err)
+	}
+
+	// Failures per client address, whatever the emails.
+	for i := 0; i < accounts.MaxSignInFailures; i++ {
+		_, _, _ = f.svc.SignIn(f.ctx, "guess"+string(rune('a'+i))+"@example.com", "wrong password!!", "10.0.0.9")
+	}
+	_, _, err = f.svc.SignIn(f.ctx, "ann@example.com", goodPassword, "10.0.0.9")
+	wantRefusal(t, err, accounts.ErrTooManyAttempts, "", "right password from a limited address")
+}
+
+func TestCreateAccountsAndUsers(t *testing.T) {
+	f := setup(t, false)
+	_, err := f.svc.CreateAccount(f.ctx, "Team", "platinum")
+	wantRefusal(t, err, accounts.ErrInvalidField, "plan", "unknown plan")
+	_, err = f.svc.CreateAccount(f.ctx, " ", "")
+	wantRefusal(t, err, accounts.ErrMissingField, "name", "no name")
+	trial, err := f.svc.CreateAccount(f.ctx, "Trial team", "")
+	if err != nil || trial.Plan != catalog.PlanTrial || trial.TrialEndsAt == nil {
+		t.Fatalf("trial account: %+v %v", trial, err)
+	}
+	free, err := f.svc.CreateAccount(f.ctx, "Free team", catalog.PlanFree)
+	if err != nil || free.Plan != catalog.PlanFree || free.TrialEndsAt != nil {
+		t.Fatalf("free account: %+v %v", free, err)
+	}
+
+	_, err = f.svc.CreateUser(f.ctx, 999, accounts.NewUser{Email: "x@example.com", Password: goodPassword, Role: catalog.RoleViewer})
+	wantRefusal(t, err, accounts.ErrNotFound, "", "user in an unknown account")
+	_, err = f.svc.CreateUser(f.ctx, free.ID, accounts.NewUser{Email: "x@example.com", Password: goodPassword, Role: "owner"})
+	wantRefusal(t, err, accounts.ErrInvalidRole, "role", "unknown role")
+	ed, err := f.svc.CreateUser(f.ctx, free.ID, accounts.NewUser{Email: "Ed@Example.com", Name: " Ed ", Password: goodPassword, Role: catalog.RoleEditor, IsOperator: true})
+	if err != nil || ed.Email != "ed@example.com" || ed.Name != "Ed" || ed.Role != catalog.RoleEditor || !ed.IsOperator || ed.AccountID != free.ID {
+		t.Fatalf("created user: %+v %v", ed, err)
+	}
+	_, err = f.svc.CreateUser(f.ctx, trial.ID, accounts.NewUser{Email: "ed@example.com", Password: goodPassword, Role: catalog.RoleViewer})
+	wantRefusal(t, err, accounts.ErrEmailTaken, "email", "an email taken in another account")
+
+	// The first user of a new account is its admin, whatever role is asked.
+	acct, admin, err := f.svc.CreateAccountWithAdmin(f.ctx, "Ops", accounts.NewUser{Email: "ops@example.com", Password: goodPassword, Role: catalog.RoleViewer})
+	if err != nil || admin.Role != catalog.RoleAdmin || acct.Plan != catalog.PlanTrial {
+		t.Fatalf("account with admin: %+v %+v %v", acct, admin, err)
+	}
+}
+
+func TestUpdateUserAndPasswords(t *testing.T) {
+	f := setup(t, true)
+	acct, admin, err := f.svc.SignUp(f.ctx, accounts.SignUp{Email: "ann@example.com", Password: goodPassword, AccountName: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := f.svc.SignUp(f.ctx, accounts.SignUp{Email: "bob@example.com", Password: goodPassword, AccountName: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := "viewer"
+	_, err = f.svc.UpdateUser(f.ctx, acct.ID, admin.ID, accounts.UserUpdate{Role: &viewer})
+	wantRefusal(t, err, accounts.ErrLastAdmin, "", "demoting the last admin")
+	_, err = f.svc.UpdateUser(f.ctx, acct.ID, other.ID, accounts.UserUpdate{Role: &viewer})
+	wantRefusal(t, err, accounts.ErrNotFound, "", "another account's user")
+	wantRefusal(t, f.svc.DeleteUser(f.ctx, acct.ID, other.ID), accounts.ErrNotFound, "", "deleting another account's user")
+	wantRefusal(t, f.svc.DeleteUser(f.ctx, acct.ID, admin.ID), accounts.ErrLastAdmin, "", "deleting the last admin")
+
+	ed, err := f.svc.CreateUser(f.ctx, acct.ID, accounts.NewUser{Email: "ed@example.com", Password: goodPassword, Role: catalog.RoleEditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.session(t, ed.ID, "ed-session")
+	weak := "short"
+	_, err = f.svc.UpdateUser(f.ctx, acct.ID, ed.ID, accounts.UserUpdate{Role: &viewer, Password: &weak})
+	wantRefusal(t, err, accounts.ErrWeakPassword, "password", "a role with a weak password")
+	if got, _ := f.store.GetUser(f.ctx, ed.ID); got.Role != catalog.RoleEditor || !f.hasSession("ed-session") {
+		t.Fatal("a refused update changed the user")
+	}
+	newPassword := "another good password"
+	got, err := f.svc.UpdateUser(f.ctx, acct.ID, ed.ID, accounts.UserUpdate{Role: &viewer, Password: &newPassword})
+	if err != nil || got.Role != catalog.RoleViewer || f.hasSession("ed-session") {
+		t.Fatalf("update: %+v %v; the sessions should have ended", got, err)
+	}
+	if _, _, err := f.svc.SignIn(f.ctx, "ed@example.com", newPassword, "10.0.0.1"); err != nil {
+		t.Fatalf("sign-in with the new password: %v", err)
+	}
+
+	// EnsurePassword leaves a matching password, and its sessions, alone.
+	f.session(t, ed.ID, "ed-again")
+	if changed, err := f.svc.EnsurePassword(f.ctx, "ed@example.com", newPassword); err != nil || changed || !f.hasSession("ed-again") {
+		t.Fatalf("ensure the same password: changed %v, %v", changed, err)
+	}
+	if changed, err := f.svc.EnsurePassword(f.ctx, "ed@example.com", goodPassword); err != nil || !changed || f.hasSession("ed-again") {
+		t.Fatalf("ensure another password: changed %v, %v", changed, err)
+	}
+	_, err = f.svc.SetPassword(f.ctx, "nobody@example.com", goodPassword)
+	wantRefusal(t, err, accounts.ErrNotFound, "email", "the password of an unknown user")
+	if _, err := f.svc.SetPassword(f.ctx, "ed@example.com", newPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.SignIn(f.ctx, "ed@example.com", newPassword, "10.0.0.1"); err != nil {
+		t.Fatalf("sign-in after SetPassword: %v", err)
+	}
+}
