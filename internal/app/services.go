@@ -170,7 +170,8 @@ func (a *App) syncFunc(engine *syncer.Engine, conns *connections.Service) jobs.S
 				a.Logger.WarnContext(ctx, "clearing storage status", "err", uerr)
 			}
 		}
-		return jobs.SyncResult{Counts: res.Counts, NeedsConfirmation: res.State == catalog.RunNeedsConfirmation, Message: res.Message}, nil
+		return jobs.SyncResult{Counts: res.Counts, NeedsConfirmation: res.State == catalog.RunNeedsConfirmation, Message: res.Message,
+			PendingRemovals: res.PendingRemovals, PendingRemovalPaths: res.PendingRemovalPaths}, nil
 	}
 }
 

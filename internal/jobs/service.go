@@ -60,9 +60,9 @@ type SyncRequest struct {
 	// ConfirmedMassDelete lets the engine apply removals the mass-delete
 	// guard would hold back (an admin confirmed them).
 	ConfirmedMassDelete bool
-	// Progress reports the counts so far and the estimated total (nil when
-	// unknown); it may be called often.
-	Progress func(counts catalog.Counts, total *int64)
+	// Progress reports the run's progress (counts, phase, estimate, rate);
+	// it may be called often.
+	Progress func(p catalog.RunProgress)
 }
 
 // SyncResult is what a finished sync reports.
@@ -73,6 +73,10 @@ type SyncResult struct {
 	NeedsConfirmation bool
 	// Message explains NeedsConfirmation to the admin.
 	Message string
+	// PendingRemovals and PendingRemovalPaths: with NeedsConfirmation, how
+	// many assets a confirmation removes and the first of their paths.
+	PendingRemovals     int64
+	PendingRemovalPaths []string
 }
 
 // SyncFunc runs the sync engine (syncer.Syncer) for one request.

@@ -62,7 +62,7 @@ func (f *fakeSync) Run(ctx context.Context, req SyncRequest) (SyncResult, error)
 	}
 	f.mu.Unlock()
 	f.started <- req
-	req.Progress(catalog.Counts{Seen: 1}, nil)
+	req.Progress(catalog.RunProgress{Counts: catalog.Counts{Seen: 1}, Phase: catalog.PhaseListing})
 	if block != nil {
 		if ignore {
 			<-block

@@ -162,12 +162,10 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 	// The engine keeps the run row's counters up to date itself (it has
 	// the run id); progress here only goes out live.
 	var mu sync.Mutex
-	progress := func(c catalog.Counts, total *int64) {
+	progress := func(p catalog.RunProgress) {
 		mu.Lock()
 		defer mu.Unlock()
-		p := *run
-		p.Counts, p.TotalEstimate = c, total
-		s.publishProgress(ctx, p)
+		s.publishProgress(ctx, run.WithProgress(p))
 	}
 	res, err := s.cfg.Sync(ctx, SyncRequest{AccountID: run.AccountID, RunID: run.ID, Trigger: run.Trigger, Conn: conn, ConfirmedMassDelete: confirmed, Progress: progress})
 	mu.Lock() // no progress write may land after the final one
@@ -194,6 +192,7 @@ func (s *Service) finishRun(ctx context.Context, log *slog.Logger, job *river.Jo
 	// The last attempt is final whatever the error.
 	retry := syncErr != nil && retryable(syncErr) && job.Attempt < job.MaxAttempts
 	run.State, run.Error, run.Counts, run.FinishedAt = state, msg, res.Counts, &now
+	run.PendingRemovals, run.PendingRemovalPaths = res.PendingRemovals, res.PendingRemovalPaths
 	err := s.inTx(fctx, func(t *txn) error {
 		c := run.Counts
 		if _, err := t.exec(fctx, `UPDATE sync_runs SET state = ?, finished_at = ?,
