@@ -41,6 +41,12 @@ const (
 
 func start(t *testing.T, dialect string) *env {
 	t.Helper()
+	return startWith(t, dialect, nil)
+}
+
+// startWith is start with the job settings changed by tweak (nil: none).
+func startWith(t *testing.T, dialect string, tweak func(*jobs.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	dbURL := filepath.Join(dir, "shelf.db")
 	if dialect == "postgres" {
@@ -78,6 +84,9 @@ func start(t *testing.T, dialect string) *env {
 	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, Jobs: func(c *jobs.Config) {
 		c.FetchPollInterval = 100 * time.Millisecond
 		c.LeaseTTL = 3 * time.Second
+		if tweak != nil {
+			tweak(c)
+		}
 	}})
 	if err != nil {
 		t.Fatal(err)

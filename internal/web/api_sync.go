@@ -77,6 +77,12 @@ func (s *Server) handleGetSync(w http.ResponseWriter, r *http.Request, p *princi
 			}
 		}
 	}
+	previews, err := s.store.CountPendingPreviews(ctx, acct.ID, previewsCountLimit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body["previews_pending"] = previews
 	writeJSON(w, http.StatusOK, body)
 }
 
