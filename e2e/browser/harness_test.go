@@ -33,6 +33,7 @@ const waitLimit = 60 * time.Second
 type shelf struct {
 	URL  string
 	App  *app.App
+	Svc  *app.Services
 	Root string // the local storage folder (sample library)
 }
 
@@ -88,7 +89,7 @@ func startShelf(t *testing.T) *shelf {
 		}
 		a.Close()
 	})
-	return &shelf{URL: url, App: a, Root: root}
+	return &shelf{URL: url, App: a, Svc: svc, Root: root}
 }
 
 // testWriter sends server logs to the test log.

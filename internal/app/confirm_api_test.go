@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/apitest"
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -50,4 +51,67 @@ func TestMassDeleteWaitsForAdminConfirmation(t *testing.T) {
 	}
 	// The confirmed run is no longer confirmable.
 	admin.Must(409, "POST", fmt.Sprintf("/api/v1/sync/runs/%d/confirm", held.ID), nil)
+}
+
+// TestHeldRemovalsListedOnTheRun: a run stopped by the mass-removal guard
+// carries how many assets it would remove and the first 100 of their
+// paths, in path order, so an admin can see what a confirmation removes.
+func TestHeldRemovalsListedOnTheRun(t *testing.T) {
+	t.Parallel()
+	e := start(t, "sqlite")
+	admin, acct, _ := e.signup("held@example.com", "H")
+	for i := 0; i < 250; i++ {
+		e.writeFile(fmt.Sprintf("held/d%d/f%03d.txt", i%2, i), "x")
+	}
+	e.connectLocal(admin, acct, "held")
+	for i := 0; i < 150; i++ {
+		if err := os.Remove(filepath.Join(e.local, fmt.Sprintf("held/d%d/f%03d.txt", i%2, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := admin.Must(202, "POST", "/api/v1/sync", nil)
+	held := e.waitRun(acct, apitest.Num(r.Obj("run")["id"]))
+	if held.State != catalog.RunNeedsConfirmation {
+		t.Fatalf("mass removal was not held: %+v", held)
+	}
+	run := admin.Must(200, "GET", fmt.Sprintf("/api/v1/sync/runs/%d", held.ID), nil).Obj("run")
+	paths, _ := run["pending_removal_paths"].([]any)
+	if apitest.Num(run["pending_removals"]) != 150 || len(paths) != 100 {
+		t.Fatalf("held run: pending_removals %v, %d paths; want 150 and the first 100: %v", run["pending_removals"], len(paths), run)
+	}
+	// d0 holds the even files, d1 the odd ones: d0/f000 … d0/f148, then d1/….
+	for i, p := range paths {
+		if want := fmt.Sprintf("d0/f%03d.txt", 2*i); i < 75 && p != want {
+			t.Fatalf("path %d is %v, want %s (paths in order): %v", i, p, want, paths)
+		}
+		if want := fmt.Sprintf("d1/f%03d.txt", 2*(i-75)+1); i >= 75 && p != want {
+			t.Fatalf("path %d is %v, want %s (paths in order): %v", i, p, want, paths)
+		}
+	}
+	// The notification (and the webhooks, and the live event) carry them too.
+	var note map[string]any
+	for deadline := time.Now().Add(10 * time.Second); note == nil; time.Sleep(20 * time.Millisecond) {
+		for _, n := range admin.Must(200, "GET", "/api/v1/notifications", nil).List("notifications") {
+			if m := n.(map[string]any); m["kind"] == "sync.needs_confirmation" {
+				note = m
+			}
+		}
+		if note == nil && time.Now().After(deadline) {
+			t.Fatal("no sync.needs_confirmation notification within 10 s")
+		}
+	}
+	data, _ := note["data"].(map[string]any)
+	if notePaths, _ := data["pending_removal_paths"].([]any); apitest.Num(data["pending_removals"]) != 150 || len(notePaths) != 100 {
+		t.Fatalf("the notification's run: %v", data)
+	}
+	list := admin.Must(200, "GET", "/api/v1/sync/runs", nil).List("runs")
+	if top := list[0].(map[string]any); apitest.Num(top["pending_removals"]) != 150 {
+		t.Fatalf("the history's held run: %v", top)
+	}
+	r = admin.Must(202, "POST", fmt.Sprintf("/api/v1/sync/runs/%d/confirm", held.ID), nil)
+	done := e.waitRun(acct, apitest.Num(r.Obj("run")["id"]))
+	after := admin.Must(200, "GET", fmt.Sprintf("/api/v1/sync/runs/%d", done.ID), nil).Obj("run")
+	if done.State != catalog.RunSucceeded || done.Counts.Removed != 150 || apitest.Num(after["pending_removals"]) != 0 || after["pending_removal_paths"] != nil {
+		t.Fatalf("the confirmed run: %+v %v", done, after)
+	}
 }

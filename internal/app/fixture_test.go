@@ -41,6 +41,12 @@ const (
 
 func start(t *testing.T, dialect string) *env {
 	t.Helper()
+	return startWith(t, dialect, nil)
+}
+
+// startWith is start with the sync settings changed by tweak (nil: none).
+func startWith(t *testing.T, dialect string, tweak func(*syncrun.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	dbURL := filepath.Join(dir, "shelf.db")
 	if dialect == "postgres" {
@@ -80,6 +86,9 @@ func start(t *testing.T, dialect string) *env {
 		// River's own retry of a failed sync waits long: tests that want
 		// a sync press Sync now.
 		c.SyncRetryDelay = time.Hour
+		if tweak != nil {
+			tweak(c)
+		}
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,8 @@ func (s *Store) GetConnection(ctx context.Context, accountID int64) (Connection,
 
 // PutConnection creates or replaces the account's storage connection with
 // every field of c (an empty Status means ok, empty Config "{}"). The
-// creation time of an existing connection is kept.
+// creation time of an existing connection is kept, and so is the size of
+// its last listing while the root stays the same.
 func (s *Store) PutConnection(ctx context.Context, c Connection, now time.Time) (Connection, error) {
 	if c.Status == "" {
 		c.Status = ConnOK
@@ -57,7 +58,9 @@ func (s *Store) PutConnection(ctx context.Context, c Connection, now time.Time) 
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account_id) DO UPDATE SET kind = excluded.kind, config = excluded.config, secret = excluded.secret,
     root_key = excluded.root_key, status = excluded.status, status_message = excluded.status_message,
-    sync_cursor = excluded.sync_cursor, last_full_scan_at = excluded.last_full_scan_at, updated_at = excluded.updated_at
+    sync_cursor = excluded.sync_cursor, last_full_scan_at = excluded.last_full_scan_at, updated_at = excluded.updated_at,
+    last_listed = CASE WHEN storage_connections.kind = excluded.kind AND storage_connections.root_key = excluded.root_key
+        THEN storage_connections.last_listed END
 RETURNING `+connectionColumns,
 		c.AccountID, c.Kind, config, c.Secret, c.RootKey, c.Status, c.StatusMessage, c.SyncCursor, msPtr(c.LastFullScanAt), ms(now), ms(now)))
 	if err != nil {

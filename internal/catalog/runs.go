@@ -8,18 +8,28 @@ import (
 )
 
 const runColumns = `id, account_id, trigger, state, requested_by, created_at, started_at, finished_at,
-seen, added, updated, moved, removed, errors, total_estimate, full_scan, error`
+seen, added, updated, moved, removed, errors, total_estimate, full_scan, error,
+phase, rate_per_second, apply_total, pending_removals, pending_removal_paths`
 
 func scanRun(row interface{ Scan(...any) error }) (SyncRun, error) {
 	var (
-		r                                 SyncRun
-		requestedBy, started, finished, t sql.NullInt64
-		created                           int64
+		r                                        SyncRun
+		requestedBy, started, finished, t, apply sql.NullInt64
+		rate                                     sql.NullFloat64
+		created                                  int64
+		paths                                    string
 	)
 	if err := row.Scan(&r.ID, &r.AccountID, &r.Trigger, &r.State, &requestedBy, &created, &started, &finished,
 		&r.Counts.Seen, &r.Counts.Added, &r.Counts.Updated, &r.Counts.Moved, &r.Counts.Removed, &r.Counts.Errors,
-		&t, &r.FullScan, &r.Error); err != nil {
+		&t, &r.FullScan, &r.Error, &r.Phase, &rate, &apply, &r.PendingRemovals, &paths); err != nil {
 		return SyncRun{}, mapErr(err)
+	}
+	if rate.Valid {
+		r.RatePerSecond = &rate.Float64
+	}
+	r.ApplyTotal = nullInt64Ptr(apply)
+	if err := decodePaths(paths, &r.PendingRemovalPaths); err != nil {
+		return SyncRun{}, err
 	}
 	r.RequestedBy = nullInt64Ptr(requestedBy)
 	r.CreatedAt = fromMS(created)
@@ -125,11 +135,4 @@ seen = ?, added = ?, updated = ?, moved = ?, removed = ?, errors = ?, total_esti
 WHERE id = ? AND account_id = ?`,
 		r.State, msPtr(r.StartedAt), msPtr(r.FinishedAt), c.Seen, c.Added, c.Updated, c.Moved, c.Removed, c.Errors,
 		int64PtrArg(r.TotalEstimate), r.FullScan, r.Error, r.ID, r.AccountID)
-}
-
-// UpdateSyncRunCounts records a running sync's progress counters and total
-// estimate only: one small update, cheap enough to call every second.
-func (s *Store) UpdateSyncRunCounts(ctx context.Context, accountID, runID int64, c Counts, totalEstimate *int64) error {
-	return s.execOne(ctx, s.db, `UPDATE sync_runs SET seen = ?, added = ?, updated = ?, moved = ?, removed = ?, errors = ?, total_estimate = ?
-WHERE id = ? AND account_id = ?`, c.Seen, c.Added, c.Updated, c.Moved, c.Removed, c.Errors, int64PtrArg(totalEstimate), runID, accountID)
 }

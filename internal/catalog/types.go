@@ -203,6 +203,16 @@ type SyncRun struct {
 	TotalEstimate *int64
 	FullScan      bool
 	Error         string
+	// Phase, RatePerSecond and ApplyTotal are the rest of a running run's
+	// progress (see RunProgress).
+	Phase         string
+	RatePerSecond *float64
+	ApplyTotal    *int64
+	// PendingRemovals is how many assets a run stopped by the mass-removal
+	// guard would have removed, PendingRemovalPaths the first of their
+	// paths (at most MaxPendingRemovalPaths, in path order).
+	PendingRemovals     int64
+	PendingRemovalPaths []string
 }
 
 // Lease is the library lock held by a running sync.

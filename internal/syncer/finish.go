@@ -28,6 +28,11 @@ func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error
 		return res, fmt.Errorf("%w while the library holds %d assets: nothing was deleted. If the files were moved, check the storage connection in Settings → Storage; if the storage was emptied on purpose, confirm the removal to empty the library: %w",
 			errEmptyRoot, r.liveAssets, storage.ErrNotFound)
 	}
+	// The next run's estimate.
+	if err := r.store.SetSyncLastListing(ctx, r.job.AccountID, r.listed); err != nil {
+		return res, err
+	}
+	r.enterPhase(ctx, catalog.PhaseApplying, r.estimate)
 	if r.byPath {
 		if err := r.matchMoves(ctx); err != nil {
 			return res, err
@@ -38,6 +43,14 @@ func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error
 		return res, err
 	}
 	hold := r.guard(removals)
+	// Every staged new file becomes a move or an addition.
+	expect, kinds := int64(0), []string{catalog.StageNewAsset}
+	if !hold {
+		expect, kinds = removals, append(kinds, catalog.StageGoneFolder)
+	}
+	if err := r.expectChanges(ctx, expect, kinds...); err != nil {
+		return res, err
+	}
 	if err := r.applyMoves(ctx); err != nil {
 		return res, err
 	}
@@ -74,9 +87,38 @@ func (r *run) guard(removals int64) bool {
 	return float64(removals) > cfg.MassDeleteShare*float64(r.liveAssets)
 }
 
+// expectChanges sets how many changes the run will have made once the
+// applying phase is done: those made so far, n more, and one for each
+// staged row of the kinds given, and reports it.
+func (r *run) expectChanges(ctx context.Context, n int64, kinds ...string) error {
+	total := r.counts.Changes() + n
+	for _, k := range kinds {
+		c, err := r.store.SyncStageCount(ctx, r.job.AccountID, k, false)
+		if err != nil {
+			return err
+		}
+		total += c
+	}
+	r.applyTotal = &total
+	r.publish(ctx, true)
+	return nil
+}
+
+// needsConfirmation ends a run whose removals the mass-removal guard held
+// back, recording on the run how many and which assets they are before
+// the working state that knows them is cleared.
 func (r *run) needsConfirmation(ctx context.Context, res Result, removals int64) (Result, error) {
+	paths, err := r.store.SyncPendingRemovalPaths(ctx, r.job.AccountID, catalog.MaxPendingRemovalPaths)
+	if err != nil {
+		return res, err
+	}
+	if r.job.RunID != 0 {
+		if err := r.store.SetSyncRunHeldRemovals(ctx, r.job.AccountID, r.job.RunID, removals, paths); err != nil {
+			return res, err
+		}
+	}
 	res.State = catalog.RunNeedsConfirmation
-	res.PendingRemovals = removals
+	res.PendingRemovals, res.PendingRemovalPaths = removals, paths
 	res.Message = fmt.Sprintf("This sync would remove %d of the library's %d assets (more than %.0f%%), so nothing was removed. "+
 		"New and changed files were applied. If the files were really deleted from the storage, confirm to run the sync again and remove them; "+
 		"otherwise check the storage connection.", removals, r.liveAssets, r.e.cfg.MassDeleteShare*100)

@@ -143,6 +143,7 @@ func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
 		first, prev = false, key
 		r.counts.Seen++
 		r.listed++
+		r.tick(ctx)
 		for {
 			row, ok, err := cur.peek(ctx)
 			if err != nil {
@@ -201,6 +202,7 @@ func (r *run) batchScan(ctx context.Context) error {
 		}
 		r.counts.Seen++
 		r.listed++
+		r.tick(ctx)
 		pending = append(pending, e)
 		if len(pending) >= r.e.cfg.BatchSize {
 			return process()

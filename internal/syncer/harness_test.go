@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,10 +52,20 @@ type env struct {
 	lastFS  *time.Time
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct{ now time.Time }
+// fakeClock is a settable clock. With step set, every reading moves it on
+// by step (time passing as the engine works).
+type fakeClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
 
-func (c *fakeClock) Now() time.Time { return c.now }
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
+}
 
 func testLogger(t testing.TB) *slog.Logger {
 	if !testing.Verbose() {

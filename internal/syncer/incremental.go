@@ -62,12 +62,16 @@ func (r *run) incremental(ctx context.Context, ch storage.Changer) (Result, erro
 	if err := r.retryDeferred(ctx); err != nil {
 		return res, err
 	}
+	r.enterPhase(ctx, catalog.PhaseApplying, nil)
 	removals, err := r.feedRemovals(ctx)
 	if err != nil {
 		return res, err
 	}
 	if r.guard(removals) {
 		return r.needsConfirmation(ctx, res, removals)
+	}
+	if err := r.expectChanges(ctx, removals, catalog.StageGoneFolder); err != nil {
+		return res, err
 	}
 	if err := r.applyRemovals(ctx); err != nil {
 		return res, err
@@ -116,6 +120,7 @@ func (r *run) applyChanges(ctx context.Context, chunk []storage.Change, newFolde
 	}
 	for _, c := range sorted {
 		r.counts.Seen++
+		r.tick(ctx)
 		row, known := byID[c.ID]
 		if c.Kind == storage.ChangeRemove {
 			if err := r.unstage(ctx, catalog.StageDeferred, c.ID); err != nil {
@@ -188,6 +193,7 @@ func (r *run) scanNewFolders(ctx context.Context, ids []string) error {
 		pending := make([]storage.Entry, 0, r.e.cfg.BatchSize)
 		err := scanWith(func(emit func(storage.Entry) error) error { return fs.ScanFolder(ctx, id, emit) }, func(e storage.Entry) error {
 			r.counts.Seen++
+			r.tick(ctx)
 			pending = append(pending, e)
 			if len(pending) >= r.e.cfg.BatchSize {
 				err := r.processEntries(ctx, pending, false)

@@ -27,9 +27,17 @@ type run struct {
 	stageAdds bool
 	// liveAssets is the library's size when the run began.
 	liveAssets int64
-	total      *int64
+	// lastListed is how many entries the last complete listing saw (nil:
+	// none completed yet).
+	lastListed *int64
 
 	counts catalog.Counts
+	// phase, estimate and applyTotal are the progress reported beside the
+	// counters (catalog.RunProgress); rate measures the phase's count.
+	phase      string
+	estimate   *int64
+	applyTotal *int64
+	rate       rateMeter
 	// listed counts the entries of this run's full listing (the counters
 	// may also hold a changes-feed phase that preceded it).
 	listed int64
@@ -59,13 +67,11 @@ func (e *Engine) newRun(ctx context.Context, job Job) (*run, error) {
 	}
 	r.batch.limit = e.cfg.BatchSize
 	var err error
-	var folders int64
-	if r.liveAssets, folders, err = s.SyncLibrarySize(ctx, job.AccountID); err != nil {
+	if r.liveAssets, _, err = s.SyncLibrarySize(ctx, job.AccountID); err != nil {
 		return nil, err
 	}
-	if r.liveAssets+folders > 0 {
-		t := r.liveAssets + folders
-		r.total = &t
+	if r.lastListed, err = s.SyncLastListing(ctx, job.AccountID); err != nil {
+		return nil, err
 	}
 	if r.stageAdds, err = s.SyncHasAssets(ctx, job.AccountID); err != nil {
 		return nil, err
@@ -81,6 +87,8 @@ func (e *Engine) newRun(ctx context.Context, job Job) (*run, error) {
 func (r *run) execute(ctx context.Context) (Result, error) {
 	changer, hasFeed := r.job.Conn.(storage.Changer)
 	if hasFeed && r.useFeed() {
+		// How many changes the feed holds is not known beforehand.
+		r.enterPhase(ctx, catalog.PhaseListing, nil)
 		res, err := r.incremental(ctx, changer)
 		switch {
 		case err == nil:
@@ -107,6 +115,13 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		}
 		startCursor = c
 	}
+	var estimate *int64
+	if r.lastListed != nil {
+		// A changes-feed phase may have counted entries already.
+		n := r.counts.Seen + *r.lastListed
+		estimate = &n
+	}
+	r.enterPhase(ctx, catalog.PhaseListing, estimate)
 	return r.fullScan(ctx, startCursor)
 }
 
@@ -131,29 +146,94 @@ func (r *run) useFeed() bool {
 	return r.e.now().Sub(*r.job.LastFullScan) < r.e.cfg.FullScanEvery
 }
 
-// publish reports the counters to the Progress callback and, at most every
-// Config.ProgressEvery (or when final), to the run row.
-func (r *run) publish(ctx context.Context, final bool) {
-	if r.job.Progress != nil {
-		r.job.Progress(r.counts, r.total)
-	}
-	if r.job.RunID == 0 {
-		return
-	}
+// enterPhase starts a phase of the run and reports it at once.
+func (r *run) enterPhase(ctx context.Context, phase string, estimate *int64) {
+	r.phase, r.estimate, r.applyTotal = phase, estimate, nil
+	r.rate.reset()
+	r.publish(ctx, true)
+}
+
+// tick reports progress when Config.ProgressEvery has passed since the
+// last report: called for every entry listed and every batch written, so
+// the counters move on the page even while a listing finds nothing to
+// write.
+func (r *run) tick(ctx context.Context) { r.publish(ctx, false) }
+
+// publish reports the run's progress to the run row and then to the
+// Progress callback, at most every Config.ProgressEvery unless forced (a
+// new phase, the end). The counters only grow, and every report goes out
+// from this goroutine in order, so what they show never goes back.
+func (r *run) publish(ctx context.Context, force bool) {
 	now := r.e.now()
-	if !final && now.Sub(r.lastPublish) < r.e.cfg.ProgressEvery {
+	if !force && now.Sub(r.lastPublish) < r.e.cfg.ProgressEvery {
 		return
 	}
 	r.lastPublish = now
-	if ctx.Err() != nil {
-		// The run is being cancelled; still record where it got to.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
+	p := r.progress(now)
+	if r.job.RunID != 0 {
+		wctx := ctx
+		if ctx.Err() != nil {
+			// The run is being cancelled; still record where it got to.
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+		}
+		if err := r.store.UpdateSyncRunProgress(wctx, r.job.AccountID, r.job.RunID, p); err != nil {
+			r.log.Warn("recording sync progress", slog.String("error", err.Error()))
+		}
 	}
-	if err := r.store.UpdateSyncRunCounts(ctx, r.job.AccountID, r.job.RunID, r.counts, r.total); err != nil {
-		r.log.Warn("recording sync progress", slog.String("error", err.Error()))
+	if r.job.Progress != nil {
+		r.job.Progress(p)
 	}
+}
+
+// progress is the run's progress at now.
+func (r *run) progress(now time.Time) catalog.RunProgress {
+	if r.estimate != nil && r.counts.Seen > *r.estimate {
+		// The storage grew past the last listing: no estimate is known.
+		r.estimate = nil
+	}
+	n := r.counts.Seen
+	if r.phase == catalog.PhaseApplying {
+		n = r.counts.Changes()
+	}
+	return catalog.RunProgress{Counts: r.counts, Phase: r.phase, Estimate: r.estimate, ApplyTotal: r.applyTotal,
+		RatePerSecond: r.rate.add(now, n)}
+}
+
+// rateWindow is how far back the rate of a phase is measured.
+const rateWindow = 10 * time.Second
+
+// rateMeter measures how fast a count moves over the last rateWindow.
+type rateMeter struct{ samples []rateSample }
+
+type rateSample struct {
+	at time.Time
+	n  int64
+}
+
+func (m *rateMeter) reset() { m.samples = m.samples[:0] }
+
+// add records the count at a time and returns the rate per second since
+// the oldest sample within the window (or just before it); nil until a
+// second of samples exists.
+func (m *rateMeter) add(at time.Time, n int64) *float64 {
+	m.samples = append(m.samples, rateSample{at, n})
+	drop := 0
+	for drop+1 < len(m.samples) && at.Sub(m.samples[drop+1].at) >= rateWindow {
+		drop++
+	}
+	if drop > 0 || len(m.samples) > 64 {
+		drop = max(drop, len(m.samples)-64)
+		m.samples = append(m.samples[:0], m.samples[drop:]...)
+	}
+	first := m.samples[0]
+	span := at.Sub(first.at)
+	if span < time.Second {
+		return nil
+	}
+	rate := float64(n-first.n) / span.Seconds()
+	return &rate
 }
 
 // scanFailure explains a failed or cut-short listing: nothing was deleted,

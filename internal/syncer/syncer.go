@@ -43,8 +43,10 @@ const (
 	DefaultMassDeleteShare = 0.5
 	DefaultMassDeleteMin   = 100
 	DefaultFullScanEvery   = 24 * time.Hour
-	// defaultProgressEvery is how often the run row's counters are written.
-	defaultProgressEvery = time.Second
+	// defaultProgressEvery is how often progress is reported (the run row
+	// and Job.Progress): twice a second, so a page updates every second
+	// even after the live events' own coalescing.
+	defaultProgressEvery = 500 * time.Millisecond
 	// analyzeAfter is the number of rows written after which the planner
 	// statistics of the written tables are refreshed.
 	analyzeAfter = 10000
@@ -71,8 +73,8 @@ type Config struct {
 	// FullScanEvery is how often a connector with a changes feed is scanned
 	// in full anyway; DefaultFullScanEvery when 0.
 	FullScanEvery time.Duration
-	// ProgressEvery is the least time between two writes of the run row's
-	// counters; one second when 0.
+	// ProgressEvery is the time between two progress reports (the run
+	// row and Job.Progress) while a run works; half a second when 0.
 	ProgressEvery time.Duration
 }
 
@@ -147,10 +149,11 @@ type Job struct {
 	// an admin confirmed it after a run ended in needs_confirmation. Such
 	// a run always lists the storage in full.
 	ConfirmedMassDelete bool
-	// Progress, when set, is called from Run's goroutine after each
-	// applied batch with the counters so far and the estimated total of
-	// entries (nil when unknown).
-	Progress func(c catalog.Counts, total *int64)
+	// Progress, when set, is called from Run's goroutine with the run's
+	// progress (counters that never go back, phase, estimate, rate) every
+	// Config.ProgressEvery while the run works, when a phase starts and at
+	// the end — after the run row (RunID) got the same.
+	Progress func(p catalog.RunProgress)
 	// KeepAlive, when set, is called after each committed batch. The
 	// caller renews (or checks) the account's sync lease there; an error,
 	// such as catalog.ErrLeaseLost, stops the run at once: another worker
@@ -171,8 +174,10 @@ type Result struct {
 	// without a feed).
 	Cursor string
 	// PendingRemovals is, for needs_confirmation, how many assets the run
-	// would have removed.
-	PendingRemovals int64
+	// would have removed, and PendingRemovalPaths the first of their paths
+	// (catalog.MaxPendingRemovalPaths, in path order).
+	PendingRemovals     int64
+	PendingRemovalPaths []string
 	// Message explains a needs_confirmation state to an admin.
 	Message string
 	// Writes counts the library rows (folders and assets) the run

@@ -214,12 +214,10 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 	// The engine keeps the run row's counters up to date itself (it has
 	// the run id); progress here only goes out live.
 	var mu sync.Mutex
-	progress := func(c catalog.Counts, total *int64) {
+	progress := func(p catalog.RunProgress) {
 		mu.Lock()
 		defer mu.Unlock()
-		p := *run
-		p.Counts, p.TotalEstimate = c, total
-		s.publishProgress(ctx, p)
+		s.publishProgress(ctx, run.WithProgress(p))
 	}
 	res, err := s.cfg.Engine.Run(ctx, syncer.Job{
 		AccountID:           run.AccountID,
@@ -264,6 +262,8 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 	tries := job.Args.Tries + job.Attempt
 	retry := syncErr != nil && retryable(syncErr) && tries < syncMaxAttempts
 	run.State, run.Error, run.Counts, run.FinishedAt = state, msg, res.Counts, &now
+	// The engine recorded these on the row; the messages carry them too.
+	run.PendingRemovals, run.PendingRemovalPaths = res.PendingRemovals, res.PendingRemovalPaths
 	run.FullScan = run.FullScan || res.FullScan
 	err := s.store.InQueueTx(fctx, func(t *catalog.QueueTx) error {
 		if err := t.FinishRun(fctx, run); err != nil {

@@ -66,7 +66,7 @@ func (f *fakeSync) Run(ctx context.Context, req syncer.Job) (syncer.Result, erro
 	}
 	f.mu.Unlock()
 	f.started <- req
-	req.Progress(catalog.Counts{Seen: 1}, nil)
+	req.Progress(catalog.RunProgress{Counts: catalog.Counts{Seen: 1}, Phase: catalog.PhaseListing})
 	if block != nil {
 		if ignore {
 			<-block

@@ -48,6 +48,12 @@ func (s *Server) handleGetSync(w http.ResponseWriter, r *http.Request, p *princi
 	if st.Manual.AllowingPlan != "" {
 		body["plan_allowing_manual_now"] = st.Manual.AllowingPlan
 	}
+	previews, err := s.store.CountPendingPreviews(r.Context(), p.Account.ID, previewsCountLimit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body["previews_pending"] = previews
 	writeJSON(w, http.StatusOK, body)
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/notify"
 )
 
 // The web app's templates and static files are compiled into the binary.
@@ -150,9 +151,9 @@ type view struct {
 
 // syncLock is the banner state of a running sync.
 type syncLock struct {
-	RunID  int64
-	Counts catalog.Counts
-	Total  *int64
+	RunID int64
+	// Run is the running sync (nil when its row is gone).
+	Run *notify.RunView
 }
 
 // CanEdit reports whether the user may change the library.
@@ -210,7 +211,8 @@ func (p *pages) currentLock(r *http.Request, accountID int64) (*syncLock, error)
 	lock := &syncLock{RunID: lease.RunID}
 	run, err := p.s.store.GetSyncRun(r.Context(), accountID, lease.RunID)
 	if err == nil {
-		lock.Counts, lock.Total = run.Counts, run.TotalEstimate
+		v := notify.ViewRun(run)
+		lock.Run = &v
 	} else if !errors.Is(err, catalog.ErrNotFound) {
 		return nil, fmt.Errorf("reading the running sync: %w", err)
 	}
@@ -338,7 +340,13 @@ func (p *pages) funcs() template.FuncMap {
 			}
 			return s
 		},
-		"urlquery": url.QueryEscape,
+		"urlquery":   url.QueryEscape,
+		"num":        thousands,
+		"stateLabel": stateLabel,
+		"counts":     countsText,
+		"progress":   progressText,
+		"sub":        func(a, b int64) int64 { return a - b },
+		"len64":      func(s []string) int64 { return int64(len(s)) },
 	}
 }
 

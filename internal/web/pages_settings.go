@@ -84,7 +84,17 @@ type syncView struct {
 	Latest     *catalog.SyncRun
 	Runs       []catalog.SyncRun
 	Manual     syncrun.ManualStatus
+	// Held is the latest run when it stopped for a confirmation of its
+	// removals and no sync runs since.
+	Held *catalog.SyncRun
+	// PreviewsPending counts the previews still being made (at most
+	// previewsCountLimit).
+	PreviewsPending int64
 }
+
+// previewsCountLimit bounds the count of previews still to make: beyond
+// it the page says "more than".
+const previewsCountLimit = 100000
 
 // handleSync renders the sync status and the run history.
 func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -99,6 +109,12 @@ func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) erro
 		return err
 	}
 	sv.Runs = runs
+	if sv.Running == nil && sv.Latest != nil && sv.Latest.State == catalog.RunNeedsConfirmation {
+		sv.Held = sv.Latest
+	}
+	if sv.PreviewsPending, err = p.s.store.CountPendingPreviews(ctx, v.Account.ID, previewsCountLimit+1); err != nil {
+		return err
+	}
 	v.Nav, v.Title, v.Data = "sync", "Sync", sv
 	return p.render(w, http.StatusOK, "sync", v)
 }

@@ -245,6 +245,26 @@ func testPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T, f *fixture) {
 	if !strings.Contains(page, `data-locked="true"`) {
 		t.Errorf("the page is not marked locked for its script")
 	}
+	// The Sync page, loaded while the run lists the storage, shows its
+	// progress, the run first in History, and no Sync now on offer.
+	est, rate := int64(100000), 2500.0
+	if err := f.store.UpdateSyncRunProgress(ctx, acct, run.ID, catalog.RunProgress{Counts: catalog.Counts{Seen: 12345, Added: 1234},
+		Phase: catalog.PhaseListing, Estimate: &est, RatePerSecond: &rate}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, page = admin.get("/settings/sync")
+	for _, want := range []string{
+		"Listing the storage: 12,345 seen of about 100,000 · 1,234 added · 0 updated · 0 moved · 0 removed · 2,500 a second · about 36 s left",
+		fmt.Sprintf(`<tbody id="runs">
+      <tr data-run="%d"><td>%d</td><td>manual</td><td><span class="state state-running">Running</span>`, run.ID, run.ID),
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the sync page during a run lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`id="sync-now"[^>]*disabled`).MatchString(page) || strings.Contains(page, "Available now") {
+		t.Errorf("the sync page offers a manual sync while one runs")
+	}
 
 	// A run stopped by the mass-delete guard offers admins the confirmation.
 	if err := f.store.ReleaseLease(ctx, acct, run.ID, "test"); err != nil {
@@ -254,8 +274,21 @@ func testPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T, f *fixture) {
 	if err := f.store.UpdateSyncRun(ctx, run); err != nil {
 		t.Fatal(err)
 	}
+	paths := []string{"a/one.jpg", "b/two.jpg"}
+	if err := f.store.SetSyncRunHeldRemovals(ctx, acct, run.ID, 150, paths); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, page = admin.get("/settings/sync"); !strings.Contains(page, "Confirm removals") || !strings.Contains(page, `id="sync-now"`) {
 		t.Errorf("the admin's sync page lacks the confirmation or Sync now")
+	}
+	for _, want := range []string{"Sync stopped before removing files", "<strong>150 files</strong> missing from the storage",
+		"<li>a/one.jpg</li><li>b/two.jpg</li>", "… and 148 more.", "Stopped: waiting for an admin to confirm removals"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the held run's panel lacks %q", want)
+		}
+	}
+	if strings.Contains(page, ">needs_confirmation<") {
+		t.Errorf("the sync page shows the raw state")
 	}
 	if _, _, page = viewer.get("/settings/sync"); strings.Contains(page, "Confirm removals") || strings.Contains(page, `id="sync-now"`) {
 		t.Errorf("a viewer's sync page offers changes")

@@ -332,6 +332,26 @@ func testConnections(t *testing.T, open OpenFunc) {
 		t.Fatalf("GetConnection = %+v", got)
 	}
 
+	// The last listing's size: kept while the root stays, forgotten when
+	// it changes.
+	lastListed := func(want int64, what string) {
+		t.Helper()
+		n, err := s.SyncLastListing(ctx, f.accA.ID)
+		must(t, err, "SyncLastListing")
+		if (want < 0) != (n == nil) || (n != nil && *n != want) {
+			t.Fatalf("last listing %s: %v, want %d (-1: none)", what, n, want)
+		}
+	}
+	lastListed(-1, "before any")
+	must(t, s.SetSyncLastListing(ctx, f.accA.ID, 1234), "SetSyncLastListing")
+	lastListed(1234, "after one")
+	_, err = s.PutConnection(ctx, catalog.Connection{AccountID: f.accA.ID, Kind: "s3", Config: []byte(`{"bucket":"b"}`), RootKey: "s3://b/"}, now)
+	must(t, err, "PutConnection same root")
+	lastListed(1234, "after reconnecting the same root")
+	if n, err := s.SyncLastListing(ctx, f.accB.ID); err != nil || n != nil {
+		t.Fatalf("B's last listing: %v %v", n, err)
+	}
+
 	// Replacing keeps the creation time and takes every new field.
 	later := now.Add(24 * time.Hour)
 	c2, err := s.PutConnection(ctx, catalog.Connection{AccountID: f.accA.ID, Kind: "local", RootKey: "/srv/photos"}, later)
@@ -339,6 +359,7 @@ func testConnections(t *testing.T, open OpenFunc) {
 	if !c2.CreatedAt.Equal(now) || !c2.UpdatedAt.Equal(later) || c2.Kind != "local" || c2.Status != catalog.ConnOK || c2.SyncCursor != "" || c2.Secret != nil || string(c2.Config) != "{}" {
 		t.Fatalf("replaced connection = %+v", c2)
 	}
+	lastListed(-1, "after the root changed")
 	_, err = s.GetConnection(ctx, f.accB.ID)
 	wantErr(t, err, catalog.ErrNotFound, "B sees no connection")
 	must(t, s.DeleteConnection(ctx, f.accA.ID), "DeleteConnection")

@@ -3,6 +3,7 @@ package catalogtest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,13 +43,25 @@ func testSyncRuns(t *testing.T, open OpenFunc) {
 	started := now.Add(time.Second)
 	r1.State, r1.StartedAt, r1.FullScan = catalog.RunRunning, &started, true
 	must(t, s.UpdateSyncRun(ctx, r1), "UpdateSyncRun running")
-	total := int64(1000)
-	must(t, s.UpdateSyncRunCounts(ctx, f.accA.ID, r1.ID, catalog.Counts{Seen: 500, Added: 3}, &total), "UpdateSyncRunCounts")
-	wantErr(t, s.UpdateSyncRunCounts(ctx, f.accB.ID, r1.ID, catalog.Counts{}, nil), catalog.ErrNotFound, "UpdateSyncRunCounts across accounts")
+	total, toApply, rate := int64(1000), int64(40), 250.5
+	must(t, s.UpdateSyncRunProgress(ctx, f.accA.ID, r1.ID, catalog.RunProgress{Counts: catalog.Counts{Seen: 500, Added: 3},
+		Phase: catalog.PhaseApplying, Estimate: &total, ApplyTotal: &toApply, RatePerSecond: &rate}), "UpdateSyncRunProgress")
+	wantErr(t, s.UpdateSyncRunProgress(ctx, f.accB.ID, r1.ID, catalog.RunProgress{}), catalog.ErrNotFound, "UpdateSyncRunProgress across accounts")
 	got, err := s.GetSyncRun(ctx, f.accA.ID, r1.ID)
 	must(t, err, "GetSyncRun")
-	if got.State != catalog.RunRunning || got.Counts.Seen != 500 || got.Counts.Added != 3 || *got.TotalEstimate != 1000 || !got.FullScan || !timeEq(got.StartedAt, &started) {
+	if got.State != catalog.RunRunning || got.Counts.Seen != 500 || got.Counts.Added != 3 || *got.TotalEstimate != 1000 || !got.FullScan || !timeEq(got.StartedAt, &started) ||
+		got.Phase != catalog.PhaseApplying || got.ApplyTotal == nil || *got.ApplyTotal != 40 || got.RatePerSecond == nil || *got.RatePerSecond != 250.5 {
 		t.Fatalf("after progress: %+v", got)
+	}
+	if got.PendingRemovals != 0 || got.PendingRemovalPaths != nil {
+		t.Fatalf("a run holding nothing back: %+v", got)
+	}
+	must(t, s.SetSyncRunHeldRemovals(ctx, f.accA.ID, r1.ID, 150, []string{"a/1.jpg", "b/2 é.jpg"}), "SetSyncRunHeldRemovals")
+	wantErr(t, s.SetSyncRunHeldRemovals(ctx, f.accB.ID, r1.ID, 1, nil), catalog.ErrNotFound, "SetSyncRunHeldRemovals across accounts")
+	got, err = s.GetSyncRun(ctx, f.accA.ID, r1.ID)
+	must(t, err, "GetSyncRun")
+	if got.PendingRemovals != 150 || strings.Join(got.PendingRemovalPaths, "|") != "a/1.jpg|b/2 é.jpg" {
+		t.Fatalf("held removals: %d %q", got.PendingRemovals, got.PendingRemovalPaths)
 	}
 
 	finished := now.Add(time.Minute)

@@ -169,11 +169,65 @@
 
   let currentRun = null;
 
-  function countsText(c) {
+  // The words for runs; internal/web/runtext.go says the same on the server.
+  const fmtNum = (n) => Number(n || 0).toLocaleString('en');
+  const STATE_LABEL = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed',
+    needs_confirmation: 'Stopped: waiting for an admin to confirm removals' };
+  const PHASE_LABEL = { queued: 'Waiting to start', starting: 'Starting', listing: 'Listing the storage',
+    applying: 'Applying changes', done: 'Done' };
+  const PHASES = ['queued', 'starting', 'listing', 'applying', 'done'];
+
+  function changes(c) { return (c.added || 0) + (c.updated || 0) + (c.moved || 0) + (c.removed || 0); }
+
+  function countsText(c, seenText) {
     if (!c) return '';
-    let t = c.seen + ' seen · ' + c.added + ' added · ' + c.updated + ' updated · ' + c.moved + ' moved · ' + c.removed + ' removed';
-    if (c.errors) t += ' · ' + c.errors + ' errors';
+    let t = (seenText || fmtNum(c.seen) + ' seen') + ' · ' + fmtNum(c.added) + ' added · ' + fmtNum(c.updated) + ' updated · ' +
+      fmtNum(c.moved) + ' moved · ' + fmtNum(c.removed) + ' removed';
+    if (c.errors) t += ' · ' + fmtNum(c.errors) + ' errors';
     return t;
+  }
+
+  function timeLeft(secs) {
+    if (secs < 60) return 'about ' + secs + ' s left';
+    const mins = Math.ceil(secs / 60);
+    if (mins < 60) return 'about ' + mins + ' min left';
+    return 'about ' + Math.floor(mins / 60) + ' h ' + (mins % 60) + ' min left';
+  }
+
+  // progressText is a running sync's progress: phase, counts (against the
+  // estimate, as "about"), rate and time left.
+  function progressText(run) {
+    const c = run.counts || {};
+    const parts = [];
+    if (run.phase === 'applying' && run.apply_total != null) parts.push(fmtNum(changes(c)) + ' of about ' + fmtNum(run.apply_total) + ' changes');
+    let seen = fmtNum(c.seen) + ' seen';
+    if (run.phase === 'listing' && run.estimate != null) seen += ' of about ' + fmtNum(run.estimate);
+    parts.push(countsText(c, seen));
+    if (run.rate_per_second != null) parts.push(fmtNum(Math.round(run.rate_per_second)) + ' a second');
+    if (run.eta_seconds != null) parts.push(timeLeft(run.eta_seconds));
+    return (PHASE_LABEL[run.phase] || 'Syncing') + ': ' + parts.join(' · ');
+  }
+
+  // Progress of a run arrives from the live events and from the server's
+  // run row (reconcile), which may lag behind them: only a report at least
+  // as far along as the last one shown is taken, so the page never goes
+  // back. Counters only grow within a run, phases only move on.
+  const latestRuns = new Map();
+
+  function progressRank(run) {
+    const ended = run.state && run.state !== 'running' && run.state !== 'queued';
+    return [ended ? PHASES.length : Math.max(0, PHASES.indexOf(run.phase)), run.counts ? (run.counts.seen || 0) + changes(run.counts) + (run.counts.errors || 0) : -1];
+  }
+
+  function freshest(run) {
+    if (!run || !run.id || !run.state) return run;
+    const prev = latestRuns.get(run.id);
+    if (prev) {
+      const [pa, ca] = progressRank(run), [pb, cb] = progressRank(prev);
+      if (pa < pb || (pa === pb && ca < cb)) return prev;
+    }
+    latestRuns.set(run.id, run);
+    return run;
   }
 
   function setLocked(locked, run) {
@@ -182,17 +236,70 @@
     if (!locked) { currentRun = null; delete body.dataset.run; }
     const banner = $('#sync-banner');
     if (banner) banner.hidden = !locked;
-    if (locked && run && run.counts) {
+    const shown = freshest(run);
+    if (locked && shown && shown.counts) {
       const p = $('#sync-progress');
-      if (p) {
-        let t = countsText(run.counts);
-        if (run.total_estimate) t += ' of about ' + run.total_estimate;
-        p.textContent = t;
-      }
+      if (p) p.textContent = progressText(shown);
     }
+    if (shown && shown.state) showRunRow(shown);
     $$('[data-change]').forEach((el) => { el.disabled = locked; });
     const syncNow = $('#sync-now');
     if (syncNow) syncNow.disabled = locked || syncNow.dataset.cooldown === 'true';
+    if (locked) showManualRunning();
+  }
+
+  // showManualRunning says, on the Sync page, that no manual sync is
+  // offered while one runs.
+  function showManualRunning() {
+    const el = $('#sync-manual');
+    if (!el || el.dataset.running === 'true') return;
+    if (countdown) { clearInterval(countdown); countdown = null; }
+    el.dataset.running = 'true';
+    el.textContent = 'Not now: a sync is running. Sync now is offered again when it ends.';
+  }
+
+  function fillTime(td, iso) {
+    td.replaceChildren();
+    if (!iso) { td.textContent = '—'; return; }
+    const t = document.createElement('time');
+    t.setAttribute('datetime', iso);
+    t.dataset.local = '1';
+    t.title = iso;
+    t.textContent = fmtTime(iso);
+    td.append(t);
+  }
+
+  // showRunRow puts a run in the Sync page's History (newest first) or
+  // updates its row, so the running run is there from its start.
+  function showRunRow(run) {
+    const tbody = $('#runs');
+    if (!tbody || !run.id) return;
+    let tr = $('tr[data-run="' + run.id + '"]', tbody);
+    if (!tr) {
+      tr = document.createElement('tr');
+      tr.dataset.run = run.id;
+      for (let i = 0; i < 6; i++) tr.append(document.createElement('td'));
+      tr.cells[0].textContent = run.id;
+      $$('.empty-row', tbody).forEach((r) => r.remove());
+      const older = $$('tr[data-run]', tbody).find((r) => Number(r.dataset.run) < run.id);
+      tbody.insertBefore(tr, older || null);
+    }
+    const cells = tr.cells;
+    if (run.trigger) cells[1].textContent = run.trigger;
+    const state = document.createElement('span');
+    state.className = 'state state-' + run.state;
+    state.textContent = STATE_LABEL[run.state] || run.state;
+    cells[2].replaceChildren(state);
+    if (run.state === 'running' && PHASE_LABEL[run.phase]) cells[2].append(' · ' + PHASE_LABEL[run.phase].toLowerCase());
+    if (run.error && run.state !== 'needs_confirmation') {
+      const err = document.createElement('span');
+      err.className = 'muted';
+      err.textContent = run.error;
+      cells[2].append(document.createElement('br'), err);
+    }
+    if (run.started_at !== undefined) fillTime(cells[3], run.started_at);
+    if (run.finished_at !== undefined) fillTime(cells[4], run.finished_at);
+    if (run.counts) cells[5].textContent = countsText(run.counts);
   }
 
   const announced = new Set();
@@ -202,14 +309,18 @@
       if (announced.has(run.id)) return;
       announced.add(run.id);
     }
-    setLocked(false);
+    setLocked(false, run);
+    const note = $('#sync-now-msg');
+    if (note) note.textContent = '';
+    const manual = $('#sync-manual');
+    if (manual) delete manual.dataset.running;
     if (type === 'sync.failed' || (run && run.state === 'failed')) {
       toast('Sync failed' + (run && run.error ? ': ' + run.error : '.') + ' The library is unlocked.', 'error', 15000);
     } else if (type === 'sync.needs_confirmation' || (run && run.state === 'needs_confirmation')) {
       toast('Sync stopped before removing many files; an admin must confirm it on the Sync page.', 'error', 15000);
     } else {
       const c = run && run.counts;
-      const changed = c ? c.added + c.updated + c.moved + c.removed : 0;
+      const changed = c ? changes(c) : 0;
       toast('Sync completed: ' + (c ? (changed === 0 ? 'nothing changed' : countsText(c)) : 'done') + '.', 'ok', 15000);
     }
     refreshView();
@@ -279,7 +390,7 @@
   // refreshView reloads the parts of the current page that a sync changes,
   // without a full reload (the open dialogs and scroll position stay).
   async function refreshView() {
-    const swap = ['#items', '.subfolders', '#tree', '#runs', '#sync-latest', '#sync-next', '.empty'];
+    const swap = ['#items', '.subfolders', '#tree', '#runs', '#sync-latest', '#sync-next', '#sync-previews', '#confirm-slot', '.empty'];
     if (!$('.library') && !$('#runs')) return;
     const res = await getPage(location.href);
     if (!res || !res.ok) return;
@@ -296,7 +407,8 @@
     } else {
       swap.forEach((sel) => { const a = $(sel), b = $(sel, doc); if (a && b) a.replaceWith(document.adoptNode(b)); });
     }
-    setLocked(body.dataset.locked === 'true');
+    // The page read from the server may be behind the live events.
+    setLocked(body.dataset.locked === 'true', currentRun ? latestRuns.get(currentRun) : null);
     localTimes();
     if (location.pathname === '/settings/sync') reconcile();
   }
@@ -724,7 +836,14 @@
     $('#sync-plan').textContent = s.plan || $('#sync-plan').textContent;
     const next = $('#sync-next');
     if (next) next.textContent = s.next_auto_sync_at ? fmtTime(s.next_auto_sync_at) : 'none on this plan';
+    showPreviews(s.previews_pending);
     if (!s.storage_kind && s.storage_kind !== undefined) { el.textContent = 'needs storage'; return; }
+    if (s.state === 'running' || s.manual_sync_reason === 'running' || body.dataset.locked === 'true') {
+      showManualRunning();
+      if (btn) btn.disabled = true;
+      return;
+    }
+    delete el.dataset.running;
     const at = s.manual_sync_available_at ? new Date(s.manual_sync_available_at) : null;
     const allowed = s.manual_sync_allowed !== false && (!at || at.getTime() <= Date.now());
     if (allowed) {
@@ -733,6 +852,7 @@
       return;
     }
     if (btn) { btn.dataset.cooldown = 'true'; btn.disabled = true; }
+    if (!at) { el.textContent = 'Not available now.'; return; }
     const plan = s.plan_allowing_manual_now || s.plan_allowing_now;
     const tick = () => {
       const left = at.getTime() - Date.now();
@@ -744,6 +864,17 @@
     countdown = setInterval(tick, 1000);
   }
 
+  // showPreviews says how many previews are still being made after a sync
+  // (the work that follows it), and looks again while some are.
+  let previewsCheck = null;
+  function showPreviews(n) {
+    const el = $('#sync-previews');
+    if (!el || n === undefined) return;
+    el.textContent = n > 0 ? (n > 100000 ? 'more than 100,000' : fmtNum(n)) + ' being made' : 'all made';
+    clearTimeout(previewsCheck);
+    if (n > 0 && body.dataset.locked !== 'true') previewsCheck = setTimeout(reconcile, 3000);
+  }
+
   function initSync() {
     if (location.pathname !== '/settings/sync') return;
     const btn = $('#sync-now');
@@ -753,8 +884,11 @@
       const r = await api('POST', '/sync');
       if (r.ok) {
         const run = r.data && r.data.run;
-        msg.textContent = r.status === 202 && run && run.state !== 'running' ? 'Sync queued.' : 'Sync started.';
-        if (run) setLocked(run.state === 'running' || run.state === 'queued', run);
+        // A quick run may have completed (and been announced) already.
+        if (!(run && announced.has(run.id))) {
+          msg.textContent = r.status === 202 && run && run.state !== 'running' ? 'Sync queued.' : 'Sync started.';
+          if (run) setLocked(run.state === 'running' || run.state === 'queued', run);
+        }
         return;
       }
       if (r.status === 429) {
@@ -767,11 +901,34 @@
       msg.textContent = r.error.message;
     });
     reconcile();
-    $$('.confirm-run').forEach((b) => b.addEventListener('click', async () => {
-      if (!await confirmDialog('Apply run ' + b.dataset.run + ' and remove the files it found missing from the library? Their metadata is kept for 30 days.', 'Confirm and apply')) return;
-      const r = await api('POST', '/sync/runs/' + b.dataset.run + '/confirm', {});
-      if (r.ok) { toast('Confirmed; the sync continues.', 'ok'); if (r.data && r.data.run) setLocked(true, r.data.run); } else toast(r.error.message, 'error');
-    }));
+    // The confirmation panel is replaced when the page refreshes: listen
+    // on the page, not on the button.
+    document.addEventListener('click', (e) => {
+      const b = e.target.closest('#confirm-removals');
+      if (b) confirmRemovals(b);
+    });
+  }
+
+  // confirmRemovals confirms a run held back by the mass-removal guard,
+  // once: the button stays disabled and the new run's progress shows.
+  async function confirmRemovals(b) {
+    if (b.disabled) return;
+    const n = Number(b.dataset.count || 0);
+    const what = n ? 'the ' + fmtNum(n) + (n === 1 ? ' file' : ' files') : 'the files';
+    if (!await confirmDialog('Remove ' + what + ' missing from the storage from the library? Their tags and descriptions are kept for 30 days.', 'Confirm and remove')) return;
+    b.disabled = true;
+    const msg = $('#confirm-msg');
+    msg.textContent = 'Confirming…';
+    const r = await api('POST', '/sync/runs/' + b.dataset.run + '/confirm', {});
+    if (r.ok) {
+      msg.textContent = 'Confirmed: a new sync is removing them; its progress shows above and in History.';
+      const run = r.data && r.data.run;
+      if (run && !announced.has(run.id)) setLocked(run.state === 'running' || run.state === 'queued', run);
+      return;
+    }
+    msg.textContent = r.error.message;
+    // A conflict means it was confirmed already or a newer sync ran.
+    if (r.status !== 409) b.disabled = false;
   }
 
   // ---- Team, tokens, notifications, webhooks --------------------------------
