@@ -102,9 +102,13 @@ func (d *Dispatcher) deliver(ctx context.Context, a WebhookArgs, attempt int) er
 	if postErr != nil {
 		rec.Error = postErr.Error()
 	}
-	if _, err := d.cfg.Store.RecordWebhookDelivery(ctx, hook.AccountID, rec); err != nil {
-		d.logger.Warn("logging a webhook delivery", "webhook_id", hook.ID, "error", err)
-	}
+	// The log entry is written after the webhook's counters, so whoever
+	// sees an attempt in the log sees its effect on the webhook too.
+	defer func() {
+		if _, err := d.cfg.Store.RecordWebhookDelivery(ctx, hook.AccountID, rec); err != nil {
+			d.logger.Warn("logging a webhook delivery", "webhook_id", hook.ID, "error", err)
+		}
+	}()
 	if postErr == nil {
 		if hook.FailureCount > 0 {
 			if err := d.cfg.Store.ResetWebhookFailures(ctx, hook.AccountID, hook.ID, now); err != nil {
