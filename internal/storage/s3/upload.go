@@ -3,7 +3,6 @@ package s3
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,9 +27,9 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 		r = bytes.NewReader(nil)
 	}
 	buf := make([]byte, c.bufSize(size))
-	n, err := io.ReadFull(r, buf)
+	n, err := fill(r, buf)
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case err == io.EOF:
 		if size >= 0 && int64(n) != size {
 			return sizeMismatch(p, int64(n), size)
 		}
@@ -40,14 +39,14 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 	}
 	// The part is full: is there more?
 	var one [1]byte
-	m, err := io.ReadFull(r, one[:])
-	if m == 0 && errors.Is(err, io.EOF) {
+	m, err := fill(r, one[:])
+	if m == 0 && err == io.EOF {
 		if size >= 0 && int64(n) != size {
 			return sizeMismatch(p, int64(n), size)
 		}
 		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType)
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && err != io.EOF {
 		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 	}
 	if size >= 0 && int64(n) >= size {
@@ -56,6 +55,23 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 	}
 	rest := io.MultiReader(bytes.NewReader(one[:m]), r)
 	return c.putMultipart(ctx, p, key, buf, rest, size, mimeType)
+}
+
+// fill reads r into buf until buf is full (nil error) or r ends: io.EOF
+// only when r itself ended cleanly. Unlike io.ReadFull it passes r's own
+// errors through, io.ErrUnexpectedEOF included: a body cut off in transit
+// (an HTTP request whose client went away) fails with it, and taking it
+// for a short last part would store the truncated file.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // bufSize is the buffer for the first part: the whole body when it is
@@ -181,9 +197,9 @@ func (c *Conn) uploadParts(ctx context.Context, p, key string, uploadID *string,
 		if gctx.Err() != nil {
 			break
 		}
-		k, err := io.ReadFull(rest, buf)
+		k, err := fill(rest, buf)
 		buf = buf[:k]
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		if err != nil && err != io.EOF {
 			readErr = storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 			break
 		}
