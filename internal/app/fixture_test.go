@@ -41,6 +41,12 @@ const (
 
 func start(t *testing.T, dialect string) *env {
 	t.Helper()
+	return startWith(t, dialect, nil)
+}
+
+// startWith is start with the configuration adjusted by mod (nil: none).
+func startWith(t *testing.T, dialect string, mod func(*config.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	dbURL := filepath.Join(dir, "shelf.db")
 	if dialect == "postgres" {
@@ -65,6 +71,9 @@ func start(t *testing.T, dialect string) *env {
 		GoogleClientID: oauthClientID, GoogleClientSecret: oauthClientSecret,
 		GoogleAuthURL: drive.AuthURL(), GoogleTokenURL: drive.TokenURL(), DriveEndpoint: drive.URL(),
 		LogLevel: "warn", LogFormat: "text",
+	}
+	if mod != nil {
+		mod(cfg)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -357,10 +357,11 @@ func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request, p *principa
 
 // handleUpload stores one or more files (multipart "file" parts) in a
 // folder, each written to the storage first. A file is stored only when it
-// arrived whole (see uploadBody): a body cut off leaves nothing of that
-// file in the storage or the catalog.
+// arrived whole (see uploadBody): a body cut off, a file over the size
+// limit or a client below the minimum rate leaves nothing of that file in
+// the storage or the catalog.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *principal) {
-	body, err := s.newUploadBody(r)
+	body, err := s.newUploadBody(w, r)
 	if err != nil {
 		s.writeError(w, r, errBadRequest("invalid_upload", "send the files as multipart/form-data with one or more \"file\" parts"))
 		return
