@@ -43,6 +43,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -89,6 +90,9 @@ type Config struct {
 	// sent at once (default 4); an upload holds that many parts (plus one)
 	// in memory.
 	UploadConcurrency int
+	// Uploads records multipart uploads while they run, so that those of
+	// a process that died can be aborted (optional).
+	Uploads UploadTracker
 	// HTTPClient is the HTTP client for all requests (default: the SDK's).
 	HTTPClient *http.Client
 	// Pacer tunes retries (zero value: storage.NewPacer's defaults).
@@ -119,6 +123,9 @@ type Conn struct {
 	copyPartSize int64
 	pacer        *storage.Pacer
 	logger       *slog.Logger
+	// uploads records multipart uploads, renewed every renewEvery.
+	uploads    UploadTracker
+	renewEvery time.Duration
 }
 
 // Compile-time checks of the capabilities Conn offers.
@@ -181,6 +188,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 		uploadConcurrency: cmp.Or(max(cfg.UploadConcurrency, 0), 4),
 		pacer:             storage.NewPacer(pc),
 		logger:            logger,
+		uploads:           cfg.Uploads,
+		renewEvery:        defaultRenewEvery,
 	}, nil
 }
 

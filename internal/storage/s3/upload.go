@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -122,20 +123,33 @@ func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, re
 		return err
 	}
 	uploadID := created.UploadId
-	defer func() {
-		if err == nil {
-			return
-		}
+	abort := func() error {
 		// Abort even when ctx was cancelled, or the parts are billed forever.
-		actx := context.WithoutCancel(ctx)
-		if aerr := c.call(actx, "put", p, func(ctx context.Context) error {
+		return c.call(context.WithoutCancel(ctx), "put", p, func(ctx context.Context) error {
 			_, err := c.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{
 				Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: uploadID})
 			return err
-		}); aerr != nil {
-			c.logger.Warn("s3: aborting a failed multipart upload failed; a lifecycle rule for incomplete uploads cleans it up",
+		})
+	}
+	endTracking, err := c.trackUpload(ctx, Upload{Bucket: c.bucket, Key: key, ID: aws.ToString(uploadID)})
+	if err != nil {
+		if aerr := abort(); aerr != nil {
+			c.logger.Warn("s3: aborting an upload that could not be recorded failed; a lifecycle rule for incomplete uploads cleans it up",
 				slog.String("bucket", c.bucket), slog.String("key", key), slog.String("error", aerr.Error()))
 		}
+		return storage.Classify(storage.ErrFatal, "put", p, err)
+	}
+	defer func() {
+		if err == nil {
+			endTracking(true)
+			return
+		}
+		aerr := abort()
+		if aerr != nil {
+			c.logger.Warn("s3: aborting a failed multipart upload failed; the cleanup of abandoned uploads (or a bucket lifecycle rule) aborts it later",
+				slog.String("bucket", c.bucket), slog.String("key", key), slog.String("error", aerr.Error()))
+		}
+		endTracking(aerr == nil || errors.Is(aerr, storage.ErrNotFound))
 	}()
 
 	parts, total, err := c.uploadParts(ctx, p, key, uploadID, first, rest)
