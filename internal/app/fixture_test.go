@@ -41,11 +41,12 @@ const (
 
 func start(t *testing.T, dialect string) *env {
 	t.Helper()
-	return startWith(t, dialect, nil)
+	return startWith(t, dialect, nil, nil)
 }
 
-// startWith is start with the sync settings changed by tweak (nil: none).
-func startWith(t *testing.T, dialect string, tweak func(*syncrun.Config)) *env {
+// startWith is start with the configuration adjusted by mod and the sync
+// settings by tweak (each nil: none).
+func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak func(*syncrun.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	dbURL := filepath.Join(dir, "shelf.db")
@@ -71,6 +72,9 @@ func startWith(t *testing.T, dialect string, tweak func(*syncrun.Config)) *env {
 		GoogleClientID: oauthClientID, GoogleClientSecret: oauthClientSecret,
 		GoogleAuthURL: drive.AuthURL(), GoogleTokenURL: drive.TokenURL(), DriveEndpoint: drive.URL(),
 		LogLevel: "warn", LogFormat: "text",
+	}
+	if mod != nil {
+		mod(cfg)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -79,7 +79,7 @@ func (p *pauser) waitPaused(t *testing.T) {
 func TestRunViewShowsProgressWhileRunning(t *testing.T) {
 	t.Parallel()
 	p := newPauser()
-	e := startWith(t, "sqlite", p.tweak)
+	e := startWith(t, "sqlite", nil, p.tweak)
 	c, acct, _ := e.signup("progress@example.com", "P")
 	for i := range 12 {
 		e.writeFile(fmt.Sprintf("prog/d%d/f%02d.txt", i%3, i), "x")

@@ -96,6 +96,9 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Now:       a.Now,
 	})
 	media.RegisterWorkers(q, mediaSvc, a.Store)
+	queue.AddWorker(q, river.Worker[connections.AbortStaleUploadsArgs](connections.NewAbortStaleUploadsWorker(conns)))
+	q.AddPeriodic(connections.AbortStaleUploadsArgs{}.Kind(), connections.StaleUploadCleanupInterval,
+		func() river.JobArgs { return connections.AbortStaleUploadsArgs{} })
 	scfg := syncrun.Config{
 		Store:             a.Store,
 		Queue:             q,

@@ -52,6 +52,15 @@ type Config struct {
 	LeaseTTL          time.Duration
 	SyncWorkers       int
 
+	// MaxUploadBytes is the largest file an upload may store; a larger
+	// one is refused (413) and nothing of it is kept.
+	MaxUploadBytes int64
+	// MinUploadRate (bytes/s; 0: off) is the slowest an upload may arrive:
+	// a client that sends less than MinUploadRate×MinUploadRateWindow bytes
+	// in a window of waiting for it is cut off (408) and nothing is kept.
+	MinUploadRate       int64
+	MinUploadRateWindow time.Duration
+
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
 
@@ -65,6 +74,10 @@ const (
 	DefaultGoogleAuthURL = "https://accounts.google.com/o/oauth2/auth"
 	DefaultTokenURL      = "https://oauth2.googleapis.com/token"
 	DefaultDriveEndpoint = "https://www.googleapis.com/"
+
+	DefaultMaxUploadBytes      = 5 << 30
+	DefaultMinUploadRate       = 4 << 10
+	DefaultMinUploadRateWindow = 30 * time.Second
 )
 
 // Register defines the flags every Shelf command shares on fs, each
@@ -101,6 +114,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.DurationVar(&c.SchedulerInterval, "scheduler-interval", envDuration(getenv, "SHELF_SCHEDULER_INTERVAL", 30*time.Second), "period of the auto-sync scheduler (SHELF_SCHEDULER_INTERVAL)")
 	fs.DurationVar(&c.LeaseTTL, "sync-lease-ttl", envDuration(getenv, "SHELF_SYNC_LEASE_TTL", 30*time.Second), "how long a sync's library lock lasts without renewal; a dead worker's library unlocks after it (SHELF_SYNC_LEASE_TTL)")
 	fs.IntVar(&c.SyncWorkers, "sync-workers", envInt(getenv, "SHELF_SYNC_WORKERS", 4), "syncs one process runs at once (SHELF_SYNC_WORKERS)")
+	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", envInt64(getenv, "SHELF_MAX_UPLOAD_BYTES", DefaultMaxUploadBytes), "largest file an upload may store, in bytes (SHELF_MAX_UPLOAD_BYTES)")
+	fs.Int64Var(&c.MinUploadRate, "min-upload-rate", envInt64(getenv, "SHELF_MIN_UPLOAD_RATE", DefaultMinUploadRate), "slowest an upload may arrive, in bytes per second over the window; slower clients are cut off (SHELF_MIN_UPLOAD_RATE; 0: off)")
+	fs.DurationVar(&c.MinUploadRateWindow, "min-upload-rate-window", envDuration(getenv, "SHELF_MIN_UPLOAD_RATE_WINDOW", DefaultMinUploadRateWindow), "window over which the upload rate is measured (SHELF_MIN_UPLOAD_RATE_WINDOW)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SHELF_LOG_LEVEL", "info"), "debug, info, warn or error (SHELF_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SHELF_LOG_FORMAT", "text"), "text or json (SHELF_LOG_FORMAT)")
 
@@ -144,6 +160,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 		}
 		if c.SchedulerInterval < time.Second || c.LeaseTTL < 3*time.Second || c.SyncWorkers < 1 {
 			return fmt.Errorf("SHELF_SCHEDULER_INTERVAL must be at least 1s, SHELF_SYNC_LEASE_TTL at least 3s and SHELF_SYNC_WORKERS at least 1")
+		}
+		if c.MaxUploadBytes < 1 || c.MinUploadRate < 0 || c.MinUploadRateWindow < time.Second {
+			return fmt.Errorf("SHELF_MAX_UPLOAD_BYTES must be a number of bytes of at least 1, SHELF_MIN_UPLOAD_RATE a number of bytes per second (0: off) and SHELF_MIN_UPLOAD_RATE_WINDOW at least 1s")
 		}
 		if c.DatabaseURL == "" {
 			c.DatabaseURL = filepath.Join(c.DataDir, "shelf.db")
@@ -204,6 +223,16 @@ func envDuration(getenv func(string) string, key string, def time.Duration) time
 func envInt(getenv func(string) string, key string, def int) int {
 	if v := getenv(key); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+		return -1
+	}
+	return def
+}
+
+func envInt64(getenv func(string) string, key string, def int64) int64 {
+	if v := getenv(key); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return n
 		}
 		return -1

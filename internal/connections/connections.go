@@ -103,7 +103,9 @@ func (s *Service) Open(ctx context.Context, conn catalog.Connection) (storage.Co
 		if err := s.open(conn, &sec); err != nil {
 			return nil, err
 		}
-		return s3.New(ctx, s.s3Config(st, sec), s.Logger)
+		cfg := s.s3Config(st, sec)
+		cfg.Uploads = uploadTracker{store: s.Store, accountID: conn.AccountID, now: s.now}
+		return s3.New(ctx, cfg, s.Logger)
 	case storage.KindGDrive:
 		var st driveSettings
 		if err := json.Unmarshal(conn.Config, &st); err != nil {
@@ -126,6 +128,14 @@ func (s *Service) s3Config(st s3Settings, sec s3Secret) s3.Config {
 		ParallelPrefixes: 8,
 		HTTPClient:       s.HTTPClient,
 	}
+}
+
+// now is the service's clock (Now, or time.Now when unset).
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // open decrypts a connection's secret into v.

@@ -342,22 +342,35 @@ func (s *Server) handleThumb(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 // handleUpload stores one or more files (multipart "file" parts) in a
-// folder, each written to the storage first.
+// folder, each written to the storage first. A file is stored only when it
+// arrived whole (see uploadBody): a body cut off, a file over the size
+// limit or a client below the minimum rate leaves nothing of that file in
+// the storage or the catalog.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *principal) {
-	mr, err := r.MultipartReader()
+	body, err := s.newUploadBody(w, r)
 	if err != nil {
 		s.writeError(w, r, errBadRequest("invalid_upload", "send the files as multipart/form-data with one or more \"file\" parts"))
 		return
 	}
 	folderParam := r.URL.Query().Get("folder_id")
 	var out []map[string]any
+	fail := func(err error) {
+		if body.failed != nil {
+			// What broke was the request body; the storage's or the
+			// library's view of it says less.
+			err = body.failed
+			// The rest of the body is not worth reading.
+			w.Header().Set("Connection", "close")
+		}
+		s.writeError(w, r, withUploaded(err, out))
+	}
 	for {
-		part, err := mr.NextPart()
+		part, err := body.nextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			s.writeError(w, r, withUploaded(errBadRequest("invalid_upload", "the upload was cut short: %v", err), out))
+			fail(brokenBody("", err))
 			return
 		}
 		switch part.FormName() {
@@ -371,18 +384,18 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		}
 		folder, ok := optionalID(folderParam)
 		if !ok {
-			s.writeError(w, r, withUploaded(errBadRequest("invalid_field", "folder_id must be a folder id"), out))
+			fail(errBadRequest("invalid_field", "folder_id must be a folder id"))
 			return
 		}
 		name, aerr := uploadName(part)
 		if aerr != nil {
-			s.writeError(w, r, withUploaded(aerr, out))
+			fail(aerr)
 			return
 		}
 		ctype := part.Header.Get("Content-Type")
-		a, err := s.library.Upload(r.Context(), p.Account.ID, p.User.ID, folder, name, part, -1, ctype)
+		a, err := s.library.Upload(r.Context(), p.Account.ID, p.User.ID, folder, name, body.file(part, name), -1, ctype)
 		if err != nil {
-			s.writeError(w, r, withUploaded(libraryAPIError(err), out))
+			fail(libraryAPIError(err))
 			return
 		}
 		out = append(out, assetJSON(a))

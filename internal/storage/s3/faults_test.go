@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -186,12 +187,23 @@ func TestFailedMultipartUploadIsAbortedAndStoresNothing(t *testing.T) {
 	if got := env.srv.Calls(s3fake.OpAbortMultipart); got != 1 {
 		t.Fatalf("AbortMultipartUpload calls = %d, want 1", got)
 	}
+	// A body cut off in transit (io.ErrUnexpectedEOF after two and a bit
+	// parts) is not taken for a short last part.
+	env.srv.ResetCalls()
+	cut := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("z"), 2*s3.MinPartSize+100)), iotest.ErrReader(io.ErrUnexpectedEOF))
+	if _, err := c.Put(ctx, "cut.bin", cut, -1, ""); err == nil {
+		t.Fatal("Put of a body cut off in transit succeeded")
+	}
+	if env.srv.Calls(s3fake.OpAbortMultipart) != 1 || env.srv.Calls(s3fake.OpCompleteMultipart) != 0 {
+		t.Fatalf("a cut body: %d aborts and %d completes, want the upload aborted",
+			env.srv.Calls(s3fake.OpAbortMultipart), env.srv.Calls(s3fake.OpCompleteMultipart))
+	}
 	// A body shorter than announced is refused too.
 	body := bytes.Repeat([]byte("y"), s3.MinPartSize+10)
 	if _, err := c.Put(ctx, "short.bin", bytes.NewReader(body), int64(len(body))+1, ""); err == nil {
 		t.Fatal("Put of a body shorter than announced succeeded")
 	}
-	if env.srv.ObjectExists(env.bucket, "broken.bin") || env.srv.ObjectExists(env.bucket, "short.bin") {
+	if env.srv.ObjectExists(env.bucket, "broken.bin") || env.srv.ObjectExists(env.bucket, "short.bin") || env.srv.ObjectExists(env.bucket, "cut.bin") {
 		t.Fatal("a failed upload left an object behind")
 	}
 }

@@ -44,6 +44,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -90,6 +91,9 @@ type Config struct {
 	// sent at once (default 4); an upload holds that many parts (plus one)
 	// in memory.
 	UploadConcurrency int
+	// Uploads records multipart uploads while they run, so that those of
+	// a process that died can be aborted (optional).
+	Uploads UploadTracker
 	// HTTPClient is the HTTP client for all requests (default: the SDK's).
 	HTTPClient *http.Client
 	// SDKListDecoder decodes listings with the SDK's own XML decoder
@@ -127,6 +131,9 @@ type Conn struct {
 	slowListWarning sync.Once
 	pacer           *storage.Pacer
 	logger          *slog.Logger
+	// uploads records multipart uploads, renewed every renewEvery.
+	uploads    UploadTracker
+	renewEvery time.Duration
 }
 
 // Compile-time checks of the capabilities Conn offers.
@@ -194,6 +201,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Conn, error) {
 		listOptions:       listOptions,
 		pacer:             storage.NewPacer(pc),
 		logger:            logger,
+		uploads:           cfg.Uploads,
+		renewEvery:        defaultRenewEvery,
 	}, nil
 }
 

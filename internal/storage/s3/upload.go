@@ -28,9 +28,9 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 		r = bytes.NewReader(nil)
 	}
 	buf := make([]byte, c.bufSize(size))
-	n, err := io.ReadFull(r, buf)
+	n, err := fill(r, buf)
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case err == io.EOF:
 		if size >= 0 && int64(n) != size {
 			return sizeMismatch(p, int64(n), size)
 		}
@@ -40,14 +40,14 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 	}
 	// The part is full: is there more?
 	var one [1]byte
-	m, err := io.ReadFull(r, one[:])
-	if m == 0 && errors.Is(err, io.EOF) {
+	m, err := fill(r, one[:])
+	if m == 0 && err == io.EOF {
 		if size >= 0 && int64(n) != size {
 			return sizeMismatch(p, int64(n), size)
 		}
 		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType)
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && err != io.EOF {
 		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 	}
 	if size >= 0 && int64(n) >= size {
@@ -56,6 +56,23 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 	}
 	rest := io.MultiReader(bytes.NewReader(one[:m]), r)
 	return c.putMultipart(ctx, p, key, buf, rest, size, mimeType)
+}
+
+// fill reads r into buf until buf is full (nil error) or r ends: io.EOF
+// only when r itself ended cleanly. Unlike io.ReadFull it passes r's own
+// errors through, io.ErrUnexpectedEOF included: a body cut off in transit
+// (an HTTP request whose client went away) fails with it, and taking it
+// for a short last part would store the truncated file.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // bufSize is the buffer for the first part: the whole body when it is
@@ -106,20 +123,33 @@ func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, re
 		return err
 	}
 	uploadID := created.UploadId
-	defer func() {
-		if err == nil {
-			return
-		}
+	abort := func() error {
 		// Abort even when ctx was cancelled, or the parts are billed forever.
-		actx := context.WithoutCancel(ctx)
-		if aerr := c.call(actx, "put", p, func(ctx context.Context) error {
+		return c.call(context.WithoutCancel(ctx), "put", p, func(ctx context.Context) error {
 			_, err := c.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{
 				Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: uploadID})
 			return err
-		}); aerr != nil {
-			c.logger.Warn("s3: aborting a failed multipart upload failed; a lifecycle rule for incomplete uploads cleans it up",
+		})
+	}
+	endTracking, err := c.trackUpload(ctx, Upload{Bucket: c.bucket, Key: key, ID: aws.ToString(uploadID)})
+	if err != nil {
+		if aerr := abort(); aerr != nil {
+			c.logger.Warn("s3: aborting an upload that could not be recorded failed; a lifecycle rule for incomplete uploads cleans it up",
 				slog.String("bucket", c.bucket), slog.String("key", key), slog.String("error", aerr.Error()))
 		}
+		return storage.Classify(storage.ErrFatal, "put", p, err)
+	}
+	defer func() {
+		if err == nil {
+			endTracking(true)
+			return
+		}
+		aerr := abort()
+		if aerr != nil {
+			c.logger.Warn("s3: aborting a failed multipart upload failed; the cleanup of abandoned uploads (or a bucket lifecycle rule) aborts it later",
+				slog.String("bucket", c.bucket), slog.String("key", key), slog.String("error", aerr.Error()))
+		}
+		endTracking(aerr == nil || errors.Is(aerr, storage.ErrNotFound))
 	}()
 
 	parts, total, err := c.uploadParts(ctx, p, key, uploadID, first, rest)
@@ -181,9 +211,9 @@ func (c *Conn) uploadParts(ctx context.Context, p, key string, uploadID *string,
 		if gctx.Err() != nil {
 			break
 		}
-		k, err := io.ReadFull(rest, buf)
+		k, err := fill(rest, buf)
 		buf = buf[:k]
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		if err != nil && err != io.EOF {
 			readErr = storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 			break
 		}

@@ -103,6 +103,56 @@ func testPutWrongSize(t *testing.T, f Fixture) {
 	}
 }
 
+// cutReader yields n bytes, then fails with err; with withLast the error
+// comes with the last bytes, as some readers return it.
+type cutReader struct {
+	n        int
+	err      error
+	withLast bool
+}
+
+func (c *cutReader) Read(b []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, c.err
+	}
+	k := min(len(b), c.n)
+	for i := range k {
+		b[i] = 'x'
+	}
+	c.n -= k
+	if c.n == 0 && c.withLast {
+		return k, c.err
+	}
+	return k, nil
+}
+
+// testPutFailingBody checks that a body whose reader fails stores nothing:
+// neither the bytes read before the failure nor an empty file. A body cut
+// off (an HTTP upload whose client went away, a multipart part without
+// its boundary) fails with io.ErrUnexpectedEOF, which must not be taken
+// for the body's end.
+func testPutFailingBody(t *testing.T, f Fixture) {
+	ctx := ctxFor(t)
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+	}{
+		{"cut.bin", &cutReader{n: 100_000, err: io.ErrUnexpectedEOF}},
+		{"cut-with-last.bin", &cutReader{n: 100_000, err: io.ErrUnexpectedEOF, withLast: true}},
+		{"cut-empty.bin", &cutReader{n: 0, err: io.ErrUnexpectedEOF}},
+		{"failed.bin", &cutReader{n: 100_000, err: errors.New("client went away")}},
+	} {
+		if _, err := f.Conn.Put(ctx, "up/"+tc.name, tc.r, -1, ""); err == nil {
+			t.Errorf("Put of %s (a body that fails) succeeded", tc.name)
+		}
+	}
+	for _, e := range scan(t, f.Conn) {
+		if !e.IsDir {
+			t.Errorf("a failed Put left %s (%d bytes) in the storage", e.Path, e.Size)
+		}
+	}
+}
+
 func testOverwrite(t *testing.T, f Fixture) {
 	first := put(t, f.Conn, "doc.txt", "version one")
 	second := put(t, f.Conn, "doc.txt", "version two, longer")

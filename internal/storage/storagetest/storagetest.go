@@ -67,6 +67,7 @@ func Run(t *testing.T, cfg Config) {
 		{"PutUnknownSizeNonSeekable", testPutUnknownSize},
 		{"PutLargerFile", testPutLargerFile},
 		{"PutRefusesWrongSize", testPutWrongSize},
+		{"PutOfAFailingBodyStoresNothing", testPutFailingBody},
 		{"Overwrite", testOverwrite},
 		{"ScanTree", testScanTree},
 		{"ScanStopsWhenEmitFails", testScanStops},

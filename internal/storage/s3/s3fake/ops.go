@@ -22,6 +22,7 @@ const (
 	OpUploadPart        Op = "UploadPart"
 	OpCompleteMultipart Op = "CompleteMultipartUpload"
 	OpAbortMultipart    Op = "AbortMultipartUpload"
+	OpListMultipart     Op = "ListMultipartUploads"
 	OpBucket            Op = "Bucket" // bucket-level calls: create, head, delete, location
 	OpOther             Op = "Other"
 )
@@ -38,6 +39,8 @@ func opOf(r *http.Request) Op {
 		return OpOther
 	case key == "":
 		switch {
+		case r.Method == http.MethodGet && hasUploads:
+			return OpListMultipart
 		case r.Method == http.MethodGet && (q.Has("list-type") || q.Has("prefix") || q.Has("delimiter") || len(q) == 0):
 			return OpList
 		case r.Method == http.MethodPost && hasDelete:

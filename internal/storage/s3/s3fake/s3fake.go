@@ -21,6 +21,8 @@
 //     listings, and encoding-type=url is ignored.
 //   - Its XML encoder spends more CPU per listed key than the client
 //     decoding it, which skews listing benchmarks.
+//   - ListMultipartUploads on a bucket that never had an upload answers
+//     404 NoSuchUpload; the fake answers an empty listing, as S3 does.
 //   - Credentials are not checked: any keys work (inject FaultInvalidKey or
 //     FaultSignature to test the connector's handling).
 //
@@ -82,6 +84,7 @@ func Start(opts ...Option) *Server {
 	if indexed != nil {
 		handler = indexed.serveListV2(handler)
 	}
+	handler = listUploadsLikeS3(handler)
 	s := &Server{backend: backend, faults: newFaultTable()}
 	s.http = httptest.NewServer(s.faults.wrap(handler))
 	s.URL = s.http.URL

@@ -184,3 +184,65 @@ func TestListingEncodingAndStartAfter(t *testing.T) {
 		t.Fatalf("start-after d/1 listed %q", keys)
 	}
 }
+
+// listUploads returns the key and upload ID of every multipart upload in
+// progress under prefix.
+func listUploads(t *testing.T, c *awss3.Client, bucket, prefix string) []string {
+	t.Helper()
+	out, err := c.ListMultipartUploads(context.Background(), &awss3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	if err != nil {
+		t.Fatalf("ListMultipartUploads: %v", err)
+	}
+	var got []string
+	for _, u := range out.Uploads {
+		if u.Initiated == nil || u.Initiated.IsZero() {
+			t.Errorf("upload %s lists no initiation time", aws.ToString(u.Key))
+		}
+		got = append(got, aws.ToString(u.Key)+" "+aws.ToString(u.UploadId))
+	}
+	return got
+}
+
+// TestMultipartUploadsAreListedAndAbortedLikeS3 checks what a cleanup of
+// abandoned uploads relies on: a bucket without uploads lists none (not
+// an error), uploads in progress are listed by prefix with their start
+// time, an aborted one is gone, and aborting an unknown one is 404
+// NoSuchUpload.
+func TestMultipartUploadsAreListedAndAbortedLikeS3(t *testing.T) {
+	t.Parallel()
+	srv := s3fake.Start()
+	t.Cleanup(srv.Close)
+	if err := srv.CreateBucket("b"); err != nil {
+		t.Fatal(err)
+	}
+	c := client(srv)
+	ctx := context.Background()
+	if got := listUploads(t, c, "b", ""); len(got) != 0 {
+		t.Fatalf("a fresh bucket lists uploads %q", got)
+	}
+	var ids []string
+	for _, key := range []string{"in/one.bin", "in/two.bin", "out/three.bin"} {
+		out, err := c.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, aws.ToString(out.UploadId))
+	}
+	if got := listUploads(t, c, "b", "in/"); !slices.Equal(got, []string{"in/one.bin " + ids[0], "in/two.bin " + ids[1]}) {
+		t.Fatalf("uploads under in/ = %q", got)
+	}
+	if _, err := c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("in/one.bin"), UploadId: aws.String(ids[0])}); err != nil {
+		t.Fatalf("AbortMultipartUpload: %v", err)
+	}
+	if got := listUploads(t, c, "b", ""); !slices.Equal(got, []string{"in/two.bin " + ids[1], "out/three.bin " + ids[2]}) {
+		t.Fatalf("uploads after an abort = %q", got)
+	}
+	_, err := c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("b"), Key: aws.String("in/one.bin"), UploadId: aws.String(ids[0])})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchUpload" {
+		t.Fatalf("aborting an aborted upload: %v, want NoSuchUpload", err)
+	}
+	if srv.Calls(s3fake.OpListMultipart) != 3 || srv.Calls(s3fake.OpAbortMultipart) != 2 {
+		t.Fatalf("counts list-uploads=%d abort=%d, want 3 and 2", srv.Calls(s3fake.OpListMultipart), srv.Calls(s3fake.OpAbortMultipart))
+	}
+}
