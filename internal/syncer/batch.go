@@ -117,11 +117,6 @@ func (r *run) flush(ctx context.Context) error {
 	r.counts.Removed += delta.Removed
 	r.counts.Errors += delta.Errors
 	r.tick(ctx)
-	if r.job.KeepAlive != nil {
-		if err := r.job.KeepAlive(ctx); err != nil {
-			return fmt.Errorf("sync stopped: the library lease could not be kept (the next sync resumes the work): %w", err)
-		}
-	}
 	return nil
 }
 

@@ -1,11 +1,12 @@
 package syncer_test
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncer"
 )
 
@@ -43,19 +44,14 @@ func TestEstimateIsThePreviousListing(t *testing.T) {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, db, "local", syncer.Config{BatchSize: 10})
-			e.seed(60) // 60 files in 4 folders: 64 entries
+			e.seed(600) // 600 files in 4 folders: 604 entries
 
-			// The first import stops part way (its lease lost after three
-			// batches), leaving some of the library.
+			// The first import's listing fails after 550 entries (a storage
+			// error), leaving part of the library and no complete listing.
 			run := e.newRun()
-			batches := 0
-			stop := func(context.Context) error {
-				if batches++; batches == 3 {
-					return catalog.ErrLeaseLost
-				}
-				return nil
-			}
-			if _, err := e.engine.Run(e.ctx, syncer.Job{AccountID: e.account, RunID: run.ID, Conn: e.st.conn, KeepAlive: stop}); err == nil {
+			fail := func() error { return storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down")) }
+			cut := &cutConn{Connector: e.st.conn, after: 550, end: fail}
+			if _, err := e.engine.Run(e.ctx, syncer.Job{AccountID: e.account, RunID: run.ID, Conn: cut}); err == nil {
 				t.Fatal("an interrupted import succeeded")
 			}
 			e.finishRun(run, catalog.RunFailed)
@@ -87,13 +83,13 @@ func TestEstimateIsThePreviousListing(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.finishRun(run, catalog.RunSucceeded)
-			if len(estimates) == 0 || estimates[0] == nil || *estimates[0] != 64 {
-				t.Fatalf("estimates %v; want the previous listing's 64 entries from the start", estimates)
+			if len(estimates) == 0 || estimates[0] == nil || *estimates[0] != 604 {
+				t.Fatalf("estimates %v; want the previous listing's 604 entries from the start", estimates)
 			}
 
 			// A listing that outgrows the estimate drops it rather than
-			// show "120 seen of about 64".
-			e.seed(100)
+			// show "704 seen of about 604".
+			e.seed(700)
 			run = e.newRun()
 			var over []string
 			res, err := e.engine.Run(e.ctx, syncer.Job{AccountID: e.account, RunID: run.ID, Conn: e.st.conn,
@@ -105,11 +101,11 @@ func TestEstimateIsThePreviousListing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(over) > 0 || res.Counts.Seen != 104 {
+			if len(over) > 0 || res.Counts.Seen != 704 {
 				t.Fatalf("progress beyond the estimate: %v (result %+v)", over, res.Counts)
 			}
 			if got := e.runRow(run.ID); got.TotalEstimate != nil {
-				t.Fatalf("run row estimate %d after 104 seen, want none", *got.TotalEstimate)
+				t.Fatalf("run row estimate %d after 704 seen, want none", *got.TotalEstimate)
 			}
 		})
 	}

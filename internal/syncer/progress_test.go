@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncer"
 )
 
@@ -139,9 +140,10 @@ func TestSeenMovesDuringNoopListing(t *testing.T) {
 	}
 }
 
-// TestKeepAliveStopsTheRun: when the caller loses the lease, the run stops
-// after the batch in progress and removes nothing.
-func TestKeepAliveStopsTheRun(t *testing.T) {
+// TestLostLeaseStopsTheRun: when the caller loses the lease it cancels
+// the run's context (internal/syncrun does); the run stops and removes
+// nothing, though its listing was complete.
+func TestLostLeaseStopsTheRun(t *testing.T) {
 	e := newEnv(t, "sqlite", "local", syncer.Config{BatchSize: 5})
 	paths := e.seed(40)
 	e.mustSync()
@@ -151,20 +153,49 @@ func TestKeepAliveStopsTheRun(t *testing.T) {
 		}
 	}
 	e.seed(60)
-	calls := 0
-	_, err := e.engine.Run(e.ctx, syncer.Job{AccountID: e.account, Conn: e.st.conn, KeepAlive: func(context.Context) error {
-		calls++
-		if calls == 2 {
-			return catalog.ErrLeaseLost
-		}
-		return nil
-	}})
-	if !errors.Is(err, catalog.ErrLeaseLost) {
-		t.Fatalf("run with a lost lease: %v; want ErrLeaseLost", err)
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	defer cancel(nil)
+	lose := func() error { cancel(catalog.ErrLeaseLost); return context.Canceled }
+	_, err := e.engine.Run(ctx, syncer.Job{AccountID: e.account, Conn: cutAtEnd(e.st.conn, lose)})
+	if !errors.Is(err, context.Canceled) || !errors.Is(context.Cause(ctx), catalog.ErrLeaseLost) {
+		t.Fatalf("run with a lost lease: %v; want it stopped", err)
 	}
-	if calls != 2 || e.tombstones() != 0 {
-		t.Fatalf("KeepAlive called %d times, %d tombstones; want the run stopped at the second call with nothing removed", calls, e.tombstones())
+	if e.tombstones() != 0 {
+		t.Fatalf("%d tombstones; want the run stopped with nothing removed", e.tombstones())
 	}
 	e.mustSync()
 	e.checkMirror()
+}
+
+// cutConn is a sorted, hashing connector whose listing ends with end's
+// error after `after` entries (0: all of them): a lost lease (end cancels
+// the run's context, as internal/syncrun does) or a storage failure.
+type cutConn struct {
+	storage.Connector
+	after int
+	end   func() error
+}
+
+func cutAtEnd(c storage.Connector, end func() error) *cutConn {
+	return &cutConn{Connector: c, end: end}
+}
+
+var errCut = errors.New("listing cut")
+
+func (c *cutConn) ScanSorted(ctx context.Context, emit func(storage.Entry) error) error {
+	n := 0
+	err := c.Connector.(storage.SortedScanner).ScanSorted(ctx, func(en storage.Entry) error {
+		if n++; c.after > 0 && n > c.after {
+			return errCut
+		}
+		return emit(en)
+	})
+	if err != nil && !errors.Is(err, errCut) {
+		return err
+	}
+	return c.end()
+}
+
+func (c *cutConn) Hash(ctx context.Context, path string) (string, error) {
+	return c.Connector.(storage.Hasher).Hash(ctx, path)
 }

@@ -18,11 +18,10 @@
 // nothing. A run that would remove more than Config.MassDeleteShare of a
 // library stops before removing anything and asks for confirmation.
 //
-// The engine does not take the library lease: the caller acquires the
-// account's sync lease before Run, renews it while Run works (Run may last
-// long; Job.KeepAlive is called after every batch for that) and releases it
-// afterwards, so nothing else writes the account's folders and assets
-// meanwhile. Run is idempotent: after a crash at any
+// The engine does not take the library lease: the caller (internal/syncrun)
+// acquires the account's sync lease before Run, renews it while Run works
+// and cancels Run's context when it is lost, and releases it afterwards,
+// so nothing else writes the account's folders and assets meanwhile. Run is idempotent: after a crash at any
 // point, running it again converges to the storage's state.
 package syncer
 
@@ -154,11 +153,6 @@ type Job struct {
 	// Config.ProgressEvery while the run works, when a phase starts and at
 	// the end — after the run row (RunID) got the same.
 	Progress func(p catalog.RunProgress)
-	// KeepAlive, when set, is called after each committed batch. The
-	// caller renews (or checks) the account's sync lease there; an error,
-	// such as catalog.ErrLeaseLost, stops the run at once: another worker
-	// may own the library now.
-	KeepAlive func(ctx context.Context) error
 }
 
 // Result is the outcome of a run that did not fail.
