@@ -179,8 +179,12 @@ func (s *Store) migrateRiver(ctx context.Context) (int, error) {
 	return len(res.Versions), nil
 }
 
-// debugHandler passes River's migration messages on at debug level (its
-// warnings and errors as they are): Migrate sums the run up at info level.
+// QuietLogger passes a chatty library's messages (River's) on at debug
+// level, its warnings and errors as they are: Shelf says at info level
+// what matters to an operator itself.
+func QuietLogger(l *slog.Logger) *slog.Logger { return slog.New(debugHandler{l.Handler()}) }
+
+// debugHandler demotes records below warning to debug (QuietLogger).
 type debugHandler struct{ h slog.Handler }
 
 func (d debugHandler) Enabled(ctx context.Context, level slog.Level) bool {

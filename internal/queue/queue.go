@@ -92,7 +92,9 @@ func New(cfg Config) (*Queue, error) {
 		q.nodeID = defaultNodeID()
 	}
 	rc := &river.Config{
-		Logger:               q.logger.With("component", "river"),
+		// River's own info lines (producer heartbeats every few seconds)
+		// are debug-level chatter for an operator.
+		Logger:               catalog.QuietLogger(q.logger.With("component", "river")),
 		ID:                   riverID(q.nodeID),
 		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
 		FetchPollInterval:    cfg.FetchPollInterval,
