@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/policy"
+
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
@@ -277,7 +279,7 @@ func TestFreePlanShowsWhenSyncNowIsNextAvailable(t *testing.T) {
 	b.signUp(ctx, s.URL, "free@example.com")
 	b.connectLocal(ctx, s.URL, s.Root)
 	waitIdle(b, ctx)
-	if _, err := s.App.SetPlan(context.Background(), accountID(b, ctx), catalog.PlanFree); err != nil {
+	if _, err := s.App.SetPlan(context.Background(), accountID(b, ctx), policy.PlanFree); err != nil {
 		t.Fatal(err)
 	}
 	b.open(ctx, s.URL, "/settings/sync")

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/policy"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
@@ -305,7 +307,7 @@ func createAccount(t *testing.T, store *catalog.Store, name, dir string, due *ti
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	a, err := store.CreateAccount(ctx, catalog.NewAccount{Name: name, Plan: catalog.PlanMedium, NextAutoSyncAt: due}, now)
+	a, err := store.CreateAccount(ctx, catalog.NewAccount{Name: name, Plan: policy.PlanMedium, NextAutoSyncAt: due}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +316,7 @@ func createAccount(t *testing.T, store *catalog.Store, name, dir string, due *ti
 		t.Fatal(err)
 	}
 	// The plan is explicit so the trial clock never interferes.
-	if err := store.SetPlan(ctx, a.ID, catalog.PlanMedium, due, now); err != nil {
+	if err := store.SetPlan(ctx, a.ID, policy.PlanMedium, due, now); err != nil {
 		t.Fatal(err)
 	}
 	return a.ID

@@ -159,14 +159,14 @@ func (s *Service) CreateAccount(ctx context.Context, name, plan string) (catalog
 		return catalog.Account{}, refuse(ErrInvalidField, "name", "an account name must be at most %d characters", maxAccountName)
 	}
 	if plan == "" {
-		plan = catalog.PlanTrial
+		plan = policy.PlanTrial
 	}
 	if !policy.KnownPlan(plan) {
 		return catalog.Account{}, refuse(ErrInvalidField, "plan", "unknown plan %q; use one of %s", plan, strings.Join(policy.Plans(), ", "))
 	}
 	now := s.now()
 	na := catalog.NewAccount{Name: name, Plan: plan}
-	if plan == catalog.PlanTrial {
+	if plan == policy.PlanTrial {
 		na = s.trialAccount(name, now)
 	}
 	acct, err := s.cfg.Store.CreateAccount(ctx, na, now)
@@ -314,7 +314,7 @@ func (s *Service) userByEmail(ctx context.Context, email string) (catalog.User, 
 // trialAccount is a new account named name on the trial plan from now.
 func (s *Service) trialAccount(name string, now time.Time) catalog.NewAccount {
 	end := now.Add(s.cfg.TrialLength)
-	return catalog.NewAccount{Name: name, Plan: catalog.PlanTrial, TrialEndsAt: &end}
+	return catalog.NewAccount{Name: name, Plan: policy.PlanTrial, TrialEndsAt: &end}
 }
 
 // newCatalogUser checks a new user's role and password and hashes the

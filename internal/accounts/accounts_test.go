@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/policy"
+
 	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -104,7 +106,7 @@ func TestSignUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEnd := f.clock().Add(14 * 24 * time.Hour)
-	if acct.Name != "Studio A" || acct.Plan != catalog.PlanTrial || acct.TrialEndsAt == nil || !acct.TrialEndsAt.Equal(wantEnd) {
+	if acct.Name != "Studio A" || acct.Plan != policy.PlanTrial || acct.TrialEndsAt == nil || !acct.TrialEndsAt.Equal(wantEnd) {
 		t.Errorf("account = %+v, want Studio A on a trial ending %s", acct, wantEnd)
 	}
 	if u.Email != "ann@example.com" || u.Name != "Ann" || u.Role != catalog.RoleAdmin || u.AccountID != acct.ID || u.IsOperator {
@@ -168,11 +170,11 @@ func TestCreateAccountsAndUsers(t *testing.T) {
 	_, err = f.svc.CreateAccount(f.ctx, " ", "")
 	wantRefusal(t, err, accounts.ErrMissingField, "name", "no name")
 	trial, err := f.svc.CreateAccount(f.ctx, "Trial team", "")
-	if err != nil || trial.Plan != catalog.PlanTrial || trial.TrialEndsAt == nil {
+	if err != nil || trial.Plan != policy.PlanTrial || trial.TrialEndsAt == nil {
 		t.Fatalf("trial account: %+v %v", trial, err)
 	}
-	free, err := f.svc.CreateAccount(f.ctx, "Free team", catalog.PlanFree)
-	if err != nil || free.Plan != catalog.PlanFree || free.TrialEndsAt != nil {
+	free, err := f.svc.CreateAccount(f.ctx, "Free team", policy.PlanFree)
+	if err != nil || free.Plan != policy.PlanFree || free.TrialEndsAt != nil {
 		t.Fatalf("free account: %+v %v", free, err)
 	}
 
@@ -189,7 +191,7 @@ func TestCreateAccountsAndUsers(t *testing.T) {
 
 	// The first user of a new account is its admin, whatever role is asked.
 	acct, admin, err := f.svc.CreateAccountWithAdmin(f.ctx, "Ops", accounts.NewUser{Email: "ops@example.com", Password: goodPassword, Role: catalog.RoleViewer})
-	if err != nil || admin.Role != catalog.RoleAdmin || acct.Plan != catalog.PlanTrial {
+	if err != nil || admin.Role != catalog.RoleAdmin || acct.Plan != policy.PlanTrial {
 		t.Fatalf("account with admin: %+v %+v %v", acct, admin, err)
 	}
 }

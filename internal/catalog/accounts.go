@@ -14,7 +14,7 @@ import (
 // NewAccount is what creating an account takes.
 type NewAccount struct {
 	Name           string
-	Plan           string // one of Plans; empty means PlanTrial
+	Plan           string // one of policy.Plans(); empty means policy.PlanTrial
 	TrialEndsAt    *time.Time
 	NextAutoSyncAt *time.Time
 }
@@ -82,7 +82,7 @@ func (s *Store) CreateAccountWithAdmin(ctx context.Context, na NewAccount, admin
 
 func (s *Store) createAccountTx(ctx context.Context, q querier, na NewAccount, now time.Time) (Account, error) {
 	if na.Plan == "" {
-		na.Plan = PlanTrial
+		na.Plan = policy.PlanTrial
 	}
 	if err := checkPlan(na.Plan); err != nil {
 		return Account{}, err
@@ -144,7 +144,7 @@ func (s *Store) SetPlan(ctx context.Context, accountID int64, plan string, nextA
 func (s *Store) ExpireTrials(ctx context.Context, now time.Time) ([]int64, error) {
 	rows, err := s.query(ctx, s.db, `UPDATE accounts SET plan = ?, updated_at = ?
 WHERE plan = 'trial' AND plan_explicit = FALSE AND trial_ends_at IS NOT NULL AND trial_ends_at <= ?
-RETURNING id`, PlanFree, ms(now), ms(now))
+RETURNING id`, policy.PlanFree, ms(now), ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("expiring trials: %w", err)
 	}

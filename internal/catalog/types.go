@@ -35,18 +35,6 @@ const (
 	RoleViewer = "viewer"
 )
 
-// Plans an account can be on (the table of what each allows is
-// internal/policy, which also lists and validates them).
-const (
-	PlanFree       = "free"
-	PlanPayg       = "payg"
-	PlanMicro      = "micro"
-	PlanSmall      = "small"
-	PlanMedium     = "medium"
-	PlanEnterprise = "enterprise"
-	PlanTrial      = "trial"
-)
-
 // Sync triggers and states.
 const (
 	TriggerManual  = "manual"

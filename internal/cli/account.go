@@ -24,7 +24,7 @@ func accountCreate(ctx context.Context, env Env, args []string) error {
 	fs, cfg := newFlags(env, "account create", `Creates an empty account (add users with 'shelf user create --account ID').
 New accounts start on the trial plan unless --plan is given.`)
 	name := fs.String("name", "", "account name (required)")
-	plan := fs.String("plan", catalog.PlanTrial, "plan: "+strings.Join(policy.Plans(), ", "))
+	plan := fs.String("plan", policy.PlanTrial, "plan: "+strings.Join(policy.Plans(), ", "))
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}

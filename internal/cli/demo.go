@@ -16,6 +16,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/demo"
+	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
@@ -111,7 +112,7 @@ func ensureDemoAccount(ctx context.Context, a *app.App, password, libDir string)
 	now := a.Now()
 	if _, err := a.Store.GetConnection(ctx, u.AccountID); errors.Is(err, catalog.ErrNotFound) {
 		cfgJSON, _ := json.Marshal(map[string]string{"path": libDir})
-		if _, err := a.Store.PutConnection(ctx, catalog.Connection{AccountID: u.AccountID, Kind: "local", Config: cfgJSON, RootKey: libDir, Status: catalog.ConnOK}, now); err != nil {
+		if _, err := a.Store.PutConnection(ctx, catalog.Connection{AccountID: u.AccountID, Kind: string(storage.KindLocal), Config: cfgJSON, RootKey: libDir, Status: catalog.ConnOK}, now); err != nil {
 			return catalog.Account{}, fmt.Errorf("connecting the demo library: %w", err)
 		}
 	} else if err != nil {

@@ -10,6 +10,8 @@ package policy
 
 import (
 	"time"
+
+	"github.com/shelf-dam/shelf/internal/storage"
 )
 
 // Plans, in display order: the same names the catalog stores.
@@ -21,13 +23,6 @@ const (
 	PlanMedium     = "medium"
 	PlanEnterprise = "enterprise"
 	PlanTrial      = "trial"
-)
-
-// Storage kinds, the same names the catalog and the storage package use.
-const (
-	KindGDrive = "gdrive"
-	KindS3     = "s3"
-	KindLocal  = "local"
 )
 
 // PlanOrder lists the plans from the smallest to the largest. It decides
@@ -106,14 +101,14 @@ func (p *Policy) Limits(plan, kind string) Limits {
 	if !ok {
 		row = p.plans[PlanFree]
 	}
-	switch kind {
-	case KindS3:
+	switch storage.Kind(kind) {
+	case storage.KindS3:
 		l := row.S3
 		if !p.s3AutoSync {
 			l.AutoInterval = 0
 		}
 		return l
-	case KindLocal:
+	case storage.KindLocal:
 		return row.Local
 	default:
 		return row.Drive

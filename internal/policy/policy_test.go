@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shelf-dam/shelf/internal/storage"
 )
 
 const (
@@ -15,6 +17,14 @@ const (
 )
 
 // TestDefaultTable checks every plan × storage kind of SPEC §3.1.
+
+// The storage kinds, as the policy takes them.
+const (
+	KindGDrive = string(storage.KindGDrive)
+	KindS3     = string(storage.KindS3)
+	KindLocal  = string(storage.KindLocal)
+)
+
 func TestDefaultTable(t *testing.T) {
 	t.Parallel()
 	type want struct{ auto, manual time.Duration }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
@@ -20,8 +22,8 @@ func TestLiveEventsStayInTheirAccount(t *testing.T) {
 		b := newBundle(t, d)
 		svc := b.service(t, true, nil)
 		ctx := context.Background()
-		a := b.account(t, policy.PlanMedium, policy.KindLocal)
-		other := b.account(t, policy.PlanMedium, policy.KindLocal)
+		a := b.account(t, policy.PlanMedium, string(storage.KindLocal))
+		other := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		subA := b.hub.Subscribe(a.ID)
 		defer subA.Close()
 		subB := b.hub.Subscribe(other.ID)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/policy"
 )
@@ -20,7 +22,7 @@ func TestSyncWaitsForWritesWithoutLocking(t *testing.T) {
 		b := newBundle(t, d)
 		svc := b.service(t, true, nil)
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 
 		upload, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "upload", t0, time.Hour)
 		if err != nil {
@@ -71,7 +73,7 @@ func TestSyncLocksAfterWaitingTooLong(t *testing.T) {
 		b := newBundle(t, d)
 		svc := b.service(t, true, nil)
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 
 		intent, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "upload", t0, time.Hour)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
@@ -24,7 +26,7 @@ func TestLeaseExpiryAfterDeadWorker(t *testing.T) {
 		b.sync.ignoreCtx = true
 		b.sync.blockCalls = 1
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		events := b.hub.Subscribe(acct.ID)
 		defer events.Close()
 
@@ -113,7 +115,7 @@ func TestLostLeaseStopsTheSync(t *testing.T) {
 		b.sync.block = make(chan struct{})
 		defer close(b.sync.block)
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		svc := b.service(t, true, func(c *svcOpts) { c.LeaseTTL = 300 * time.Millisecond; c.SyncWorkers = 1 })
 		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -43,7 +45,7 @@ func TestLookahead(t *testing.T) {
 		b := newBundle(t, d)
 		svc := b.service(t, true, func(c *svcOpts) { c.Lookahead = 2 * time.Hour })
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 
 		// Due in an hour: queued now, scheduled an hour ahead; no run yet and
 		// the due time unchanged.
@@ -130,7 +132,7 @@ func TestAheadJobSkipsWhenAutoSyncEnded(t *testing.T) {
 		b := newBundle(t, d)
 		svc := b.service(t, true, func(c *svcOpts) { c.Lookahead = time.Hour })
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		due := t0.Add(300 * time.Millisecond)
 		if err := b.store.SetNextAutoSync(ctx, acct.ID, &due, t0); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/policy"
 )
@@ -35,7 +37,7 @@ func TestOrphanedJobIsRescued(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		b := newBundle(t, d)
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		stall := &stallingCatalog{Catalog: b.store, stalled: make(chan struct{})}
 		svcA := b.service(t, true, func(c *svcOpts) {
 			c.Catalog = stall

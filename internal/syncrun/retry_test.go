@@ -74,7 +74,7 @@ func TestRetryableFailureIsRetried(t *testing.T) {
 			}
 		})
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		first, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +124,7 @@ func TestConnectFailureIsNotRetried(t *testing.T) {
 			})
 		})
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -160,7 +160,7 @@ func TestManualSyncBringsTheRetryForward(t *testing.T) {
 		b.sync.setErr(storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down")))
 		svc := b.service(t, true, func(c *svcOpts) { c.SyncRetryDelay = time.Hour })
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/policy"
 )
@@ -28,7 +30,7 @@ func TestSchedulerOnInjectedClock(t *testing.T) {
 		svc := b.service(t, true, nil)
 		ctx := context.Background()
 
-		trial := b.account(t, policy.PlanTrial, policy.KindGDrive)
+		trial := b.account(t, policy.PlanTrial, string(storage.KindGDrive))
 		run, _, err := svc.StartInitialSync(ctx, trial.ID, 0, t0)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +97,7 @@ func TestSchedulerOnInjectedClock(t *testing.T) {
 		}
 
 		// S3 has no auto-sync unless the operator enables it.
-		s3 := b.account(t, policy.PlanEnterprise, policy.KindS3)
+		s3 := b.account(t, policy.PlanEnterprise, string(storage.KindS3))
 		if err := svc.Reschedule(ctx, s3.ID, t0); err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +121,7 @@ func TestTrialExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.store.PutConnection(ctx, catalog.Connection{AccountID: a.ID, Kind: policy.KindGDrive, RootKey: "folder"}, t0); err != nil {
+		if _, err := b.store.PutConnection(ctx, catalog.Connection{AccountID: a.ID, Kind: string(storage.KindGDrive), RootKey: "folder"}, t0); err != nil {
 			t.Fatal(err)
 		}
 		res, err := svc.Tick(ctx, t0.Add(2*time.Hour))

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/policy"
 )
@@ -20,7 +22,7 @@ func TestManualCooldown(t *testing.T) {
 		svc := b.service(t, true, nil)
 		ctx := context.Background()
 
-		free := b.account(t, policy.PlanFree, policy.KindGDrive)
+		free := b.account(t, policy.PlanFree, string(storage.KindGDrive))
 		// The initial sync on connect does not start the cooldown.
 		run, started, err := svc.StartInitialSync(ctx, free.ID, 0, t0)
 		if err != nil || !started || run.Trigger != catalog.TriggerInitial {
@@ -54,7 +56,7 @@ func TestManualCooldown(t *testing.T) {
 		}
 		b.waitRun(t, free.ID, run.ID, catalog.RunSucceeded)
 
-		payg := b.account(t, policy.PlanPayg, policy.KindS3)
+		payg := b.account(t, policy.PlanPayg, string(storage.KindS3))
 		run = started1(t)(svc.StartManualSync(ctx, payg.ID, 0, t0))
 		b.waitRun(t, payg.ID, run.ID, catalog.RunSucceeded)
 		_, _, err = svc.StartManualSync(ctx, payg.ID, 0, t0.Add(5*time.Minute+500*time.Millisecond))
@@ -66,7 +68,7 @@ func TestManualCooldown(t *testing.T) {
 		}
 
 		// Plans without a cooldown sync any time.
-		small := b.account(t, policy.PlanSmall, policy.KindGDrive)
+		small := b.account(t, policy.PlanSmall, string(storage.KindGDrive))
 		for range 2 {
 			run = started1(t)(svc.StartManualSync(ctx, small.ID, 0, t0))
 			b.waitRun(t, small.ID, run.ID, catalog.RunSucceeded)
@@ -95,7 +97,7 @@ func TestOneSyncPerAccount(t *testing.T) {
 		b.sync.block = make(chan struct{})
 		svc := b.service(t, true, nil)
 		ctx := context.Background()
-		acct := b.account(t, policy.PlanMedium, policy.KindLocal)
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
 
 		run, started, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
 		if err != nil || !started {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/policy"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
 
@@ -41,7 +43,7 @@ func testAccounts(t *testing.T, open OpenFunc) {
 	f := setup(t, open)
 	s, ctx, now := f.store, f.ctx, f.now
 
-	if f.accA.Plan != catalog.PlanTrial || f.accA.PlanExplicit {
+	if f.accA.Plan != policy.PlanTrial || f.accA.PlanExplicit {
 		t.Fatalf("new account plan = %q explicit=%v, want trial, not explicit", f.accA.Plan, f.accA.PlanExplicit)
 	}
 	if f.adminA.Role != catalog.RoleAdmin || f.adminA.AccountID != f.accA.ID || f.adminA.Email != "admin@alpha.example" {
@@ -82,13 +84,13 @@ func testAccounts(t *testing.T, open OpenFunc) {
 	explicit, err := s.CreateAccount(ctx, catalog.NewAccount{Name: "Explicit", TrialEndsAt: ptr(now.Add(-time.Hour))}, now)
 	must(t, err, "CreateAccount")
 	next := now.Add(5 * time.Minute)
-	must(t, s.SetPlan(ctx, explicit.ID, catalog.PlanTrial, &next, now), "SetPlan")
+	must(t, s.SetPlan(ctx, explicit.ID, policy.PlanTrial, &next, now), "SetPlan")
 	ids, err := s.ExpireTrials(ctx, now)
 	must(t, err, "ExpireTrials")
 	if !slices.Equal(ids, []int64{ended.ID}) {
 		t.Fatalf("ExpireTrials = %v, want [%d]", ids, ended.ID)
 	}
-	for id, want := range map[int64]string{ended.ID: catalog.PlanFree, running.ID: catalog.PlanTrial, explicit.ID: catalog.PlanTrial} {
+	for id, want := range map[int64]string{ended.ID: policy.PlanFree, running.ID: policy.PlanTrial, explicit.ID: policy.PlanTrial} {
 		a, err := s.GetAccount(ctx, id)
 		must(t, err, "GetAccount")
 		if a.Plan != want {
@@ -102,16 +104,16 @@ func testAccounts(t *testing.T, open OpenFunc) {
 	}
 
 	// SetPlan marks explicit and schedules.
-	must(t, s.SetPlan(ctx, f.accA.ID, catalog.PlanSmall, &next, now), "SetPlan")
+	must(t, s.SetPlan(ctx, f.accA.ID, policy.PlanSmall, &next, now), "SetPlan")
 	a, err := s.GetAccount(ctx, f.accA.ID)
 	must(t, err, "GetAccount")
-	if a.Plan != catalog.PlanSmall || !a.PlanExplicit || !timeEq(a.NextAutoSyncAt, &next) {
+	if a.Plan != policy.PlanSmall || !a.PlanExplicit || !timeEq(a.NextAutoSyncAt, &next) {
 		t.Fatalf("after SetPlan: %+v", a)
 	}
 	if err := s.SetPlan(ctx, f.accA.ID, "platinum", nil, now); err == nil {
 		t.Fatal("SetPlan accepted an unknown plan")
 	}
-	wantErr(t, s.SetPlan(ctx, 999999, catalog.PlanFree, nil, now), catalog.ErrNotFound, "SetPlan of a missing account")
+	wantErr(t, s.SetPlan(ctx, 999999, policy.PlanFree, nil, now), catalog.ErrNotFound, "SetPlan of a missing account")
 
 	// Due accounts: A at now+5m (from SetPlan), explicit at now+5m, B never.
 	must(t, s.SetNextAutoSync(ctx, f.accB.ID, ptr(now.Add(-time.Minute)), now), "SetNextAutoSync")
