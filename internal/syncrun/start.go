@@ -293,3 +293,29 @@ func (s *Service) nextAutoFor(ctx context.Context, accountID int64, plan string,
 	}
 	return s.policy.NextAutoSync(plan, conn.Kind, now), nil
 }
+
+// TakeOverRetry starts now, for the operator's `shelf sync`, the retry that
+// a failed sync of the account waits for (River's, after its worker died;
+// or the service's own, after a temporary failure): the waiting job is
+// replaced by a new run that runs at once. ok is false when no retry
+// waits — the failure was final.
+func (s *Service) TakeOverRetry(ctx context.Context, accountID int64, now time.Time) (run catalog.SyncRun, ok bool, err error) {
+	waiting, err := s.accountSyncJobs(ctx, accountID, rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateAvailable)
+	if err != nil {
+		return run, false, err
+	}
+	for _, j := range waiting {
+		var args SyncArgs
+		if unmarshalArgs(j, &args) != nil || args.RunID == 0 {
+			continue
+		}
+		prev, err := s.cat.GetSyncRun(ctx, accountID, args.RunID)
+		if err != nil || prev.State != catalog.RunFailed {
+			continue
+		}
+		// Started, or found the retry already running: either is the sync.
+		run, _, err := s.start(ctx, accountID, catalog.TriggerCLI, 0, now, false)
+		return run, err == nil && run.ID != prev.ID, err
+	}
+	return run, false, nil
+}
