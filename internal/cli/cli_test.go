@@ -162,7 +162,9 @@ func startDemo(t *testing.T, dir string) demoRun {
 		return map[string]string{"SHELF_DATA_DIR": dir, "SHELF_LOG_LEVEL": "info", "SHELF_LISTEN": "127.0.0.1:0"}[k]
 	}
 	done := make(chan error, 1)
-	go func() { done <- runDemo(ctx, Env{Getenv: getenv, Stdin: strings.NewReader(""), Stdout: w, Stderr: w}, nil) }()
+	go func() {
+		done <- runDemo(ctx, Env{Getenv: getenv, Stdin: strings.NewReader(""), Stdout: w, Stderr: w}, nil)
+	}()
 	stop := func() {
 		cancel()
 		if err := <-done; err != nil {
