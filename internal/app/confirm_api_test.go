@@ -115,3 +115,36 @@ func TestHeldRemovalsListedOnTheRun(t *testing.T) {
 		t.Fatalf("the confirmed run: %+v %v", done, after)
 	}
 }
+
+// TestEmptiedStorageCanBeConfirmed: a storage root emptied on purpose
+// stops the sync for confirmation (not a failure), and the admin's confirm
+// empties the library (issue 10, defect 12: the failed run told the admin
+// to confirm, and confirm answered 409 not_confirmable).
+func TestEmptiedStorageCanBeConfirmed(t *testing.T) {
+	t.Parallel()
+	e := start(t, "sqlite")
+	admin, acct, _ := e.signup("admin@example.com", "A")
+	for i := range 5 {
+		e.writeFile(fmt.Sprintf("gone/f%d.txt", i), "x")
+	}
+	if run := e.connectLocal(admin, acct, "gone"); run.Counts.Added != 5 {
+		t.Fatalf("initial sync: %+v", run.Counts)
+	}
+	for i := range 5 {
+		if err := os.Remove(filepath.Join(e.local, fmt.Sprintf("gone/f%d.txt", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := admin.Must(202, "POST", "/api/v1/sync", nil)
+	held := e.waitRun(acct, apitest.Num(r.Obj("run")["id"]))
+	if held.State != catalog.RunNeedsConfirmation || held.PendingRemovals != 5 {
+		t.Fatalf("sync of an emptied root: %+v", held)
+	}
+	r = admin.Must(202, "POST", fmt.Sprintf("/api/v1/sync/runs/%d/confirm", held.ID), nil)
+	if done := e.waitRun(acct, apitest.Num(r.Obj("run")["id"])); done.State != catalog.RunSucceeded || done.Counts.Removed != 5 {
+		t.Fatalf("confirmed run: %+v", done)
+	}
+	if n := len(admin.Must(200, "GET", "/api/v1/assets?limit=1000", nil).List("assets")); n != 0 {
+		t.Fatalf("after confirmation: %d assets, want 0", n)
+	}
+}

@@ -2,17 +2,23 @@ package syncer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
-	"github.com/shelf-dam/shelf/internal/storage"
 )
 
-// errEmptyRoot: a complete listing found nothing while the library holds
-// assets.
-var errEmptyRoot = errors.New("the storage root is empty")
+// fmtWindow says a window in words ("24 hours").
+func fmtWindow(d time.Duration) string {
+	if d%time.Hour == 0 {
+		if h := int(d / time.Hour); h != 1 {
+			return fmt.Sprintf("%d hours", h)
+		}
+		return "hour"
+	}
+	return d.String()
+}
 
 // finishFull runs once a full listing completed: it matches moves,
 // checks the safety guards, applies the staged additions and removals,
@@ -24,13 +30,15 @@ func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error
 			return res, err
 		}
 	}
-	if r.listed == 0 && r.liveAssets > 0 && !r.job.ConfirmedMassDelete {
-		return res, fmt.Errorf("%w while the library holds %d assets: nothing was deleted. If the files were moved, check the storage connection in Settings → Storage; if the storage was emptied on purpose, confirm the removal to empty the library: %w",
-			errEmptyRoot, r.liveAssets, storage.ErrNotFound)
-	}
-	// The next run's estimate.
-	if err := r.store.SetSyncLastListing(ctx, r.job.AccountID, r.listed); err != nil {
-		return res, err
+	// A root that lists nothing while the library holds assets is held for
+	// confirmation whatever the library's size: it is more often a
+	// storage or connection problem than a team emptying its library.
+	emptyRoot := r.listed == 0 && r.liveAssets > 0 && !r.job.ConfirmedMassDelete
+	if !emptyRoot {
+		// The next run's estimate.
+		if err := r.store.SetSyncLastListing(ctx, r.job.AccountID, r.listed); err != nil {
+			return res, err
+		}
 	}
 	r.enterPhase(ctx, catalog.PhaseApplying, r.estimate)
 	if r.byPath {
@@ -42,7 +50,11 @@ func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error
 	if err != nil {
 		return res, err
 	}
-	hold := r.guard(removals)
+	recent, err := r.store.SyncRecentRemovals(ctx, r.job.AccountID, r.e.now().Add(-r.e.cfg.MassDeleteWindow))
+	if err != nil {
+		return res, err
+	}
+	hold := emptyRoot || r.guard(removals, recent)
 	// Every staged new file becomes a move or an addition.
 	expect, kinds := int64(0), []string{catalog.StageNewAsset}
 	if !hold {
@@ -58,10 +70,15 @@ func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error
 		return res, err
 	}
 	if hold {
-		return r.needsConfirmation(ctx, res, removals)
+		return r.needsConfirmation(ctx, res, removals, recent, emptyRoot)
 	}
 	if err := r.applyRemovals(ctx); err != nil {
 		return res, err
+	}
+	if r.job.ConfirmedMassDelete && removals > 0 {
+		if err := r.store.SyncConfirmedRemovals(ctx, r.job.AccountID, r.e.now()); err != nil {
+			return res, err
+		}
 	}
 	now := r.e.now()
 	err = r.store.SyncApply(ctx, r.job.AccountID, now, func(tx *catalog.SyncTx) error {
@@ -78,13 +95,16 @@ func (r *run) finishFull(ctx context.Context, startCursor string) (Result, error
 }
 
 // guard reports whether removing this many assets needs an admin's
-// confirmation first.
-func (r *run) guard(removals int64) bool {
+// confirmation first: together with the recent removals (those of the
+// window before this run), more than MassDeleteShare of the library as it
+// was at the window's start.
+func (r *run) guard(removals, recent int64) bool {
 	cfg := r.e.cfg
-	if r.job.ConfirmedMassDelete || cfg.MassDeleteShare < 0 || r.liveAssets < cfg.MassDeleteMin {
+	base := r.liveAssets + recent
+	if removals == 0 || r.job.ConfirmedMassDelete || cfg.MassDeleteShare < 0 || base < cfg.MassDeleteMin {
 		return false
 	}
-	return float64(removals) > cfg.MassDeleteShare*float64(r.liveAssets)
+	return float64(recent+removals) > cfg.MassDeleteShare*float64(base)
 }
 
 // expectChanges sets how many changes the run will have made once the
@@ -107,7 +127,7 @@ func (r *run) expectChanges(ctx context.Context, n int64, kinds ...string) error
 // needsConfirmation ends a run whose removals the mass-removal guard held
 // back, recording on the run how many and which assets they are before
 // the working state that knows them is cleared.
-func (r *run) needsConfirmation(ctx context.Context, res Result, removals int64) (Result, error) {
+func (r *run) needsConfirmation(ctx context.Context, res Result, removals, recent int64, emptyRoot bool) (Result, error) {
 	paths, err := r.store.SyncPendingRemovalPaths(ctx, r.job.AccountID, catalog.MaxPendingRemovalPaths)
 	if err != nil {
 		return res, err
@@ -119,10 +139,19 @@ func (r *run) needsConfirmation(ctx context.Context, res Result, removals int64)
 	}
 	res.State = catalog.RunNeedsConfirmation
 	res.PendingRemovals, res.PendingRemovalPaths = removals, paths
-	res.Message = fmt.Sprintf("This sync would remove %d of the library's %d assets (more than %.0f%%), so nothing was removed. "+
-		"New and changed files were applied. If the files were really deleted from the storage, confirm to run the sync again and remove them; "+
-		"otherwise check the storage connection.", removals, r.liveAssets, r.e.cfg.MassDeleteShare*100)
-	r.log.Warn("sync held back removals for confirmation", slog.Int64("removals", removals), slog.Int64("library", r.liveAssets))
+	const what = "If the files were really deleted from the storage, confirm to run the sync again and remove them; otherwise check the storage connection in Settings → Storage."
+	switch {
+	case emptyRoot:
+		res.Message = fmt.Sprintf("The storage root lists no files while the library holds %d assets, so nothing was removed. %s", r.liveAssets, what)
+	case recent > 0:
+		res.Message = fmt.Sprintf("This sync would remove %d assets; with the %d removed in the last %s that is more than %.0f%% of the library's %d, so nothing was removed. New and changed files were applied. %s",
+			removals, recent, fmtWindow(r.e.cfg.MassDeleteWindow), r.e.cfg.MassDeleteShare*100, r.liveAssets+recent, what)
+	default:
+		res.Message = fmt.Sprintf("This sync would remove %d of the library's %d assets (more than %.0f%%), so nothing was removed. New and changed files were applied. %s",
+			removals, r.liveAssets, r.e.cfg.MassDeleteShare*100, what)
+	}
+	r.log.Warn("sync held back removals for confirmation", slog.Int64("removals", removals), slog.Int64("recent_removals", recent),
+		slog.Int64("library", r.liveAssets), slog.Bool("empty_root", emptyRoot))
 	return res, r.store.SyncClearStage(ctx, r.job.AccountID, "")
 }
 

@@ -67,8 +67,12 @@ func (r *run) incremental(ctx context.Context, ch storage.Changer) (Result, erro
 	if err != nil {
 		return res, err
 	}
-	if r.guard(removals) {
-		return r.needsConfirmation(ctx, res, removals)
+	recent, err := r.store.SyncRecentRemovals(ctx, r.job.AccountID, r.e.now().Add(-r.e.cfg.MassDeleteWindow))
+	if err != nil {
+		return res, err
+	}
+	if r.guard(removals, recent) {
+		return r.needsConfirmation(ctx, res, removals, recent, false)
 	}
 	if err := r.expectChanges(ctx, removals, catalog.StageGoneFolder); err != nil {
 		return res, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -213,7 +214,9 @@ func (f faultAfter) wrap() storage.Connector {
 }
 
 // TestEmptiedRootDeletesNothing: a root that lists nothing while the
-// library has assets fails the run; confirmed, the library is emptied.
+// library has assets (however small) stops for confirmation with every
+// asset listed; confirmed, the library is emptied (issue 10, defect 12:
+// the run failed, told the admin to confirm, and confirm was refused).
 func TestEmptiedRootDeletesNothing(t *testing.T) {
 	forEachConnector(t, func(t *testing.T, db, kind string) {
 		e := newEnv(t, db, kind, syncer.Config{MassDeleteMin: 1000})
@@ -226,8 +229,9 @@ func TestEmptiedRootDeletesNothing(t *testing.T) {
 		}
 		e.lastFS = nil
 		res, err := e.sync(false)
-		if err == nil || !strings.Contains(err.Error(), "storage root is empty") || !strings.Contains(err.Error(), "nothing was deleted") {
-			t.Fatalf("sync of an emptied root: %+v, %v; want a failure saying the root is empty and nothing was deleted", res, err)
+		if err != nil || res.State != catalog.RunNeedsConfirmation || res.PendingRemovals != int64(len(paths)) ||
+			!strings.Contains(res.Message, "lists no files") || !strings.Contains(res.Message, "nothing was removed") {
+			t.Fatalf("sync of an emptied root: %+v, %v; want it held for confirmation, saying the root lists no files and nothing was removed", res, err)
 		}
 		if e.liveAssets() != len(paths) {
 			t.Fatalf("%d live assets, want %d", e.liveAssets(), len(paths))
@@ -305,6 +309,53 @@ func TestMassDeleteGuard(t *testing.T) {
 			if it.Path == paths[0] && (!it.Removed || it.Tags != `["precious"]`) {
 				t.Fatalf("the removed asset's metadata is not kept as a tombstone: %+v", it)
 			}
+		}
+	})
+}
+
+// TestMassRemovalGuardCountsTheWindow: several runs each removing under
+// half the library cannot empty it unconfirmed — the guard counts the
+// removals of the last 24 hours against the library's size before them; a
+// confirmation starts the count afresh, and removals older than the window
+// no longer count (issue 10, defect 11: 49% three times removed 87%).
+func TestMassRemovalGuardCountsTheWindow(t *testing.T) {
+	forEachConnector(t, func(t *testing.T, db, kind string) {
+		e := newEnv(t, db, kind, syncer.Config{})
+		paths := e.seed(200)
+		e.mustSync()
+		remove := func(ps []string) {
+			t.Helper()
+			for _, p := range ps {
+				if err := e.st.conn.Delete(e.ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		remove(paths[:98]) // 49%
+		if res := e.mustSync(); res.State != catalog.RunSucceeded || res.Counts.Removed != 98 {
+			t.Fatalf("first 49%%: %s", countsLine(res, nil))
+		}
+		remove(paths[98:148]) // 49% of the rest: 74% within the window
+		res := e.mustSync()
+		if res.State != catalog.RunNeedsConfirmation || res.PendingRemovals != 50 || !strings.Contains(res.Message, "removed in the last 24 hours") {
+			t.Fatalf("second 49%% within 24 hours: %s %q; want it held for confirmation", countsLine(res, nil), res.Message)
+		}
+		if n := e.liveAssets(); n != 102 {
+			t.Fatalf("%d live assets after the held run, want 102", n)
+		}
+		if res, err := e.sync(true); err != nil || res.State != catalog.RunSucceeded || res.Counts.Removed != 50 {
+			t.Fatalf("confirmed: %s, %v", countsLine(res, nil), err)
+		}
+		// The confirmation started the count afresh: 10 of 52 is fine.
+		remove(paths[148:158])
+		if res := e.mustSync(); res.State != catalog.RunSucceeded || res.Counts.Removed != 10 {
+			t.Fatalf("a small removal after the confirmation: %s", countsLine(res, nil))
+		}
+		// A day later the earlier removals no longer count.
+		e.clock.now = e.clock.now.Add(25 * time.Hour)
+		remove(paths[158:178]) // 20 of 42: under half
+		if res := e.mustSync(); res.State != catalog.RunSucceeded || res.Counts.Removed != 20 {
+			t.Fatalf("a removal a day later: %s", countsLine(res, nil))
 		}
 	})
 }

@@ -41,6 +41,9 @@ const (
 	DefaultTombstoneTTL    = 30 * 24 * time.Hour
 	DefaultMassDeleteShare = 0.5
 	DefaultMassDeleteMin   = 100
+	// DefaultMassDeleteWindow is how far back the mass-removal guard
+	// counts removals.
+	DefaultMassDeleteWindow = 24 * time.Hour
 	DefaultFullScanEvery   = 24 * time.Hour
 	// defaultProgressEvery is how often progress is reported (the run row
 	// and Job.Progress): twice a second, so a page updates every second
@@ -69,6 +72,12 @@ type Config struct {
 	// the guard off.
 	MassDeleteShare float64
 	MassDeleteMin   int64
+	// MassDeleteWindow: the guard counts a run's removals together with
+	// those of the runs before it within this window (since the last
+	// confirmation, if later), against the library's size at the window's
+	// start, so several runs each under the share cannot empty a library
+	// unconfirmed. DefaultMassDeleteWindow when 0.
+	MassDeleteWindow time.Duration
 	// FullScanEvery is how often a connector with a changes feed is scanned
 	// in full anyway; DefaultFullScanEvery when 0.
 	FullScanEvery time.Duration
@@ -107,6 +116,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MassDeleteMin <= 0 {
 		cfg.MassDeleteMin = DefaultMassDeleteMin
+	}
+	if cfg.MassDeleteWindow <= 0 {
+		cfg.MassDeleteWindow = DefaultMassDeleteWindow
 	}
 	if cfg.FullScanEvery <= 0 {
 		cfg.FullScanEvery = DefaultFullScanEvery
