@@ -44,7 +44,7 @@ const (
 	// DefaultMassDeleteWindow is how far back the mass-removal guard
 	// counts removals.
 	DefaultMassDeleteWindow = 24 * time.Hour
-	DefaultFullScanEvery   = 24 * time.Hour
+	DefaultFullScanEvery    = 24 * time.Hour
 	// defaultProgressEvery is how often progress is reported (the run row
 	// and Job.Progress): twice a second, so a page updates every second
 	// even after the live events' own coalescing.
