@@ -52,6 +52,26 @@ type Config struct {
 	LeaseTTL          time.Duration
 	SyncWorkers       int
 
+	// Admission control: how many expensive requests one process serves at
+	// once. Catalog queries (searches and listings, each holding a catalog
+	// connection) and transfers (downloads and uploads, long but light on
+	// the catalog) have separate budgets, for the process and per account.
+	// A request over budget waits at most AdmissionWait, in a queue of
+	// AdmissionQueue requests per account, then is refused: 429 when its
+	// account used its share, 503 when the process is full. Zero means the
+	// default; the query budgets' defaults follow the catalog's pool (see
+	// internal/web).
+	QueryConcurrency              int           // SHELF_QUERY_CONCURRENCY
+	QueryConcurrencyPerAccount    int           // SHELF_QUERY_CONCURRENCY_PER_ACCOUNT
+	TransferConcurrency           int           // SHELF_TRANSFER_CONCURRENCY
+	TransferConcurrencyPerAccount int           // SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT
+	AdmissionQueue                int           // SHELF_ADMISSION_QUEUE
+	AdmissionWait                 time.Duration // SHELF_ADMISSION_WAIT
+	// QueryTimeout bounds the catalog work of a search or listing
+	// (SHELF_QUERY_TIMEOUT); a query still running then is stopped and the
+	// request answered 503.
+	QueryTimeout time.Duration
+
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
 
@@ -65,6 +85,12 @@ const (
 	DefaultGoogleAuthURL = "https://accounts.google.com/o/oauth2/auth"
 	DefaultTokenURL      = "https://oauth2.googleapis.com/token"
 	DefaultDriveEndpoint = "https://www.googleapis.com/"
+
+	DefaultTransferConcurrency           = 32
+	DefaultTransferConcurrencyPerAccount = 8
+	DefaultAdmissionQueue                = 8
+	DefaultAdmissionWait                 = 2 * time.Second
+	DefaultQueryTimeout                  = 10 * time.Second
 )
 
 // Register defines the flags every Shelf command shares on fs, each
@@ -101,6 +127,13 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.DurationVar(&c.SchedulerInterval, "scheduler-interval", envDuration(getenv, "SHELF_SCHEDULER_INTERVAL", 30*time.Second), "period of the auto-sync scheduler (SHELF_SCHEDULER_INTERVAL)")
 	fs.DurationVar(&c.LeaseTTL, "sync-lease-ttl", envDuration(getenv, "SHELF_SYNC_LEASE_TTL", 30*time.Second), "how long a sync's library lock lasts without renewal; a dead worker's library unlocks after it (SHELF_SYNC_LEASE_TTL)")
 	fs.IntVar(&c.SyncWorkers, "sync-workers", envInt(getenv, "SHELF_SYNC_WORKERS", 4), "syncs one process runs at once (SHELF_SYNC_WORKERS)")
+	fs.IntVar(&c.QueryConcurrency, "query-concurrency", envInt(getenv, "SHELF_QUERY_CONCURRENCY", 0), "searches and listings one process runs at once; 0: the catalog's connections less 2, at least 1 (SHELF_QUERY_CONCURRENCY)")
+	fs.IntVar(&c.QueryConcurrencyPerAccount, "query-concurrency-per-account", envInt(getenv, "SHELF_QUERY_CONCURRENCY_PER_ACCOUNT", 0), "searches and listings one account runs at once; 0: half the process's, at least 1 (SHELF_QUERY_CONCURRENCY_PER_ACCOUNT)")
+	fs.IntVar(&c.TransferConcurrency, "transfer-concurrency", envInt(getenv, "SHELF_TRANSFER_CONCURRENCY", DefaultTransferConcurrency), "downloads and uploads one process serves at once (SHELF_TRANSFER_CONCURRENCY)")
+	fs.IntVar(&c.TransferConcurrencyPerAccount, "transfer-concurrency-per-account", envInt(getenv, "SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT", DefaultTransferConcurrencyPerAccount), "downloads and uploads one account runs at once (SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT)")
+	fs.IntVar(&c.AdmissionQueue, "admission-queue", envInt(getenv, "SHELF_ADMISSION_QUEUE", DefaultAdmissionQueue), "requests of one account that may wait for a search or transfer slot; more are refused at once (SHELF_ADMISSION_QUEUE)")
+	fs.DurationVar(&c.AdmissionWait, "admission-wait", envDuration(getenv, "SHELF_ADMISSION_WAIT", DefaultAdmissionWait), "how long a request waits for a slot before it is refused with 429 or 503 (SHELF_ADMISSION_WAIT)")
+	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration(getenv, "SHELF_QUERY_TIMEOUT", DefaultQueryTimeout), "longest catalog work of a search or listing; longer ones are stopped and answered 503 (SHELF_QUERY_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SHELF_LOG_LEVEL", "info"), "debug, info, warn or error (SHELF_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SHELF_LOG_FORMAT", "text"), "text or json (SHELF_LOG_FORMAT)")
 
@@ -144,6 +177,12 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 		}
 		if c.SchedulerInterval < time.Second || c.LeaseTTL < 3*time.Second || c.SyncWorkers < 1 {
 			return fmt.Errorf("SHELF_SCHEDULER_INTERVAL must be at least 1s, SHELF_SYNC_LEASE_TTL at least 3s and SHELF_SYNC_WORKERS at least 1")
+		}
+		if c.QueryConcurrency < 0 || c.QueryConcurrencyPerAccount < 0 || c.TransferConcurrency < 1 || c.TransferConcurrencyPerAccount < 1 || c.AdmissionQueue < 1 {
+			return fmt.Errorf("SHELF_QUERY_CONCURRENCY and SHELF_QUERY_CONCURRENCY_PER_ACCOUNT must be numbers, 0 for automatic; SHELF_TRANSFER_CONCURRENCY, SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT and SHELF_ADMISSION_QUEUE at least 1")
+		}
+		if c.AdmissionWait <= 0 || c.QueryTimeout < 100*time.Millisecond {
+			return fmt.Errorf("SHELF_ADMISSION_WAIT must be a positive duration and SHELF_QUERY_TIMEOUT at least 100ms")
 		}
 		if c.DatabaseURL == "" {
 			c.DatabaseURL = filepath.Join(c.DataDir, "shelf.db")

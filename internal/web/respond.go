@@ -28,6 +28,10 @@ type apiError struct {
 	Fields     map[string]string `json:"fields,omitempty"`
 	RetryAfter time.Duration     `json:"-"`
 	Extra      map[string]any    `json:"-"`
+	// quiet marks a 5xx that is an expected answer under load (server
+	// busy, query timeout): the request's log line records it, not an
+	// error line each.
+	quiet bool
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -62,17 +66,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers err as a JSON error. Errors that are not *apiError are
 // logged and answered as a generic 500 so internals never leak.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = s.classify(err)
-	}
-	if ae.Status >= 500 {
-		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
-	}
-	if ae.RetryAfter > 0 {
-		secs := int((ae.RetryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	}
+	ae := s.answerFor(r, err)
+	setRetryAfter(w, ae.RetryAfter)
 	body := map[string]any{
 		"code":    ae.Code,
 		"message": ae.Message,
@@ -90,6 +85,34 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body[k] = v
 	}
 	writeJSON(w, ae.Status, map[string]any{"error": body})
+}
+
+// answerFor is the API error that answers err, logged where an operator
+// should see it. A catalog query stopped by the query timeout is a 503
+// query_timeout.
+func (s *Server) answerFor(r *http.Request, err error) *apiError {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = s.classify(err)
+	}
+	if ae.Status < 500 {
+		return ae
+	}
+	if t := s.timedOut(r, err); t != nil {
+		return t
+	}
+	if !ae.quiet {
+		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	return ae
+}
+
+// setRetryAfter sets the Retry-After header, in whole seconds rounded up.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	if d > 0 {
+		secs := int((d + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
 }
 
 // decodeJSON reads a JSON object body into dst with a clear error for
