@@ -128,7 +128,7 @@ func decodeJSONBody(r *http.Request, dst any, strict bool) error {
 	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return errBadRequest("body_too_large", "the request body is larger than %d bytes", maxJSONBody)
+		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes; JSON requests are small, files go to POST /api/v1/assets as multipart", maxJSONBody)
 	}
 	if err != nil {
 		return errBadRequest("invalid_json", "the request body could not be read: %v", err)
