@@ -123,7 +123,7 @@ func New(d Deps) *Server {
 	}
 	s.admission = newAdmission(d.Config, d.Store.MaxConns(), reg)
 	s.routes(reg)
-	s.handler = s.recoverPanics(s.logRequests(s.refuseNUL(s.mux)))
+	s.handler = s.recoverPanics(watchBody(s.logRequests(s.refuseNUL(s.mux))))
 	return s
 }
 
