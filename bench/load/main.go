@@ -5,7 +5,8 @@
 // fires -n searches at once from the first, and while they run probes the
 // second account's GET /api/v1/me and GET /readyz at a fixed pace. It prints,
 // per kind of request, the answers by status and the p50 / p99 / slowest
-// latency.
+// latency. With -duration the flood is kept up: each client searches again
+// as soon as it is answered.
 //
 // With -db the SQLite file (or a postgres:// URL) is kept and reused by
 // later runs.
@@ -42,6 +43,7 @@ type options struct {
 	db        string
 	probe     time.Duration
 	timeout   time.Duration
+	duration  time.Duration
 }
 
 func main() {
@@ -52,6 +54,7 @@ func main() {
 	flag.StringVar(&opt.db, "db", "", "catalog to use and keep (SQLite path or postgres:// URL); empty: a temporary SQLite file")
 	flag.DurationVar(&opt.probe, "probe", 200*time.Millisecond, "pace of the other account's /me and of /readyz during the flood")
 	flag.DurationVar(&opt.timeout, "timeout", 5*time.Minute, "client timeout of every request")
+	flag.DurationVar(&opt.duration, "duration", 0, "keep the flood up this long: each of the -n clients searches again as soon as it is answered, ignoring Retry-After (0: one search each)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -124,7 +127,7 @@ func run(ctx context.Context, opt options) error {
 
 	var (
 		wg       sync.WaitGroup
-		flood    = make([]result, opt.n)
+		flood    = make([][]result, opt.n)
 		start    = make(chan struct{})
 		done     = make(chan struct{})
 		me, rdy  []result
@@ -134,7 +137,13 @@ func run(ctx context.Context, opt options) error {
 	for i := range flood {
 		wg.Go(func() {
 			<-start
-			flood[i] = flooder.get(searchURL)
+			until := time.Now().Add(opt.duration)
+			for {
+				flood[i] = append(flood[i], flooder.get(searchURL))
+				if time.Now().After(until) {
+					return
+				}
+			}
 		})
 	}
 	probe := func(c *client, url string, out *[]result) {
@@ -173,7 +182,11 @@ func run(ctx context.Context, opt options) error {
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "requests\tn\t200\t429\t503\tother\tRetry-After\tp50 ms\tp99 ms\tmax ms\t\n")
-	row(tw, fmt.Sprintf("flooding account: %d searches", opt.n), flood)
+	name := fmt.Sprintf("flooding account: %d concurrent searches", opt.n)
+	if opt.duration > 0 {
+		name = fmt.Sprintf("flooding account: %d clients searching for %s", opt.n, opt.duration)
+	}
+	row(tw, name, slices.Concat(flood...))
 	row(tw, "other account: GET /api/v1/me", me)
 	row(tw, "GET /readyz", rdy)
 	tw.Flush()
