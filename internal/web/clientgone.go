@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"sync/atomic"
 )
 
@@ -15,7 +16,8 @@ const statusClientClosed = 499
 
 // bodyWatch is a request body that remembers whether reading it failed: a
 // body that cannot be read to its end means the client closed or broke the
-// connection mid-request (a cancelled upload).
+// connection mid-request (a cancelled upload). A read deadline passing is
+// not that: the client is slow, not gone, and the handler answers it.
 type bodyWatch struct {
 	io.ReadCloser
 	failed atomic.Bool
@@ -23,7 +25,7 @@ type bodyWatch struct {
 
 func (b *bodyWatch) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
 		b.failed.Store(true)
 	}
 	return n, err

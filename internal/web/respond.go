@@ -88,20 +88,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // answerFor is the API error that answers err, logged where an operator
-// should see it. A server error of a request whose client went away (an
+// should see it. The failure of a request whose client went away (an
 // upload cut off by closing the connection) is the client's doing: 499,
-// logged only by the request's line. A catalog query stopped by the query
-// timeout is a 503 query_timeout.
+// logged only by the request's line, whatever it led to. A catalog query
+// stopped by the query timeout is a 503 query_timeout.
 func (s *Server) answerFor(r *http.Request, err error) *apiError {
+	if clientGone(r) {
+		return errorf(statusClientClosed, "client_closed_request", "the client closed the connection before the request was complete")
+	}
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		ae = s.classify(err)
 	}
 	if ae.Status < 500 {
 		return ae
-	}
-	if clientGone(r) {
-		return errorf(statusClientClosed, "client_closed_request", "the client closed the connection before the request was complete")
 	}
 	if t := s.timedOut(r, err); t != nil {
 		return t
