@@ -2,13 +2,14 @@ package app_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type env struct {
 	local  string // an allowed local root
 	drive  *drivefake.Server
 	cancel context.CancelFunc
+	logs   *logBuffer // the server's log, info and up
 }
 
 const (
@@ -76,9 +78,10 @@ func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak fun
 	if mod != nil {
 		mod(cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		logger = slog.New(slog.NewMultiHandler(logger.Handler(), slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, logger)
@@ -101,7 +104,7 @@ func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak fun
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
-	e := &env{t: t, a: a, svc: svc, url: base, local: local, drive: drive, cancel: cancel}
+	e := &env{t: t, a: a, svc: svc, url: base, local: local, drive: drive, cancel: cancel, logs: logs}
 	t.Cleanup(func() {
 		srv.Close()
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -159,4 +162,22 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 			fn(t, d)
 		})
 	}
+}
+
+// logBuffer collects a test server's log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

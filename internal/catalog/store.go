@@ -43,8 +43,11 @@ const sqliteMaxConns = 4
 //
 // Migrate applies River's own migrations too.
 type Store struct {
-	db      *sql.DB
-	pool    *pgxpool.Pool // nil on SQLite
+	db   *sql.DB
+	pool *pgxpool.Pool // nil on SQLite
+	// probe is one connection of its own for Ready, so that requests
+	// queueing for db's connections do not make the database look down.
+	probe   *sql.DB
 	dialect string
 	logger  *slog.Logger
 	// commonTagRows is where a tag or a subtree counts as big (see planFilter).
@@ -73,7 +76,8 @@ func openPostgres(ctx context.Context, databaseURL string, logger *slog.Logger) 
 		return nil, fmt.Errorf("opening PostgreSQL catalog: check the URL in SHELF_DATABASE_URL: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	s := &Store{db: db, pool: pool, dialect: DialectPostgres, logger: logger, commonTagRows: defaultCommonTagRows}
+	probe := stdlib.OpenDB(*pool.Config().ConnConfig.Copy())
+	s := &Store{db: db, pool: pool, probe: singleConn(probe), dialect: DialectPostgres, logger: logger, commonTagRows: defaultCommonTagRows}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL catalog: check that the server is running and the URL is right: %w", err)
@@ -97,12 +101,24 @@ func openSQLite(ctx context.Context, databaseURL string, logger *slog.Logger) (*
 	}
 	db.SetMaxOpenConns(sqliteMaxConns)
 	db.SetMaxIdleConns(sqliteMaxConns)
-	s := &Store{db: db, dialect: DialectSQLite, logger: logger, commonTagRows: defaultCommonTagRows}
+	probe, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening SQLite catalog %q: %w", databaseURL, err)
+	}
+	s := &Store{db: db, probe: singleConn(probe), dialect: DialectSQLite, logger: logger, commonTagRows: defaultCommonTagRows}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening SQLite catalog %q: check that its directory exists and is writable: %w", databaseURL, err)
 	}
 	return s, nil
+}
+
+// singleConn limits db to one connection, kept open.
+func singleConn(db *sql.DB) *sql.DB {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	return db
 }
 
 // sqliteDSN turns a path or file: URL into a modernc DSN with the pragmas
@@ -158,6 +174,7 @@ func (s *Store) Close() error {
 		cancel()
 	}
 	err := s.db.Close()
+	_ = s.probe.Close()
 	if s.pool != nil {
 		s.pool.Close()
 	}
@@ -170,6 +187,25 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("catalog database unreachable: %w", err)
 	}
 	return nil
+}
+
+// Ready checks that the database answers, over a connection kept for
+// this alone: when every pooled connection is busy (a flood of searches)
+// the node is loaded, not down, and a load balancer must not drop it.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.probe.PingContext(ctx); err != nil {
+		return fmt.Errorf("catalog database unreachable: %w", err)
+	}
+	return nil
+}
+
+// MaxConns is the most connections the store opens at once (its pool's
+// size; Ready's own connection aside).
+func (s *Store) MaxConns() int {
+	if s.pool != nil {
+		return int(s.pool.Config().MaxConns)
+	}
+	return sqliteMaxConns
 }
 
 // Dialect is DialectSQLite or DialectPostgres.

@@ -60,6 +60,25 @@ type Config struct {
 	// in a window of waiting for it is cut off (408) and nothing is kept.
 	MinUploadRate       int64
 	MinUploadRateWindow time.Duration
+	// Admission control: how many expensive requests one process serves at
+	// once. Catalog queries (searches and listings, each holding a catalog
+	// connection) and transfers (downloads and uploads, long but light on
+	// the catalog) have separate budgets, for the process and per account.
+	// A request over budget waits at most AdmissionWait, in a queue of
+	// AdmissionQueue requests per account, then is refused: 429 when its
+	// account used its share, 503 when the process is full. Zero means the
+	// default; the query budgets' defaults follow the catalog's pool (see
+	// internal/web).
+	QueryConcurrency              int           // SHELF_QUERY_CONCURRENCY
+	QueryConcurrencyPerAccount    int           // SHELF_QUERY_CONCURRENCY_PER_ACCOUNT
+	TransferConcurrency           int           // SHELF_TRANSFER_CONCURRENCY
+	TransferConcurrencyPerAccount int           // SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT
+	AdmissionQueue                int           // SHELF_ADMISSION_QUEUE
+	AdmissionWait                 time.Duration // SHELF_ADMISSION_WAIT
+	// QueryTimeout bounds the catalog work of a search or listing
+	// (SHELF_QUERY_TIMEOUT); a query still running then is stopped and the
+	// request answered 503.
+	QueryTimeout time.Duration
 
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // text | json
@@ -75,9 +94,14 @@ const (
 	DefaultTokenURL      = "https://oauth2.googleapis.com/token"
 	DefaultDriveEndpoint = "https://www.googleapis.com/"
 
-	DefaultMaxUploadBytes      = 5 << 30
-	DefaultMinUploadRate       = 4 << 10
-	DefaultMinUploadRateWindow = 30 * time.Second
+	DefaultMaxUploadBytes                = 5 << 30
+	DefaultMinUploadRate                 = 4 << 10
+	DefaultMinUploadRateWindow           = 30 * time.Second
+	DefaultTransferConcurrency           = 32
+	DefaultTransferConcurrencyPerAccount = 8
+	DefaultAdmissionQueue                = 8
+	DefaultAdmissionWait                 = 2 * time.Second
+	DefaultQueryTimeout                  = 10 * time.Second
 )
 
 // Register defines the flags every Shelf command shares on fs, each
@@ -117,6 +141,13 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", envInt64(getenv, "SHELF_MAX_UPLOAD_BYTES", DefaultMaxUploadBytes), "largest file an upload may store, in bytes (SHELF_MAX_UPLOAD_BYTES)")
 	fs.Int64Var(&c.MinUploadRate, "min-upload-rate", envInt64(getenv, "SHELF_MIN_UPLOAD_RATE", DefaultMinUploadRate), "slowest an upload may arrive, in bytes per second over the window; slower clients are cut off (SHELF_MIN_UPLOAD_RATE; 0: off)")
 	fs.DurationVar(&c.MinUploadRateWindow, "min-upload-rate-window", envDuration(getenv, "SHELF_MIN_UPLOAD_RATE_WINDOW", DefaultMinUploadRateWindow), "window over which the upload rate is measured (SHELF_MIN_UPLOAD_RATE_WINDOW)")
+	fs.IntVar(&c.QueryConcurrency, "query-concurrency", envInt(getenv, "SHELF_QUERY_CONCURRENCY", 0), "searches and listings one process runs at once; 0: the catalog's connections less 2, at least 1 (SHELF_QUERY_CONCURRENCY)")
+	fs.IntVar(&c.QueryConcurrencyPerAccount, "query-concurrency-per-account", envInt(getenv, "SHELF_QUERY_CONCURRENCY_PER_ACCOUNT", 0), "searches and listings one account runs at once; 0: half the process's, at least 1 (SHELF_QUERY_CONCURRENCY_PER_ACCOUNT)")
+	fs.IntVar(&c.TransferConcurrency, "transfer-concurrency", envInt(getenv, "SHELF_TRANSFER_CONCURRENCY", DefaultTransferConcurrency), "downloads and uploads one process serves at once (SHELF_TRANSFER_CONCURRENCY)")
+	fs.IntVar(&c.TransferConcurrencyPerAccount, "transfer-concurrency-per-account", envInt(getenv, "SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT", DefaultTransferConcurrencyPerAccount), "downloads and uploads one account runs at once (SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT)")
+	fs.IntVar(&c.AdmissionQueue, "admission-queue", envInt(getenv, "SHELF_ADMISSION_QUEUE", DefaultAdmissionQueue), "requests of one account that may wait for a search or transfer slot; more are refused at once (SHELF_ADMISSION_QUEUE)")
+	fs.DurationVar(&c.AdmissionWait, "admission-wait", envDuration(getenv, "SHELF_ADMISSION_WAIT", DefaultAdmissionWait), "how long a request waits for a slot before it is refused with 429 or 503 (SHELF_ADMISSION_WAIT)")
+	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration(getenv, "SHELF_QUERY_TIMEOUT", DefaultQueryTimeout), "longest catalog work of a search or listing; longer ones are stopped and answered 503 (SHELF_QUERY_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SHELF_LOG_LEVEL", "info"), "debug, info, warn or error (SHELF_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("SHELF_LOG_FORMAT", "text"), "text or json (SHELF_LOG_FORMAT)")
 
@@ -163,6 +194,12 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 		}
 		if c.MaxUploadBytes < 1 || c.MinUploadRate < 0 || c.MinUploadRateWindow < time.Second {
 			return fmt.Errorf("SHELF_MAX_UPLOAD_BYTES must be a number of bytes of at least 1, SHELF_MIN_UPLOAD_RATE a number of bytes per second (0: off) and SHELF_MIN_UPLOAD_RATE_WINDOW at least 1s")
+		}
+		if c.QueryConcurrency < 0 || c.QueryConcurrencyPerAccount < 0 || c.TransferConcurrency < 1 || c.TransferConcurrencyPerAccount < 1 || c.AdmissionQueue < 1 {
+			return fmt.Errorf("SHELF_QUERY_CONCURRENCY and SHELF_QUERY_CONCURRENCY_PER_ACCOUNT must be numbers, 0 for automatic; SHELF_TRANSFER_CONCURRENCY, SHELF_TRANSFER_CONCURRENCY_PER_ACCOUNT and SHELF_ADMISSION_QUEUE at least 1")
+		}
+		if c.AdmissionWait <= 0 || c.QueryTimeout < 100*time.Millisecond {
+			return fmt.Errorf("SHELF_ADMISSION_WAIT must be a positive duration and SHELF_QUERY_TIMEOUT at least 100ms")
 		}
 		if c.DatabaseURL == "" {
 			c.DatabaseURL = filepath.Join(c.DataDir, "shelf.db")

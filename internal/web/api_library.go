@@ -253,6 +253,12 @@ func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request, p *pri
 			return
 		}
 	}
+	if s.assetQueryHook != nil {
+		if err := s.assetQueryHook(r.Context(), q); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	assets, next, err := s.store.ListAssets(r.Context(), q)
 	if err != nil {
 		if errors.Is(err, catalog.ErrBadCursor) {

@@ -20,7 +20,7 @@ func (s *Server) classify(err error) *apiError {
 	case errors.Is(err, catalog.ErrConflict):
 		return errorf(http.StatusConflict, "conflict", "%v", err)
 	case errors.Is(err, context.Canceled):
-		return errorf(499, "canceled", "the request was canceled")
+		return errorf(statusClientClosed, "canceled", "the request was canceled")
 	default:
 		return errorf(http.StatusInternalServerError, "internal", "an internal error occurred; it has been logged")
 	}

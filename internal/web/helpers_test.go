@@ -34,6 +34,7 @@ type fixture struct {
 	t     *testing.T
 	store *catalog.Store
 	srv   *httptest.Server
+	web   *Server
 	cfg   *config.Config
 
 	mu  sync.Mutex
@@ -67,7 +68,16 @@ func (p planSetter) SetPlan(ctx context.Context, id int64, plan string) (catalog
 }
 
 // setup starts a server on SQLite ("sqlite") or PostgreSQL ("postgres").
-func setup(t *testing.T, dialect string) *fixture {
+func setup(t *testing.T, dialect string) *fixture { return setupWith(t, dialect, fixtureOptions{}) }
+
+// fixtureOptions adjust the server of setupWith.
+type fixtureOptions struct {
+	config func(*config.Config) // changes settings before the server is built
+	server func(*Server)        // sets test hooks before it serves
+}
+
+// setupWith is setup with options.
+func setupWith(t *testing.T, dialect string, opts fixtureOptions) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	var url string
@@ -90,10 +100,17 @@ func setup(t *testing.T, dialect string) *fixture {
 	}
 	f := &fixture{t: t, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.cfg = &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
+	if opts.config != nil {
+		opts.config(f.cfg)
+	}
 	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler),
 		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: f.cfg.TrialLength, SignupOpen: f.cfg.SignupOpen, Now: f.clock}),
 		Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f},
 		Syncs: newSyncs(t, store, f.clock)})
+	if opts.server != nil {
+		opts.server(s)
+	}
+	f.web = s
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -55,10 +55,10 @@ func (s *Server) pageRoutes() {
 	m.HandleFunc("POST /signin", p.handleSignInForm)
 	m.HandleFunc("GET /signup", p.handleSignUp)
 	m.Handle("POST /signout", s.authed(anyRole, p.handleSignOut))
-	m.HandleFunc("GET /library", p.page(p.handleLibrary))
-	m.HandleFunc("GET /library/folder/{id}", p.page(p.handleLibrary))
-	m.HandleFunc("GET /library/items", p.page(p.handleLibraryItems))
-	m.HandleFunc("GET /library/tree", p.page(p.handleTreeChildren))
+	m.HandleFunc("GET /library", p.page(p.query(p.handleLibrary)))
+	m.HandleFunc("GET /library/folder/{id}", p.page(p.query(p.handleLibrary)))
+	m.HandleFunc("GET /library/items", p.page(p.query(p.handleLibraryItems)))
+	m.HandleFunc("GET /library/tree", p.page(p.query(p.handleTreeChildren)))
 	m.HandleFunc("GET /assets/{id}", p.page(p.handleAsset))
 	m.HandleFunc("GET /settings/storage", p.page(p.handleStorage))
 	m.HandleFunc("GET /settings/sync", p.page(p.handleSync))
@@ -268,13 +268,8 @@ type errorView struct {
 // renderError shows an error page; internal errors are logged and shown
 // without their details.
 func (p *pages) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = p.s.classify(err)
-	}
-	if ae.Status >= 500 {
-		p.s.logger.ErrorContext(r.Context(), "page failed", slog.String("path", r.URL.Path), slog.Any("err", err))
-	}
+	ae := p.s.answerFor(r, err)
+	setRetryAfter(w, ae.RetryAfter)
 	v := &view{Title: http.StatusText(ae.Status), Static: "?v=" + p.staticVersion, Data: errorView{Status: ae.Status, Message: ae.Message}}
 	if pr, aerr := p.s.authenticate(r); aerr == nil {
 		v.User, v.Account = pr.User, pr.Account

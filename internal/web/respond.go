@@ -28,6 +28,10 @@ type apiError struct {
 	Fields     map[string]string `json:"fields,omitempty"`
 	RetryAfter time.Duration     `json:"-"`
 	Extra      map[string]any    `json:"-"`
+	// quiet marks a 5xx that is an expected answer under load (server
+	// busy, query timeout): the request's log line records it, not an
+	// error line each.
+	quiet bool
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -62,13 +66,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers err as a JSON error. Errors that are not *apiError are
 // logged and answered as a generic 500 so internals never leak.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = s.classify(err)
-	}
-	if ae.Status >= 500 {
-		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
-	}
+	ae := s.answerFor(r, err)
 	setRetryAfter(w, ae.RetryAfter)
 	body := map[string]any{
 		"code":    ae.Code,
@@ -89,10 +87,36 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, ae.Status, map[string]any{"error": body})
 }
 
-// setRetryAfter tells the client to wait d (rounded up to seconds), if any.
+// answerFor is the API error that answers err, logged where an operator
+// should see it. The failure of a request whose client went away (an
+// upload cut off by closing the connection) is the client's doing: 499,
+// logged only by the request's line, whatever it led to. A catalog query
+// stopped by the query timeout is a 503 query_timeout.
+func (s *Server) answerFor(r *http.Request, err error) *apiError {
+	if clientGone(r) {
+		return errorf(statusClientClosed, "client_closed_request", "the client closed the connection before the request was complete")
+	}
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = s.classify(err)
+	}
+	if ae.Status < 500 {
+		return ae
+	}
+	if t := s.timedOut(r, err); t != nil {
+		return t
+	}
+	if !ae.quiet {
+		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	return ae
+}
+
+// setRetryAfter sets the Retry-After header, in whole seconds rounded up.
 func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	if d > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+		secs := int((d + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 }
 
@@ -109,7 +133,7 @@ func decodeJSONBody(r *http.Request, dst any, strict bool) error {
 	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return errBadRequest("body_too_large", "the request body is larger than %d bytes", maxJSONBody)
+		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes; JSON requests are small, files go to POST /api/v1/assets as multipart", maxJSONBody)
 	}
 	if err != nil {
 		return errBadRequest("invalid_json", "the request body could not be read: %v", err)

@@ -75,9 +75,17 @@ type Server struct {
 	// closing is closed when the server shuts down, ending SSE streams.
 	closing chan struct{}
 	now     func() time.Time
-	metrics *httpMetrics
-	mux     *http.ServeMux
-	handler http.Handler
+	// admission bounds the searches, listings and transfers running at
+	// once, per account and in all.
+	admission *admission
+	metrics   *httpMetrics
+	mux       *http.ServeMux
+	handler   http.Handler
+
+	// assetQueryHook, set by tests only, runs before an asset listing or
+	// search reads the catalog, with the request's context: a test makes
+	// searches slow with it. An error it returns is the listing's.
+	assetQueryHook func(ctx context.Context, q catalog.AssetQuery) error
 }
 
 // sessionTTL is how long a session lasts.
@@ -111,8 +119,9 @@ func New(d Deps) *Server {
 		metrics:  newHTTPMetrics(reg),
 		mux:      http.NewServeMux(),
 	}
+	s.admission = newAdmission(d.Config, d.Store.MaxConns(), reg)
 	s.routes(reg)
-	s.handler = s.recoverPanics(s.logRequests(s.refuseNUL(s.mux)))
+	s.handler = s.recoverPanics(watchBody(s.logRequests(s.refuseNUL(s.mux))))
 	return s
 }
 
@@ -163,17 +172,17 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("GET /api/v1/events", s.authed(anyRole, s.handleEvents))
 
 	// Library.
-	m.Handle("GET /api/v1/folders", s.authed(anyRole, s.handleListFolders))
+	m.Handle("GET /api/v1/folders", s.authed(anyRole, s.query(s.handleListFolders)))
 	m.Handle("GET /api/v1/folders/{id}", s.authed(anyRole, s.handleGetFolder))
 	m.Handle("POST /api/v1/folders", s.authed(editorOrAdmin, s.handleCreateFolder))
 	m.Handle("PATCH /api/v1/folders/{id}", s.authed(editorOrAdmin, s.handlePatchFolder))
 	m.Handle("DELETE /api/v1/folders/{id}", s.authed(editorOrAdmin, s.handleDeleteFolder))
-	m.Handle("GET /api/v1/assets", s.authed(anyRole, s.handleListAssets))
-	m.Handle("POST /api/v1/assets", s.authed(editorOrAdmin, s.handleUpload))
+	m.Handle("GET /api/v1/assets", s.authed(anyRole, s.query(s.handleListAssets)))
+	m.Handle("POST /api/v1/assets", s.authed(editorOrAdmin, s.transfer(s.handleUpload)))
 	m.Handle("GET /api/v1/assets/{id}", s.authed(anyRole, s.handleGetAsset))
 	m.Handle("PATCH /api/v1/assets/{id}", s.authed(editorOrAdmin, s.handlePatchAsset))
 	m.Handle("DELETE /api/v1/assets/{id}", s.authed(editorOrAdmin, s.handleDeleteAsset))
-	m.Handle("GET /api/v1/assets/{id}/download", s.authed(anyRole, s.handleDownload))
+	m.Handle("GET /api/v1/assets/{id}/download", s.authed(anyRole, s.transfer(s.handleDownload)))
 	m.Handle("GET /api/v1/assets/{id}/thumb", s.authed(anyRole, s.handleThumb))
 
 	// Notifications and webhooks.

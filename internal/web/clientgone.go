@@ -1,0 +1,59 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sync/atomic"
+)
+
+// statusClientClosed is the status logged for a request its client
+// abandoned (nginx's 499): nobody reads the answer, and it is not a
+// server error.
+const statusClientClosed = 499
+
+// bodyWatch is a request body that remembers whether reading it failed: a
+// body that cannot be read to its end means the client closed or broke the
+// connection mid-request (a cancelled upload). A read deadline passing is
+// not that: the client is slow, not gone, and the handler answers it.
+type bodyWatch struct {
+	io.ReadCloser
+	failed atomic.Bool
+}
+
+func (b *bodyWatch) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+		b.failed.Store(true)
+	}
+	return n, err
+}
+
+type bodyWatchKey struct{}
+
+// watchBody lets clientGone tell a failure caused by the client's leaving
+// from one of the server's own.
+func watchBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		bw := &bodyWatch{ReadCloser: r.Body}
+		r = r.WithContext(context.WithValue(r.Context(), bodyWatchKey{}, bw))
+		r.Body = bw
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientGone reports whether r's client went away: its connection closed
+// (the request's context was canceled) or its body broke off.
+func clientGone(r *http.Request) bool {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return true
+	}
+	bw, ok := r.Context().Value(bodyWatchKey{}).(*bodyWatch)
+	return ok && bw.failed.Load()
+}
