@@ -20,12 +20,16 @@ const statusClientClosed = 499
 // not that: the client is slow, not gone, and the handler answers it.
 type bodyWatch struct {
 	io.ReadCloser
-	failed atomic.Bool
+	failed, timedOut atomic.Bool
 }
 
 func (b *bodyWatch) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.timedOut.Store(true)
+	default:
 		b.failed.Store(true)
 	}
 	return n, err
@@ -50,10 +54,17 @@ func watchBody(next http.Handler) http.Handler {
 
 // clientGone reports whether r's client went away: its connection closed
 // (the request's context was canceled) or its body broke off.
+//
+// A read deadline that passed (a stalled upload) cancels the request's
+// context too — net/http gives up on the connection — but the client is
+// slow, not gone, and is answered (408).
 func clientGone(r *http.Request) bool {
+	bw, ok := r.Context().Value(bodyWatchKey{}).(*bodyWatch)
+	if ok && bw.timedOut.Load() {
+		return false
+	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return true
 	}
-	bw, ok := r.Context().Value(bodyWatchKey{}).(*bodyWatch)
 	return ok && bw.failed.Load()
 }
