@@ -14,31 +14,26 @@ import (
 // server error.
 const statusClientClosed = 499
 
-// bodyWatch is a request body that remembers whether reading it failed: a
-// body that cannot be read to its end means the client closed or broke the
-// connection mid-request (a cancelled upload). A read deadline passing is
-// not that: the client is slow, not gone, and the handler answers it.
+// bodyWatch is a request body that remembers whether a read deadline
+// passed while reading it: the client is slow, not gone, and the handler
+// answers it (408).
 type bodyWatch struct {
 	io.ReadCloser
-	failed, timedOut atomic.Bool
+	timedOut atomic.Bool
 }
 
 func (b *bodyWatch) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	switch {
-	case err == nil || errors.Is(err, io.EOF):
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		b.timedOut.Store(true)
-	default:
-		b.failed.Store(true)
 	}
 	return n, err
 }
 
 type bodyWatchKey struct{}
 
-// watchBody lets clientGone tell a failure caused by the client's leaving
-// from one of the server's own.
+// watchBody lets clientGone tell a client that left from one that was too
+// slow.
 func watchBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
@@ -53,7 +48,7 @@ func watchBody(next http.Handler) http.Handler {
 }
 
 // clientGone reports whether r's client went away: its connection closed
-// (the request's context was canceled) or its body broke off.
+// (the request's context was canceled), mid-body included.
 //
 // A read deadline that passed (a stalled upload) cancels the request's
 // context too — net/http gives up on the connection — but the client is
@@ -63,8 +58,5 @@ func clientGone(r *http.Request) bool {
 	if ok && bw.timedOut.Load() {
 		return false
 	}
-	if errors.Is(r.Context().Err(), context.Canceled) {
-		return true
-	}
-	return ok && bw.failed.Load()
+	return errors.Is(r.Context().Err(), context.Canceled)
 }
