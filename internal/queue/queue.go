@@ -230,8 +230,9 @@ func (q *Queue) DeleteTx(ctx context.Context, t *catalog.QueueTx, id int64) erro
 }
 
 // CompleteTx marks the running job completed inside t, so what it
-// finished and the end of the job commit together. ctx must be the
-// worker's.
+// finished and the end of the job commit together. ctx must carry the
+// worker's values (River finds its client there); it may be detached from
+// the worker's cancellation (context.WithoutCancel).
 func (q *Queue) CompleteTx(ctx context.Context, t *catalog.QueueTx, job *rivertype.JobRow) error {
 	if err := q.completeTx(ctx, t, job); err != nil {
 		return fmt.Errorf("completing %s job %d: %w", job.Kind, job.ID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,6 +35,20 @@ func (q *Queue) ListByAccount(ctx context.Context, kind string, accountID int64,
 // discards those out of attempts), as River's own rescuer does after
 // RescueStuckJobsAfter, and reports whether any will be retried.
 func (q *Queue) Rescue(ctx context.Context, jobs []*rivertype.JobRow, reason string) (retried bool, err error) {
+	if len(jobs) == 0 {
+		return false, nil
+	}
+	// Only jobs still running: one that finished since it was listed must
+	// not come back (River's rescue updates by id alone).
+	running, err := q.List(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10000))
+	if err != nil {
+		return false, err
+	}
+	still := make(map[int64]bool, len(running))
+	for _, j := range running {
+		still[j.ID] = true
+	}
+	jobs = slices.DeleteFunc(slices.Clone(jobs), func(j *rivertype.JobRow) bool { return !still[j.ID] })
 	if len(jobs) == 0 {
 		return false, nil
 	}

@@ -121,3 +121,43 @@ func TestSyncLocksAfterWaitingTooLong(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryWaitingForWritesKeepsOneRun: the retry of a failed sync that
+// waits for library writes in flight (snoozing a second at a time) keeps
+// the one run it made — every wake used to make another, left queued with
+// no job, and the account showed "running" for good.
+func TestRetryWaitingForWritesKeepsOneRun(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		b := newBundle(t, d)
+		b.sync.setErr(storage.Classify(storage.ErrRetryable, "list", "", errors.New("503 slow down")))
+		svc := b.service(t, true, func(c *svcOpts) { c.SyncRetryDelay = time.Second })
+		ctx := context.Background()
+		acct := b.account(t, policy.PlanMedium, string(storage.KindLocal))
+		run, _, err := svc.StartManualSync(ctx, acct.ID, 0, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.waitRun(t, acct.ID, run.ID, catalog.RunFailed)
+		upload, err := b.store.BeginWriteIntent(ctx, acct.ID, 0, "upload", t0, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.sync.setErr(nil)
+		time.Sleep(4 * time.Second) // the retry wakes, waits, wakes again
+		runs, err := b.store.ListSyncRuns(ctx, acct.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 2 || runs[0].State != catalog.RunQueued {
+			t.Fatalf("%d runs while the retry waits (newest %q); want the failed one and one queued retry", len(runs), runs[0].State)
+		}
+		if err := b.store.EndWriteIntent(ctx, acct.ID, upload); err != nil {
+			t.Fatal(err)
+		}
+		b.waitRun(t, acct.ID, runs[0].ID, catalog.RunSucceeded)
+		if runs, _ := b.store.ListSyncRuns(ctx, acct.ID, 10); len(runs) != 2 {
+			t.Fatalf("%d runs after the retry ran, want 2", len(runs))
+		}
+	})
+}

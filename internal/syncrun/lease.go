@@ -104,7 +104,7 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 		}
 		failedNow := false
 		if err == nil && (run.State == catalog.RunQueued || run.State == catalog.RunRunning) {
-			msg := fmt.Sprintf("the worker running this sync (%s) stopped renewing its lease; the sync is retried", l.Holder)
+			msg := fmt.Sprintf("the worker running this sync (%s) stopped renewing its lease (it died or lost the database); nothing was deleted", l.Holder)
 			run.State, run.Error, run.FinishedAt = catalog.RunFailed, msg, &now
 			if err := s.cat.UpdateSyncRun(ctx, run); err != nil {
 				errs = append(errs, fmt.Errorf("marking sync run %d failed: %w", run.ID, err))
@@ -124,6 +124,12 @@ func (s *Service) ReapExpiredLeases(ctx context.Context, now time.Time) (int, er
 		retried, err := s.rescueJob(ctx, l.AccountID)
 		if err != nil {
 			errs = append(errs, err)
+		}
+		if !retried && err == nil {
+			// The job may have become a waiting retry already (River's
+			// after a snooze or an error, or the sync service's own).
+			waiting, werr := s.accountSyncJobs(ctx, l.AccountID, rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateAvailable)
+			retried, err = len(waiting) > 0, werr
 		}
 		// Without a retry the failure is final: keep it and tell people.
 		if failedNow && !retried && err == nil {

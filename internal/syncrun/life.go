@@ -151,14 +151,46 @@ func (s *Service) begin(ctx context.Context, log *slog.Logger, args SyncArgs) (r
 	case catalog.RunSucceeded, catalog.RunNeedsConfirmation:
 		return run, false, nil // an earlier attempt finished it
 	case catalog.RunFailed:
-		// An earlier attempt failed (or its worker died and the reaper
-		// failed the run): the retry is a new run in the history.
-		retry, err := s.cat.CreateSyncRun(ctx, catalog.SyncRun{AccountID: run.AccountID, Trigger: run.Trigger, State: catalog.RunQueued, RequestedBy: run.RequestedBy}, s.now())
-		if err != nil {
-			return run, false, fmt.Errorf("creating the retry run: %w", err)
+		return s.beginRetry(ctx, log, run)
+	}
+	return run, true, nil
+}
+
+// beginRetry settles the run of a job retrying failed run prev: a new run
+// in the history — or the queued run this job made on an earlier start
+// that then waited (for library writes, for the lease), so that waiting
+// never leaves runs without a job behind.
+func (s *Service) beginRetry(ctx context.Context, log *slog.Logger, prev catalog.SyncRun) (run catalog.SyncRun, ok bool, err error) {
+	var zombie bool
+	err = s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
+		if _, err := t.LockSchedule(ctx, prev.AccountID); err != nil {
+			return err
 		}
-		log.Info("retrying a failed sync", "retry_of", run.ID, "run_id", retry.ID)
-		return retry, true, nil
+		active, err := t.ActiveRun(ctx, prev.AccountID)
+		switch {
+		case err == nil && active.State == catalog.RunQueued:
+			// No other job of the account exists while this one runs:
+			// the queued run is this job's own.
+			run = active
+			return nil
+		case err == nil:
+			zombie = true // running, by a worker that died: the reaper fails it
+			return nil
+		case !errors.Is(err, catalog.ErrNotFound):
+			return fmt.Errorf("looking for the account's active sync: %w", err)
+		}
+		run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: prev.AccountID, Trigger: prev.Trigger, RequestedBy: prev.RequestedBy}, s.now())
+		if err != nil {
+			return fmt.Errorf("creating the retry run: %w", err)
+		}
+		log.Info("retrying a failed sync", "retry_of", prev.ID, "run_id", run.ID)
+		return nil
+	})
+	if err != nil {
+		return run, false, err
+	}
+	if zombie {
+		return run, false, river.JobSnooze(s.cfg.LeaseTTL / 2)
 	}
 	return run, true, nil
 }
@@ -272,7 +304,9 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		if err := t.ReleaseLease(fctx, run.AccountID, run.ID, holder); err != nil {
 			return err
 		}
-		if err := s.queue.CompleteTx(ctx, t, job.JobRow); err != nil {
+		// fctx keeps the worker's context values (River finds its client
+		// there) without its cancellation: a shutdown still settles the run.
+		if err := s.queue.CompleteTx(fctx, t, job.JobRow); err != nil {
 			return err
 		}
 		if !retry {
@@ -283,8 +317,8 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		// waiting retry (which Sync now may bring forward), never this
 		// one still running.
 		next := job.Args
-		next.Tries = tries
-		_, err := s.queue.InsertTx(ctx, t, next, &river.InsertOpts{
+		next.Tries, next.RunID, next.Slot = tries, run.ID, 0
+		_, err := s.queue.InsertTx(fctx, t, next, &river.InsertOpts{
 			ScheduledAt: time.Now().Add(syncRetryDelay(s.cfg.SyncRetryDelay, tries)),
 			MaxAttempts: syncMaxAttempts - tries,
 		})

@@ -244,7 +244,9 @@ func (s *Service) cancelAheadJobs(ctx context.Context, accountID int64) error {
 	}
 	for _, j := range queued {
 		var args SyncArgs
-		if unmarshalArgs(j, &args) != nil || args.RunID != 0 {
+		if unmarshalArgs(j, &args) != nil || args.RunID != 0 || j.AttemptedAt != nil {
+			// A job with a run, or an ahead auto-sync that started
+			// already (made its run, then waited), is a sync, not a plan.
 			continue
 		}
 		if err := s.queue.Delete(ctx, j.ID); err != nil && !errors.Is(err, rivertype.ErrJobRunning) && !errors.Is(err, river.ErrNotFound) {
