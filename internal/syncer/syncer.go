@@ -215,7 +215,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 		e.log.Warn("sync failed", slog.Int64("account", job.AccountID), slog.Int64("run", job.RunID), slog.String("error", err.Error()))
 		return res, err
 	}
-	e.log.Info("sync finished", slog.Int64("account", job.AccountID), slog.Int64("run", job.RunID),
+	e.log.Debug("sync finished", slog.Int64("account", job.AccountID), slog.Int64("run", job.RunID),
 		slog.String("state", res.State), slog.Bool("full_scan", res.FullScan),
 		slog.Int64("seen", r.counts.Seen), slog.Int64("added", r.counts.Added), slog.Int64("updated", r.counts.Updated),
 		slog.Int64("moved", r.counts.Moved), slog.Int64("removed", r.counts.Removed), slog.Int64("errors", r.counts.Errors))
