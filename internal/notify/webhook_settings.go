@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,6 +26,11 @@ const (
 var webhookEvents = []string{"*", "sync.*", SyncCompleted, SyncFailed, SyncStarted, SyncNeedsConfirmation,
 	"asset.*", AssetCreated, AssetUpdated, AssetMoved, AssetDeleted,
 	"folder.*", FolderCreated, FolderMoved, FolderDeleted, "storage.*", StorageNeedsReconnect}
+
+// MaxWebhookURL is the longest webhook URL accepted, in bytes: longer ones
+// are refused by many servers and proxies, and would bloat every delivery
+// log line.
+const MaxWebhookURL = 2048
 
 // ErrInvalidWebhook matches a *WebhookError: a webhook's URL or events are
 // refused.
@@ -121,10 +127,13 @@ func (w *Webhooks) Update(ctx context.Context, accountID, webhookID int64, u Web
 	return w.store.UpdateWebhook(ctx, h, w.now().UTC())
 }
 
-// checkWebhook refuses a URL that is not http(s) and events that are
-// missing or unknown. (Where the URL leads is checked when delivering:
-// see ssrf.go.)
+// checkWebhook refuses a URL that is not http(s) or is longer than
+// MaxWebhookURL, and events that are missing or unknown. (Where the URL
+// leads is checked when delivering: see ssrf.go.)
 func checkWebhook(rawURL string, events []string) error {
+	if len(rawURL) > MaxWebhookURL {
+		return &WebhookError{Field: "url", Message: fmt.Sprintf("url is %d characters long; the limit is %d: use a shorter URL", len(rawURL), MaxWebhookURL)}
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return &WebhookError{Field: "url", Message: "url must be an http:// or https:// URL"}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ func TestWebhookSettings(t *testing.T) {
 		{"https:///no-host", []string{"sync.*"}, "url"},
 		{"https://hooks.example/in", nil, "events"},
 		{"https://hooks.example/in", []string{"folder.renamed"}, "events"},
+		{"https://hooks.example/" + strings.Repeat("a", notify.MaxWebhookURL), []string{"sync.*"}, "url"},
 	} {
 		_, _, err := hooks.Create(ctx, accts[0].ID, tc.url, tc.events)
 		var we *notify.WebhookError
@@ -75,6 +77,17 @@ func TestWebhookSettings(t *testing.T) {
 		if _, _, err := hooks.Create(ctx, accts[0].ID, "http://hooks.example/in", []string{ev}); err != nil {
 			t.Errorf("create for %s: %v", ev, err)
 		}
+	}
+
+	// A URL of exactly the limit is taken; a longer one is refused with the
+	// limit in the message, also when it replaces the URL.
+	atLimit := "https://hooks.example/" + strings.Repeat("a", notify.MaxWebhookURL-len("https://hooks.example/"))
+	if _, _, err := hooks.Create(ctx, accts[0].ID, atLimit, []string{"sync.*"}); err != nil {
+		t.Errorf("create with a %d-character URL: %v", len(atLimit), err)
+	}
+	long := atLimit + "a"
+	if _, err := hooks.Update(ctx, accts[0].ID, h.ID, notify.WebhookUpdate{URL: &long}); !errors.Is(err, notify.ErrInvalidWebhook) || !strings.Contains(err.Error(), "2048") {
+		t.Errorf("update to a %d-character URL: %v, want a refusal naming the limit", len(long), err)
 	}
 
 	// Another account's webhook is not found; a refused change changes nothing.
