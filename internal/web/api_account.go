@@ -42,8 +42,13 @@ type signupRequest struct {
 	Name        string `json:"name"`
 }
 
-// handleSignup creates an account on the trial plan and its first admin.
+// handleSignup creates an account on the trial plan and its first admin
+// (not when another site's page asks: see signin_guard.go).
 func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkSameOrigin(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.accounts.SignupAllowed(); err != nil {
 		s.writeError(w, r, accountsAPIError(err))
 		return
@@ -68,8 +73,13 @@ type loginRequest struct {
 }
 
 // handleLogin checks email and password, then sets a session cookie, or
-// returns a new personal API token when api_token is true.
+// returns a new personal API token when api_token is true (not when
+// another site's page asks: see signin_guard.go).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkSameOrigin(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var req loginRequest
 	if err := decodeJSON(r, &req); err != nil {
 		s.writeError(w, r, err)

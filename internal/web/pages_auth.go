@@ -14,6 +14,8 @@ type authView struct {
 	SignupOpen bool
 	Email      string
 	Error      string // why the last attempt failed (sign-in without script)
+	// FormToken is the no-script sign-in form's pre-session token.
+	FormToken string
 }
 
 // safeNext keeps a post-sign-in redirect on this site.
@@ -42,9 +44,19 @@ func (p *pages) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	v := &view{Title: "Sign in", Static: "?v=" + p.staticVersion,
-		Data: authView{Next: next, SignupOpen: p.s.accounts.SignupOpen(), Email: r.URL.Query().Get("email")}}
-	if err := p.render(w, http.StatusOK, "signin", v); err != nil {
+	p.renderSignIn(w, r, http.StatusOK, authView{Next: next, Email: r.URL.Query().Get("email")})
+}
+
+// renderSignIn shows the sign-in form with a pre-session token.
+func (p *pages) renderSignIn(w http.ResponseWriter, r *http.Request, status int, av authView) {
+	token, err := p.s.signinFormToken(w, r)
+	if err != nil {
+		p.renderError(w, r, err)
+		return
+	}
+	av.FormToken, av.SignupOpen = token, p.s.accounts.SignupOpen()
+	v := &view{Title: "Sign in", Static: "?v=" + p.staticVersion, Data: av}
+	if err := p.render(w, status, "signin", v); err != nil {
 		p.renderError(w, r, err)
 	}
 }
@@ -73,7 +85,9 @@ func (p *pages) handleSignOut(w http.ResponseWriter, r *http.Request, pr *princi
 
 // handleSignInForm signs in from the plain form, for browsers without
 // script: the same sign-in as the API's (same checks, rate limits and
-// session cookie), then a redirect, or the form again with the reason.
+// session cookie), then a redirect, or the form again with the reason. The
+// form must come from Shelf's own sign-in page (its origin and its
+// pre-session token), or it signs no one in.
 func (p *pages) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	if err := r.ParseForm(); err != nil {
@@ -82,9 +96,15 @@ func (p *pages) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	next := safeNext(r.PostFormValue("next"))
+	if p.s.checkSameOrigin(r) != nil || !signinFormTokenOK(r) {
+		p.renderSignIn(w, r, http.StatusForbidden, authView{Next: next, Email: email,
+			Error: "This sign-in form expired or did not come from this Shelf's sign-in page; sign in again here."})
+		return
+	}
 	user, _, err := p.s.accounts.SignIn(r.Context(), email, r.PostFormValue("password"), clientIP(r))
 	if err == nil {
 		if _, err = p.s.startSession(w, r, user.ID); err == nil {
+			clearSigninCookie(w)
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -97,9 +117,5 @@ func (p *pages) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 		p.s.logger.ErrorContext(r.Context(), "form sign-in failed", slog.Any("err", err))
 	}
 	setRetryAfter(w, ae.RetryAfter)
-	v := &view{Title: "Sign in", Static: "?v=" + p.staticVersion,
-		Data: authView{Next: next, SignupOpen: p.s.accounts.SignupOpen(), Email: email, Error: ae.Message}}
-	if err := p.render(w, ae.Status, "signin", v); err != nil {
-		p.renderError(w, r, err)
-	}
+	p.renderSignIn(w, r, ae.Status, authView{Next: next, Email: email, Error: ae.Message})
 }

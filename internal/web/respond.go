@@ -121,7 +121,7 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 }
 
 // decodeJSON reads a JSON object body into dst with a clear error for
-// malformed input. Fields dst does not have are ignored (the web forms send
+// malformed input or a body not sent as application/json (415). Fields dst does not have are ignored (the web forms send
 // all their fields); see decodeJSONStrict.
 func decodeJSON(r *http.Request, dst any) error { return decodeJSONBody(r, dst, false) }
 
@@ -130,6 +130,9 @@ func decodeJSON(r *http.Request, dst any) error { return decodeJSONBody(r, dst, 
 func decodeJSONStrict(r *http.Request, dst any) error { return decodeJSONBody(r, dst, true) }
 
 func decodeJSONBody(r *http.Request, dst any, strict bool) error {
+	if err := checkJSONBody(r); err != nil {
+		return err
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {

@@ -79,8 +79,10 @@ type Server struct {
 	// once, per account and in all.
 	admission *admission
 	metrics   *httpMetrics
-	mux       *http.ServeMux
-	handler   http.Handler
+	// origins tells Shelf's own pages from other sites' (sign-in, sign-up).
+	origins *http.CrossOriginProtection
+	mux     *http.ServeMux
+	handler http.Handler
 
 	// assetQueryHook, set by tests only, runs before an asset listing or
 	// search reads the catalog, with the request's context: a test makes
@@ -117,6 +119,7 @@ func New(d Deps) *Server {
 		closing:  make(chan struct{}),
 		now:      func() time.Time { return now().UTC() },
 		metrics:  newHTTPMetrics(reg),
+		origins:  newOriginCheck(d.Config.PublicURL, d.Logger),
 		mux:      http.NewServeMux(),
 	}
 	s.admission = newAdmission(d.Config, d.Store.MaxConns(), reg)
