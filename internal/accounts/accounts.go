@@ -30,16 +30,12 @@ type Store interface {
 	SetRoleKeepingAdmin(ctx context.Context, accountID, userID int64, role string, now time.Time) error
 	DeleteUserKeepingAdmin(ctx context.Context, accountID, userID int64) error
 	DeleteUserSessions(ctx context.Context, userID int64) error
+	BeginSignInAttempt(ctx context.Context, emailKey, clientIP string, now, since time.Time) (int64, catalog.SignInCounts, error)
+	ForgetSignInAttempt(ctx context.Context, id int64) error
+	ClearSignInFailures(ctx context.Context, emailKey, clientIP string) error
 }
 
 var _ Store = (*catalog.Store)(nil)
-
-// Sign-in limits: after MaxSignInFailures failed attempts for one email or
-// one client address within SignInWindow, further attempts wait.
-const (
-	MaxSignInFailures = 5
-	SignInWindow      = 15 * time.Minute
-)
 
 // maxAccountName bounds an account's name.
 const maxAccountName = 200
@@ -57,10 +53,10 @@ type Config struct {
 }
 
 // Service creates accounts and users and signs users in. It is safe for
-// concurrent use; its sign-in limits are kept in memory, per process.
+// concurrent use; its sign-in limits are kept in the catalog, shared by
+// every process on it.
 type Service struct {
-	cfg     Config
-	limiter *auth.Limiter
+	cfg Config
 }
 
 // New returns a Service with cfg, defaults filled in.
@@ -71,7 +67,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, limiter: auth.NewLimiter(MaxSignInFailures, SignInWindow, cfg.Now)}
+	return &Service{cfg: cfg}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestPasswordHashRoundTrip(t *testing.T) {
@@ -67,33 +66,5 @@ func TestNormalizeEmail(t *testing.T) {
 		if _, err := NormalizeEmail(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1000, 0)
-	l := NewLimiter(3, time.Minute, func() time.Time { return now })
-	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("k"); !ok {
-			t.Fatalf("attempt %d refused", i)
-		}
-		l.Fail("k")
-	}
-	ok, wait := l.Allow("k")
-	if ok || wait != time.Minute {
-		t.Fatalf("4th attempt: ok=%v wait=%v", ok, wait)
-	}
-	if ok, _ := l.Allow("other"); !ok {
-		t.Fatal("other key limited")
-	}
-	now = now.Add(61 * time.Second)
-	if ok, _ := l.Allow("k"); !ok {
-		t.Fatal("still limited after the window")
-	}
-	l.Fail("k")
-	l.Succeed("k")
-	if ok, _ := l.Allow("k"); !ok {
-		t.Fatal("limited after success")
 	}
 }

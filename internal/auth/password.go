@@ -1,6 +1,7 @@
 // Package auth holds Shelf's sign-in primitives: password hashing
 // (argon2id), random tokens for sessions and API access (only their hashes
-// are stored), password rules and a login rate limiter.
+// are stored) and password rules. The sign-in limits are in
+// internal/accounts, their counts in the catalog.
 package auth
 
 import (
