@@ -21,8 +21,9 @@ import (
 //     further attempt for it waits, after the latest, a delay that doubles
 //     with each failure from SignInDelay up to MaxSignInDelay.
 //
-// An email is slowed, never locked: whoever guesses at it, its owner's
-// right password from another address is at most MaxSignInDelay away.
+// An email is slowed, never locked: guesses at it from many addresses are
+// held to about one per MaxSignInDelay, and its owner, from an address of
+// their own, is asked to wait at most MaxSignInDelay at a time.
 const (
 	SignInWindow           = 15 * time.Minute
 	MaxSignInFailures      = 5
