@@ -26,10 +26,9 @@ type Store interface {
 	GetAccount(ctx context.Context, id int64) (catalog.Account, error)
 	GetUserByEmail(ctx context.Context, email string) (catalog.User, error)
 	GetAccountUser(ctx context.Context, accountID, userID int64) (catalog.User, error)
-	SetPassword(ctx context.Context, userID int64, passwordHash string, now time.Time) error
 	SetRoleKeepingAdmin(ctx context.Context, accountID, userID int64, role string, now time.Time) error
 	DeleteUserKeepingAdmin(ctx context.Context, accountID, userID int64) error
-	DeleteUserSessions(ctx context.Context, userID int64) error
+	ChangePassword(ctx context.Context, userID int64, passwordHash string, now time.Time, keepAPITokens bool) (int64, error)
 	BeginSignInAttempt(ctx context.Context, emailKey, clientIP string, now, since time.Time) (int64, catalog.SignInCounts, error)
 	ForgetSignInAttempt(ctx context.Context, id int64) error
 	ClearSignInFailures(ctx context.Context, emailKey, clientIP string) error
@@ -200,12 +199,16 @@ func (s *Service) CreateUser(ctx context.Context, accountID int64, nu NewUser) (
 type UserUpdate struct {
 	Role     *string
 	Password *string
+	// KeepAPITokens keeps the user's API tokens working after a new
+	// Password (by default a new password revokes them: whoever had the
+	// old one may have made some).
+	KeepAPITokens bool
 }
 
 // UpdateUser changes the role and/or the password of a user of the
 // account. Every field is checked before any changes; an account keeps at
 // least one admin (catalog.ErrLastAdmin). A new password ends the user's
-// sessions.
+// sessions and revokes their API tokens unless up.KeepAPITokens.
 func (s *Service) UpdateUser(ctx context.Context, accountID, userID int64, up UserUpdate) (catalog.User, error) {
 	u, err := s.cfg.Store.GetAccountUser(ctx, accountID, userID)
 	if err != nil {
@@ -213,6 +216,9 @@ func (s *Service) UpdateUser(ctx context.Context, accountID, userID int64, up Us
 	}
 	if up.Role != nil && !validRole(*up.Role) {
 		return catalog.User{}, invalidRole()
+	}
+	if up.KeepAPITokens && up.Password == nil {
+		return catalog.User{}, refuse(ErrInvalidField, "keep_api_tokens", "keep_api_tokens applies to a password change only; send it with password")
 	}
 	var hash string
 	if up.Password != nil {
@@ -227,7 +233,7 @@ func (s *Service) UpdateUser(ctx context.Context, accountID, userID int64, up Us
 		u.Role = *up.Role
 	}
 	if up.Password != nil {
-		if err := s.setPassword(ctx, u, hash); err != nil {
+		if err := s.setPassword(ctx, u, hash, up.KeepAPITokens); err != nil {
 			return catalog.User{}, err
 		}
 	}
@@ -252,9 +258,10 @@ func userChangeErr(err error) error {
 	return err
 }
 
-// SetPassword sets the password of the user with this email and ends the
-// user's sessions.
-func (s *Service) SetPassword(ctx context.Context, email, password string) (catalog.User, error) {
+// SetPassword sets the password of the user with this email, ends the
+// user's sessions and, unless keepAPITokens, revokes the user's API
+// tokens.
+func (s *Service) SetPassword(ctx context.Context, email, password string, keepAPITokens bool) (catalog.User, error) {
 	addr, err := checkEmail(email)
 	if err != nil {
 		return catalog.User{}, err
@@ -267,12 +274,13 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) (cata
 	if err != nil {
 		return catalog.User{}, err
 	}
-	return u, s.setPassword(ctx, u, hash)
+	return u, s.setPassword(ctx, u, hash, keepAPITokens)
 }
 
 // EnsurePassword makes password the password of the user with this email.
 // When it already is, nothing changes and the user stays signed in;
-// otherwise it is set as by SetPassword. It reports whether it changed.
+// otherwise it is set as by SetPassword (its API tokens revoked). It
+// reports whether it changed.
 func (s *Service) EnsurePassword(ctx context.Context, email, password string) (bool, error) {
 	addr, err := checkEmail(email)
 	if err != nil {
@@ -289,14 +297,16 @@ func (s *Service) EnsurePassword(ctx context.Context, email, password string) (b
 	if err != nil {
 		return false, err
 	}
-	return true, s.setPassword(ctx, u, hash)
+	return true, s.setPassword(ctx, u, hash, false)
 }
 
-func (s *Service) setPassword(ctx context.Context, u catalog.User, hash string) error {
-	if err := s.cfg.Store.SetPassword(ctx, u.ID, hash, s.now()); err != nil {
+func (s *Service) setPassword(ctx context.Context, u catalog.User, hash string, keepAPITokens bool) error {
+	revoked, err := s.cfg.Store.ChangePassword(ctx, u.ID, hash, s.now(), keepAPITokens)
+	if err != nil {
 		return err
 	}
-	return s.cfg.Store.DeleteUserSessions(ctx, u.ID)
+	s.cfg.Logger.InfoContext(ctx, "password changed", slog.Int64("user_id", u.ID), slog.Int64("api_tokens_revoked", revoked))
+	return nil
 }
 
 func (s *Service) userByEmail(ctx context.Context, email string) (catalog.User, error) {

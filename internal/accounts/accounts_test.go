@@ -259,12 +259,69 @@ func TestUpdateUserAndPasswords(t *testing.T) {
 	if changed, err := f.svc.EnsurePassword(f.ctx, "ed@example.com", goodPassword); err != nil || !changed || f.hasSession("ed-again") {
 		t.Fatalf("ensure another password: changed %v, %v", changed, err)
 	}
-	_, err = f.svc.SetPassword(f.ctx, "nobody@example.com", goodPassword)
+	_, err = f.svc.SetPassword(f.ctx, "nobody@example.com", goodPassword, false)
 	wantRefusal(t, err, accounts.ErrNotFound, "email", "the password of an unknown user")
-	if _, err := f.svc.SetPassword(f.ctx, "ed@example.com", newPassword); err != nil {
+	if _, err := f.svc.SetPassword(f.ctx, "ed@example.com", newPassword, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := f.svc.SignIn(f.ctx, "ed@example.com", newPassword, "10.0.0.1"); err != nil {
 		t.Fatalf("sign-in after SetPassword: %v", err)
+	}
+}
+
+func (f *fixture) apiToken(t *testing.T, userID int64, name string) {
+	t.Helper()
+	if _, err := f.store.CreateAPIToken(f.ctx, catalog.APIToken{UserID: userID, Name: name, TokenHash: name, Prefix: "shelf_", CreatedAt: f.clock()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) tokenWorks(name string) bool {
+	_, err := f.store.GetAPITokenByHash(f.ctx, name)
+	return err == nil
+}
+
+// TestPasswordChangeRevokesAPITokens: whoever had the old password may
+// have made API tokens, so a new password (by an admin, the CLI or the
+// demo) revokes them, unless asked to keep them.
+func TestPasswordChangeRevokesAPITokens(t *testing.T) {
+	f := setup(t, true)
+	acct, admin, err := f.svc.SignUp(f.ctx, accounts.SignUp{Email: "ann@example.com", Password: goodPassword, AccountName: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, err := f.svc.CreateUser(f.ctx, acct.ID, accounts.NewUser{Email: "ed@example.com", Password: goodPassword, Role: catalog.RoleEditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.apiToken(t, admin.ID, "ann-ci")
+	f.apiToken(t, ed.ID, "ed-1")
+	newPassword := "another good password"
+
+	_, err = f.svc.UpdateUser(f.ctx, acct.ID, ed.ID, accounts.UserUpdate{KeepAPITokens: true})
+	wantRefusal(t, err, accounts.ErrInvalidField, "keep_api_tokens", "keeping tokens without a new password")
+	if _, err := f.svc.UpdateUser(f.ctx, acct.ID, ed.ID, accounts.UserUpdate{Password: &newPassword, KeepAPITokens: true}); err != nil || !f.tokenWorks("ed-1") {
+		t.Fatalf("a new password keeping the tokens: %v; token works: %v", err, f.tokenWorks("ed-1"))
+	}
+	if _, err := f.svc.UpdateUser(f.ctx, acct.ID, ed.ID, accounts.UserUpdate{Password: &newPassword}); err != nil || f.tokenWorks("ed-1") {
+		t.Fatalf("a new password: %v; the old token still works: %v", err, f.tokenWorks("ed-1"))
+	}
+	if !f.tokenWorks("ann-ci") {
+		t.Fatal("another user's token was revoked")
+	}
+
+	f.apiToken(t, ed.ID, "ed-2")
+	if _, err := f.svc.SetPassword(f.ctx, "ed@example.com", goodPassword, true); err != nil || !f.tokenWorks("ed-2") {
+		t.Fatalf("SetPassword keeping tokens: %v", err)
+	}
+	if _, err := f.svc.SetPassword(f.ctx, "ed@example.com", newPassword, false); err != nil || f.tokenWorks("ed-2") {
+		t.Fatalf("SetPassword: %v; the old token still works: %v", err, f.tokenWorks("ed-2"))
+	}
+	f.apiToken(t, ed.ID, "ed-3")
+	if changed, err := f.svc.EnsurePassword(f.ctx, "ed@example.com", newPassword); err != nil || changed || !f.tokenWorks("ed-3") {
+		t.Fatalf("EnsurePassword with the same password: %v %v", changed, err)
+	}
+	if changed, err := f.svc.EnsurePassword(f.ctx, "ed@example.com", goodPassword); err != nil || !changed || f.tokenWorks("ed-3") {
+		t.Fatalf("EnsurePassword with another password: %v %v; the old token still works: %v", changed, err, f.tokenWorks("ed-3"))
 	}
 }

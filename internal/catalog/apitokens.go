@@ -69,3 +69,72 @@ func (s *Store) RevokeAPIToken(ctx context.Context, userID, tokenID int64, now t
 func (s *Store) TouchAPIToken(ctx context.Context, tokenID int64, now time.Time) error {
 	return s.execOne(ctx, s.db, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), tokenID)
 }
+
+// AccountAPIToken is a live API token with the user it acts as.
+type AccountAPIToken struct {
+	APIToken
+	UserEmail string
+	UserName  string
+}
+
+// ListAccountAPITokens returns the live tokens of every user of the
+// account, newest first.
+func (s *Store) ListAccountAPITokens(ctx context.Context, accountID int64) ([]AccountAPIToken, error) {
+	rows, err := s.query(ctx, s.db, `SELECT t.id, t.user_id, t.name, t.token_hash, t.prefix, t.created_at, t.last_used_at, t.revoked_at, u.email, u.name
+FROM api_tokens t JOIN users u ON u.id = t.user_id
+WHERE u.account_id = ? AND t.revoked_at IS NULL ORDER BY t.id DESC`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the account's API tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []AccountAPIToken
+	for rows.Next() {
+		var (
+			t             AccountAPIToken
+			created       int64
+			used, revoked sql.NullInt64
+		)
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &t.Prefix, &created, &used, &revoked, &t.UserEmail, &t.UserName); err != nil {
+			return nil, fmt.Errorf("reading the account's API tokens: %w", mapErr(err))
+		}
+		t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromMS(created), fromNullMS(used), fromNullMS(revoked)
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// RevokeAccountAPIToken revokes a live token of any user of the account
+// (an admin's revocation); another account's token or a revoked one gives
+// ErrNotFound.
+func (s *Store) RevokeAccountAPIToken(ctx context.Context, accountID, tokenID int64, now time.Time) error {
+	return s.execOne(ctx, s.db, `UPDATE api_tokens SET revoked_at = ?
+WHERE id = ? AND revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE account_id = ?)`, ms(now), tokenID, accountID)
+}
+
+// ChangePassword sets a user's password hash, ends the user's sessions
+// and, unless keepAPITokens, revokes the user's API tokens, in one
+// transaction; it returns how many tokens it revoked.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, passwordHash string, now time.Time, keepAPITokens bool) (int64, error) {
+	var revoked int64
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.execOne(ctx, tx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, passwordHash, ms(now), userID); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+			return fmt.Errorf("ending the user's sessions: %w", err)
+		}
+		if keepAPITokens {
+			return nil
+		}
+		res, err := s.exec(ctx, tx, `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(now), userID)
+		if err != nil {
+			return fmt.Errorf("revoking the user's API tokens: %w", err)
+		}
+		revoked, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("changing the password of user %d: %w", userID, err)
+	}
+	return revoked, nil
+}

@@ -99,10 +99,12 @@ func userList(ctx context.Context, env Env, args []string) error {
 }
 
 func userSetPassword(ctx context.Context, env Env, args []string) error {
-	fs, cfg := newFlags(env, "user set-password", `Sets a user's password and ends the user's sessions. Without --password,
-the password is read from standard input.`)
+	fs, cfg := newFlags(env, "user set-password", `Sets a user's password, ends the user's sessions and revokes the user's API
+tokens (--keep-tokens keeps them working). Without --password, the password
+is read from standard input.`)
 	email := fs.String("email", "", "email address of the user (required)")
 	password := fs.String("password", "", "new password (default: read a line from standard input)")
+	keepTokens := fs.Bool("keep-tokens", false, "keep the user's API tokens working")
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
@@ -115,14 +117,18 @@ the password is read from standard input.`)
 		return err
 	}
 	defer a.Close()
-	u, err := a.Accounts.SetPassword(ctx, *email, pw)
+	u, err := a.Accounts.SetPassword(ctx, *email, pw, *keepTokens)
 	if errors.Is(err, accounts.ErrNotFound) {
 		return fmt.Errorf("%v; 'shelf user list' shows who exists", err)
 	}
 	if err != nil {
 		return accountsCLIError(err)
 	}
-	fmt.Fprintf(env.Stdout, "password of %s changed; their sessions were ended\n", u.Email)
+	tokens := "their API tokens were revoked"
+	if *keepTokens {
+		tokens = "their API tokens still work"
+	}
+	fmt.Fprintf(env.Stdout, "password of %s changed; their sessions were ended and %s\n", u.Email, tokens)
 	return nil
 }
 

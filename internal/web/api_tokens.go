@@ -17,6 +17,7 @@ func tokenJSON(t catalog.APIToken) map[string]any {
 		"prefix":       t.Prefix,
 		"created_at":   rfc3339(t.CreatedAt),
 		"last_used_at": timeOrNil(t.LastUsedAt),
+		"revoked_at":   timeOrNil(t.RevokedAt),
 	}
 }
 
@@ -80,6 +81,37 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleListAccountTokens lists the live API tokens of every user of the
+// admin's account, each with its user.
+func (s *Server) handleListAccountTokens(w http.ResponseWriter, r *http.Request, p *principal) {
+	toks, err := s.store.ListAccountAPITokens(r.Context(), p.Account.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(toks))
+	for _, t := range toks {
+		j := tokenJSON(t.APIToken)
+		j["user"] = map[string]any{"id": t.UserID, "email": t.UserEmail, "name": t.UserName}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+// handleRevokeAccountToken revokes any user's token of the admin's account.
+func (s *Server) handleRevokeAccountToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("token"))
+		return
+	}
+	if err := s.store.RevokeAccountAPIToken(r.Context(), p.Account.ID, id, s.now()); err != nil {
+		s.writeError(w, r, notFoundAs(err, "token"))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

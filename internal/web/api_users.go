@@ -41,7 +41,9 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, p *pri
 }
 
 // handleUpdateUser changes a user's role or password (admins of the same
-// account only; an admin cannot demote the account's last admin).
+// account only; an admin cannot demote the account's last admin). A new
+// password ends the user's sessions and revokes their API tokens unless
+// keep_api_tokens is true.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -49,14 +51,15 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request, p *pri
 		return
 	}
 	var req struct {
-		Role     *string `json:"role"`
-		Password *string `json:"password"`
+		Role          *string `json:"role"`
+		Password      *string `json:"password"`
+		KeepAPITokens bool    `json:"keep_api_tokens"`
 	}
 	if err := decodeJSONStrict(r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.accounts.UpdateUser(r.Context(), p.Account.ID, id, accounts.UserUpdate{Role: req.Role, Password: req.Password})
+	u, err := s.accounts.UpdateUser(r.Context(), p.Account.ID, id, accounts.UserUpdate{Role: req.Role, Password: req.Password, KeepAPITokens: req.KeepAPITokens})
 	if err != nil {
 		s.writeError(w, r, accountsAPIError(err))
 		return

@@ -137,14 +137,29 @@ func (p *pages) handleTeam(w http.ResponseWriter, r *http.Request, v *view) erro
 	return p.render(w, http.StatusOK, "team", v)
 }
 
-// handleTokens lists the user's personal API tokens.
+// tokensView is the content of the API tokens page.
+type tokensView struct {
+	Own []catalog.APIToken
+	// Team holds the other users' live tokens (admins only).
+	Team []catalog.AccountAPIToken
+}
+
+// handleTokens lists the user's personal API tokens and, for admins, the
+// other users' tokens of the account, which admins may revoke.
 func (p *pages) handleTokens(w http.ResponseWriter, r *http.Request, v *view) error {
 	tokens, err := p.s.store.ListAPITokens(r.Context(), v.User.ID)
 	if err != nil {
 		return err
 	}
-	live := slices.DeleteFunc(tokens, func(t catalog.APIToken) bool { return t.RevokedAt != nil })
-	v.Nav, v.Title, v.Data = "tokens", "API tokens", live
+	tv := tokensView{Own: slices.DeleteFunc(tokens, func(t catalog.APIToken) bool { return t.RevokedAt != nil })}
+	if v.IsAdmin() {
+		team, err := p.s.store.ListAccountAPITokens(r.Context(), v.Account.ID)
+		if err != nil {
+			return err
+		}
+		tv.Team = slices.DeleteFunc(team, func(t catalog.AccountAPIToken) bool { return t.UserID == v.User.ID })
+	}
+	v.Nav, v.Title, v.Data = "tokens", "API tokens", tv
 	return p.render(w, http.StatusOK, "tokens", v)
 }
 

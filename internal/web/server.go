@@ -155,6 +155,8 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("GET /api/v1/tokens", s.authed(anyRole, s.handleListTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(anyRole, s.handleCreateToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(anyRole, s.handleRevokeToken))
+	m.Handle("GET /api/v1/account/tokens", s.authed(adminOnly, s.handleListAccountTokens))
+	m.Handle("DELETE /api/v1/account/tokens/{id}", s.authed(adminOnly, s.handleRevokeAccountToken))
 	m.Handle("GET /api/v1/users", s.authed(adminOnly, s.handleListUsers))
 	m.Handle("POST /api/v1/users", s.authed(adminOnly, s.handleCreateUser))
 	m.Handle("PATCH /api/v1/users/{id}", s.authed(adminOnly, s.handleUpdateUser))

@@ -25,6 +25,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Users", func(t *testing.T) { t.Parallel(); testUsers(t, open) })
 	t.Run("Sessions", func(t *testing.T) { t.Parallel(); testSessions(t, open) })
 	t.Run("APITokens", func(t *testing.T) { t.Parallel(); testAPITokens(t, open) })
+	t.Run("AccountAPITokens", func(t *testing.T) { t.Parallel(); testAccountAPITokens(t, open) })
 	t.Run("Connections", func(t *testing.T) { t.Parallel(); testConnections(t, open) })
 	t.Run("Folders", func(t *testing.T) { t.Parallel(); testFolders(t, open) })
 	t.Run("AssetPages", func(t *testing.T) { t.Parallel(); testAssetPages(t, open) })

@@ -982,6 +982,11 @@
       const r = await api('DELETE', '/tokens/' + b.dataset.token);
       if (r.ok) b.closest('tr').remove(); else toast(r.error.message, 'error');
     }));
+    $$('.revoke-team-token').forEach((b) => b.addEventListener('click', async () => {
+      if (!await confirmDialog('Revoke ' + b.dataset.email + '’s token “' + b.dataset.name + '”? Scripts using it stop working.', 'Revoke')) return;
+      const r = await api('DELETE', '/account/tokens/' + b.dataset.token);
+      if (r.ok) { b.closest('tr').remove(); toast('Token revoked.', 'ok'); } else toast(r.error.message, 'error');
+    }));
   }
 
   let unread = 0;
