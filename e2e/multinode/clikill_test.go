@@ -41,10 +41,10 @@ func testCLISyncRecoversAfterKill(t *testing.T, work, dbURL string) {
 	ctx := context.Background()
 	bin := buildShelf(t, work)
 	root := filepath.Join(work, "libraries")
-	const files = 20000
+	const files = 100000 // a sync of this many takes a second or more: time to kill it mid-run
 	lib := filepath.Join(root, "big")
 	for j := range files {
-		writeFile(t, filepath.Join(lib, fmt.Sprintf("d%02d", j%10), fmt.Sprintf("f%05d.txt", j)), fmt.Sprint(j))
+		writeFile(t, filepath.Join(lib, fmt.Sprintf("d%02d", j%100), fmt.Sprintf("f%05d.txt", j)), fmt.Sprint(j))
 	}
 	env := []string{
 		"SHELF_DATABASE_URL=" + dbURL,
@@ -65,18 +65,27 @@ func testCLISyncRecoversAfterKill(t *testing.T, work, dbURL string) {
 
 	// The first `shelf sync` is killed once it has imported part of the
 	// library.
+	var firstOut bytes.Buffer
 	first := exec.Command(bin, "sync", "--account", fmt.Sprint(acct))
 	first.Env = append(first.Environ(), env...)
+	first.Stdout, first.Stderr = &firstOut, &firstOut
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- first.Wait() }()
 	var victim catalog.SyncRun
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("the first shelf sync ended (%v) before it could be killed mid-run; output:\n%s", err, firstOut.String())
+		default:
+		}
 		if time.Now().After(deadline) {
 			_ = first.Process.Kill()
-			t.Fatal("the first shelf sync never got going")
+			t.Fatalf("the first shelf sync never got going; output:\n%s", firstOut.String())
 		}
-		if r, err := store.ActiveSyncRun(ctx, acct); err == nil && r.State == catalog.RunRunning && r.Counts.Added > 1000 {
+		if r, err := store.ActiveSyncRun(ctx, acct); err == nil && r.State == catalog.RunRunning && r.Counts.Added > 200 {
 			victim = r
 			break
 		}
@@ -84,7 +93,7 @@ func testCLISyncRecoversAfterKill(t *testing.T, work, dbURL string) {
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.Wait()
+	<-exited
 
 	// Run again: it must finish the job and say so.
 	var out bytes.Buffer
