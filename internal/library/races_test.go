@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,6 +15,9 @@ import (
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/s3"
+	"github.com/shelf-dam/shelf/internal/storage/s3/s3fake"
+	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
 // Two shelf processes on one catalog database share nothing but the
@@ -66,31 +70,37 @@ func (r *rendezvous) arrive() {
 	}
 }
 
-// meetConn makes the writers of one contested path meet twice: after each
-// has looked at the path in the storage (the library's check that it is
-// free), and again before each moves a file onto it. Both nodes use the
-// same meetConn.
+// meetConn makes the writers of one contested path meet right before the
+// storage write (Put or Create of the path, Move onto it): each has passed
+// the library's check that the path is free, and neither has written yet.
+// Both nodes use the same meetConn.
 type meetConn struct {
 	storage.Connector
-	path            string
-	checked, moving *rendezvous
+	path    string
+	writing *rendezvous
 }
 
 func newMeetConn(c storage.Connector, path string) *meetConn {
-	return &meetConn{Connector: c, path: path, checked: newRendezvous(2), moving: newRendezvous(2)}
+	return &meetConn{Connector: c, path: path, writing: newRendezvous(2)}
 }
 
-func (m *meetConn) Stat(ctx context.Context, p string) (storage.Entry, error) {
-	e, err := m.Connector.Stat(ctx, p)
+func (m *meetConn) Put(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
 	if p == m.path {
-		m.checked.arrive()
+		m.writing.arrive()
 	}
-	return e, err
+	return m.Connector.Put(ctx, p, r, size, mime)
+}
+
+func (m *meetConn) Create(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
+	if p == m.path {
+		m.writing.arrive()
+	}
+	return m.Connector.Create(ctx, p, r, size, mime)
 }
 
 func (m *meetConn) Move(ctx context.Context, from, to string) (storage.Entry, error) {
 	if to == m.path {
-		m.moving.arrive()
+		m.writing.arrive()
 	}
 	return m.Connector.Move(ctx, from, to)
 }
@@ -242,12 +252,31 @@ func testTwoNodesUploadStorm(t *testing.T, db database, be backend) {
 	}
 }
 
+// s3SlowCopyBackend is an S3 fake whose copies (an S3 move is a copy and a
+// delete) take a moment, so that two moves that start together both look
+// at the destination before either copy lands.
+var s3SlowCopyBackend = backend{name: "S3FakeSlowCopy", new: func(t *testing.T) storage.Connector {
+	srv := s3fake.Start()
+	t.Cleanup(srv.Close)
+	srv.SetLatency(s3fake.OpCopy, 300*time.Millisecond)
+	bucket := testenv.RandomName("lib")
+	if err := srv.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s3.New(context.Background(), s3.Config{Bucket: bucket, Prefix: "root", Endpoint: srv.URL, PathStyle: true,
+		AccessKeyID: "fake", SecretAccessKey: "fake"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}}
+
 func TestTwoNodesRenameToOneName(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		db database
 		be backend
-	}{{sqliteDB, s3FakeBackend}, {sqliteDB, localBackend}, {postgresDB, s3FakeBackend}, {postgresDB, localBackend}} {
+	}{{sqliteDB, s3SlowCopyBackend}, {sqliteDB, localBackend}, {postgresDB, s3SlowCopyBackend}, {postgresDB, localBackend}} {
 		t.Run(c.be.name+c.db.name, func(t *testing.T) {
 			t.Parallel()
 			testTwoNodesRename(t, c.db, c.be)
