@@ -17,12 +17,14 @@ var ErrIntentExpired = errors.New("the write took too long and its reservation e
 
 // How a library write-through uses the store (write intents keep a sync from
 // scanning while a write is half done; the lease keeps writes out while a
-// sync runs):
+// sync runs; an intent's claimed paths keep other writes of those paths
+// out, in every process):
 //
-//	id, err := store.BeginWriteIntent(ctx, acct, user, "upload", now, ttl) // *LockedError: 423
-//	defer store.EndWriteIntent(ctx, acct, id)                            // no-op once applied
-//	... write to storage ...
-//	asset, err := store.PutUploadedAsset(ctx, acct, id, a, now)          // re-checks the intent, ends it
+//	claim := catalog.PathClaim{Paths: []string{"docs/a.txt"}}
+//	id, err := store.BeginWriteIntentOn(ctx, acct, user, "upload", claim, now, ttl) // *LockedError: 423, *PathBusyError: 409
+//	defer store.EndWriteIntent(ctx, acct, id)                                     // no-op once applied
+//	... check the path is free, write to storage ...
+//	asset, err := store.PutUploadedAsset(ctx, acct, id, a, now)                   // re-checks the intent, ends it
 //
 // A sync that takes the lease while the write is in flight waits for the
 // intent to end (CountOpenWriteIntents) before it scans, so the write lands
@@ -31,31 +33,10 @@ var ErrIntentExpired = errors.New("the write took too long and its reservation e
 
 // BeginWriteIntent records a library write about to change the storage.
 // It returns *LockedError while a sync holds an unexpired lease. The intent
-// lasts until now+ttl unless ended earlier.
+// lasts until now+ttl unless ended earlier. It claims no paths; library
+// writes use BeginWriteIntentOn.
 func (s *Store) BeginWriteIntent(ctx context.Context, accountID, userID int64, op string, now time.Time, ttl time.Duration) (int64, error) {
-	var id int64
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockAccount(ctx, tx, accountID); err != nil {
-			return err
-		}
-		if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM write_intents WHERE account_id = ? AND expires_at <= ?`, accountID, ms(now)); err != nil {
-			return fmt.Errorf("clearing expired write intents: %w", err)
-		}
-		var user any
-		if userID != 0 {
-			user = userID
-		}
-		err := s.queryRow(ctx, tx, `INSERT INTO write_intents (account_id, user_id, op, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			accountID, user, op, ms(now), ms(now.Add(ttl))).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("recording write intent: %w", mapErr(err))
-		}
-		return nil
-	})
-	return id, err
+	return s.BeginWriteIntentOn(ctx, accountID, userID, op, PathClaim{}, now, ttl)
 }
 
 // EndWriteIntent drops a write intent (the write failed or is done). Ending

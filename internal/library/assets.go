@@ -17,7 +17,8 @@ import (
 // preview. size is the body's length (-1 when unknown); mimeType is the
 // client's claim, passed to the storage (the catalog keeps the type the
 // storage reports, as a sync would). A name already taken in the folder is
-// ErrConflict: uploads never replace files.
+// ErrConflict, and so is one another upload (in any process) is writing:
+// uploads never replace files.
 func (s *Service) Upload(ctx context.Context, accountID, userID int64, folderID *int64, name string,
 	r io.Reader, size int64, mimeType string) (catalog.Asset, error) {
 	if err := checkName(name); err != nil {
@@ -29,15 +30,18 @@ func (s *Service) Upload(ctx context.Context, accountID, userID int64, folderID 
 	}
 	path := storage.Join(dir, name)
 	what := fmt.Sprintf("Uploading %q", path)
-	w, err := s.begin(ctx, accountID, userID, "upload", s.cfg.IntentTTL, false, path)
+	w, err := s.begin(ctx, accountID, userID, "upload", catalog.PathClaim{Paths: []string{path}})
 	if err != nil {
 		return catalog.Asset{}, err
 	}
 	defer w.end(ctx)
+	if err := s.folderUnmoved(ctx, accountID, folderID, dir); err != nil {
+		return catalog.Asset{}, err
+	}
 	if err := w.checkFree(ctx, path, what); err != nil {
 		return catalog.Asset{}, err
 	}
-	e, err := w.conn.Put(ctx, path, r, size, mimeType)
+	e, err := w.conn.Create(ctx, path, r, size, mimeType)
 	if err != nil {
 		return catalog.Asset{}, fromStorage(err, what)
 	}
@@ -66,11 +70,17 @@ func (s *Service) relocateAsset(ctx context.Context, accountID, userID int64, a 
 		return a, nil
 	}
 	what := fmt.Sprintf("Moving %q to %q", a.Path, to)
-	w, err := s.begin(ctx, accountID, userID, "move_asset", s.cfg.IntentTTL, false, a.Path, to)
+	w, err := s.begin(ctx, accountID, userID, "move_asset", catalog.PathClaim{Paths: []string{a.Path, to}})
 	if err != nil {
 		return catalog.Asset{}, err
 	}
 	defer w.end(ctx)
+	if err := s.assetUnmoved(ctx, a); err != nil {
+		return catalog.Asset{}, err
+	}
+	if err := s.folderUnmoved(ctx, accountID, folderID, dir); err != nil {
+		return catalog.Asset{}, err
+	}
 	if err := w.checkFree(ctx, to, what); err != nil {
 		return catalog.Asset{}, err
 	}
@@ -108,11 +118,14 @@ func (s *Service) DeleteAsset(ctx context.Context, accountID, userID, assetID in
 		return fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
 	}
 	what := fmt.Sprintf("Deleting %q", a.Path)
-	w, err := s.begin(ctx, accountID, userID, "delete_asset", s.cfg.IntentTTL, false, a.Path)
+	w, err := s.begin(ctx, accountID, userID, "delete_asset", catalog.PathClaim{Paths: []string{a.Path}})
 	if err != nil {
 		return err
 	}
 	defer w.end(ctx)
+	if err := s.assetUnmoved(ctx, a); err != nil {
+		return err
+	}
 	// Already gone from the storage: the library catches up.
 	if err := w.conn.Delete(ctx, a.Path); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fromStorage(err, what)

@@ -22,7 +22,8 @@ var (
 	// carries the run id, and errors.As finds the *catalog.LockedError.
 	ErrLocked = errors.New("the library is locked while a sync runs")
 	// ErrConflict: the destination name is taken in the target folder (in
-	// the storage or in the library).
+	// the storage or in the library), or another change of the same name or
+	// folder is in progress (in any process).
 	ErrConflict = errors.New("name already taken")
 	// ErrInvalid: a name or request the library refuses (empty name, slash,
 	// control characters, a folder moved into itself, ...).
@@ -78,8 +79,14 @@ func newError(kind error, cause error, format string, args ...any) *Error {
 // fromCatalog classifies an error of a catalog call made before anything
 // was written to the storage. what names the object ("asset 12").
 func fromCatalog(err error, what string) error {
-	var locked *catalog.LockedError
+	var (
+		locked *catalog.LockedError
+		busy   *catalog.PathBusyError
+	)
 	switch {
+	case errors.As(err, &busy):
+		return newError(ErrConflict, err, "Another change of %q (%s) is in progress in this library; nothing was changed. Try again when it is done.",
+			busy.Path, opName(busy.Op))
 	case errors.As(err, &locked):
 		return &Error{Kind: ErrLocked, RunID: locked.RunID, Err: err,
 			Message: fmt.Sprintf("The library is locked while sync run %d is in progress; nothing was changed. Try again when it completes.", locked.RunID)}
@@ -123,4 +130,23 @@ func fromStorage(err error, what string) error {
 		return newError(ErrStorage, err, "%s: the storage is temporarily unavailable (%v); try again in a moment.", what, err)
 	}
 	return newError(ErrStorage, err, "%s: the storage failed (%v).", what, err)
+}
+
+// opName says in words what a write intent's op does.
+func opName(op string) string {
+	switch op {
+	case "upload":
+		return "an upload"
+	case "move_asset":
+		return "a rename or move of a file"
+	case "delete_asset":
+		return "a file being deleted"
+	case "create_folder":
+		return "a new folder"
+	case "move_folder":
+		return "a rename or move of a folder"
+	case "delete_folder":
+		return "a folder being deleted"
+	}
+	return op
 }

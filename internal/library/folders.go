@@ -24,11 +24,14 @@ func (s *Service) CreateFolder(ctx context.Context, accountID, userID int64, par
 	}
 	path := storage.Join(dir, name)
 	what := fmt.Sprintf("Creating folder %q", path)
-	w, err := s.begin(ctx, accountID, userID, "create_folder", s.cfg.IntentTTL, false, path)
+	w, err := s.begin(ctx, accountID, userID, "create_folder", catalog.PathClaim{Paths: []string{path}})
 	if err != nil {
 		return catalog.Folder{}, err
 	}
 	defer w.end(ctx)
+	if err := s.folderUnmoved(ctx, accountID, parentID, dir); err != nil {
+		return catalog.Folder{}, err
+	}
 	if err := w.checkFree(ctx, path, what); err != nil {
 		return catalog.Folder{}, err
 	}
@@ -63,11 +66,17 @@ func (s *Service) relocateFolder(ctx context.Context, accountID, userID int64, f
 		return catalog.Folder{}, newError(ErrInvalid, nil, "The folder %q cannot move into itself or a folder inside it.", f.Path)
 	}
 	what := fmt.Sprintf("Moving folder %q to %q", f.Path, to)
-	w, err := s.begin(ctx, accountID, userID, "move_folder", s.cfg.IntentTTL, true)
+	w, err := s.begin(ctx, accountID, userID, "move_folder", catalog.PathClaim{Trees: []string{f.Path, to}})
 	if err != nil {
 		return catalog.Folder{}, err
 	}
 	defer w.end(ctx)
+	if err := s.folderUnmoved(ctx, accountID, &f.ID, f.Path); err != nil {
+		return catalog.Folder{}, err
+	}
+	if err := s.folderUnmoved(ctx, accountID, parentID, dir); err != nil {
+		return catalog.Folder{}, err
+	}
 	if err := w.checkFree(ctx, to, what); err != nil {
 		return catalog.Folder{}, err
 	}
@@ -142,11 +151,14 @@ func (s *Service) DeleteFolder(ctx context.Context, accountID, userID, folderID 
 		return 0, fromCatalog(err, fmt.Sprintf("Folder %d", folderID))
 	}
 	what := fmt.Sprintf("Deleting folder %q", f.Path)
-	w, err := s.begin(ctx, accountID, userID, "delete_folder", s.cfg.IntentTTL, true)
+	w, err := s.begin(ctx, accountID, userID, "delete_folder", catalog.PathClaim{Trees: []string{f.Path}})
 	if err != nil {
 		return 0, err
 	}
 	defer w.end(ctx)
+	if err := s.folderUnmoved(ctx, accountID, &f.ID, f.Path); err != nil {
+		return 0, err
+	}
 	if err := w.conn.Delete(ctx, f.Path); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return 0, fromStorage(err, what)
 	}

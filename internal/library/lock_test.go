@@ -16,19 +16,19 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
-// gatedConn holds each Put until the test releases it, so a test can act
-// while a library write is half done (written intent, storage write in
-// flight).
+// gatedConn holds each Create (an upload's storage write) until the test
+// releases it, so a test can act while a library write is half done
+// (written intent, storage write in flight).
 type gatedConn struct {
 	storage.Connector
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (g *gatedConn) Put(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
+func (g *gatedConn) Create(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
 	g.entered <- struct{}{}
 	<-g.release
-	return g.Connector.Put(ctx, p, r, size, mime)
+	return g.Connector.Create(ctx, p, r, size, mime)
 }
 
 func withGate(g *gatedConn) func(*options) {

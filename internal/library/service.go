@@ -4,11 +4,19 @@
 // to do.
 //
 // Every storage-changing operation runs inside a write intent
-// (catalog.BeginWriteIntent): it is refused while a sync holds the
+// (catalog.BeginWriteIntentOn): it is refused while a sync holds the
 // library's lease, and a sync that takes the lease waits for open intents
 // before it scans. The catalog commit re-checks the lease; if a sync took it
 // while the storage was being written, the change is reported as deferred
 // (the sync itself brings it in), never lost.
+//
+// The intent also claims the paths the write touches (a folder move or
+// delete: the folders with everything in them), in the catalog database,
+// so every process sharing it sees the claim: a write of a claimed path is
+// refused as a conflict before it touches the storage. Under its claim a
+// write checks that its target is free and then writes with the storage's
+// own refusal to replace (Create, Move), so two writes of one name never
+// both land, whichever processes they run in.
 package library
 
 import (
@@ -16,9 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -37,7 +43,7 @@ type Catalog interface {
 	GetFolderByPath(ctx context.Context, accountID int64, path string) (catalog.Folder, error)
 	GetFolderByStorageID(ctx context.Context, accountID int64, storageID string) (catalog.Folder, error)
 
-	BeginWriteIntent(ctx context.Context, accountID, userID int64, op string, now time.Time, ttl time.Duration) (int64, error)
+	BeginWriteIntentOn(ctx context.Context, accountID, userID int64, op string, claim catalog.PathClaim, now time.Time, ttl time.Duration) (int64, error)
 	EndWriteIntent(ctx context.Context, accountID, intentID int64) error
 	RenewWriteIntent(ctx context.Context, accountID, intentID int64, now time.Time, ttl time.Duration) error
 
@@ -82,8 +88,7 @@ type Config struct {
 // Service performs library changes for the web API and CLI. It is safe for
 // concurrent use.
 type Service struct {
-	cfg   Config
-	locks locks
+	cfg Config
 }
 
 // New returns a Service with cfg, defaults filled in.
@@ -97,39 +102,31 @@ func New(cfg Config) *Service {
 	if cfg.IntentTTL <= 0 {
 		cfg.IntentTTL = 2 * time.Minute
 	}
-	return &Service{cfg: cfg, locks: locks{accounts: map[int64]*accountLock{}}}
+	return &Service{cfg: cfg}
 }
 
 // write is one storage-changing operation in progress: its write intent,
-// the account's connector and the target path held against concurrent
-// writes from this process.
+// which claims the paths it touches, and the account's connector.
 type write struct {
 	s        *Service
 	account  int64
 	intentID int64
 	conn     storage.Connector
-	unlock   func()
 	// stopRenew ends the goroutine that keeps the intent alive.
 	stopRenew func()
 }
 
-// begin reserves a write: the in-process lock (see locks; tree for folder
-// moves and deletes, else the target paths), a write intent in the catalog
-// (refused with ErrLocked while a sync runs), and the account's connector.
-// The caller must call end.
-func (s *Service) begin(ctx context.Context, accountID, userID int64, op string, ttl time.Duration, tree bool, paths ...string) (*write, error) {
-	var unlock func()
-	if tree {
-		unlock = s.locks.lockTree(accountID)
-	} else {
-		unlock = s.locks.lockPaths(accountID, paths...)
-	}
-	intentID, err := s.cfg.Catalog.BeginWriteIntent(ctx, accountID, userID, op, s.cfg.Now(), ttl)
+// begin reserves a write: a write intent in the catalog claiming the paths
+// the write touches (refused with ErrLocked while a sync runs, with
+// ErrConflict while another write holds an overlapping claim), and the
+// account's connector. The caller must call end.
+func (s *Service) begin(ctx context.Context, accountID, userID int64, op string, claim catalog.PathClaim) (*write, error) {
+	ttl := s.cfg.IntentTTL
+	intentID, err := s.cfg.Catalog.BeginWriteIntentOn(ctx, accountID, userID, op, claim, s.cfg.Now(), ttl)
 	if err != nil {
-		unlock()
 		return nil, fromCatalog(err, "the library")
 	}
-	w := &write{s: s, account: accountID, intentID: intentID, unlock: unlock}
+	w := &write{s: s, account: accountID, intentID: intentID}
 	w.stopRenew = w.keepAlive(ttl)
 	conn, err := s.cfg.Connect(ctx, accountID)
 	if err != nil {
@@ -140,8 +137,8 @@ func (s *Service) begin(ctx context.Context, accountID, userID int64, op string,
 	return w, nil
 }
 
-// end drops the write intent (a no-op when the catalog commit already ended
-// it) and the path locks. It runs even when ctx was cancelled.
+// end drops the write intent with its claim (a no-op when the catalog
+// commit already ended it). It runs even when ctx was cancelled.
 func (w *write) end(ctx context.Context) {
 	w.stopRenew()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -151,7 +148,6 @@ func (w *write) end(ctx context.Context) {
 		w.s.cfg.Logger.Warn("ending a library write intent failed",
 			slog.Int64("account_id", w.account), slog.Int64("intent_id", w.intentID), slog.String("error", err.Error()))
 	}
-	w.unlock()
 }
 
 // checkFree makes sure nothing is at path, neither in the storage (the
@@ -243,89 +239,33 @@ func checkName(name string) error {
 	return nil
 }
 
-// locks serialises writes within this process: writes to the same path
-// wait for each other (two uploads of one name cannot both pass the
-// collision check), and a folder move or delete waits for, and holds off,
-// every other write of the account, so no upload lands in a folder that is
-// being moved away. Across nodes the catalog's checks and the next sync
-// keep things consistent.
-type locks struct {
-	mu       sync.Mutex
-	accounts map[int64]*accountLock
-}
-
-type accountLock struct {
-	tree  sync.RWMutex // held exclusively by folder moves and deletes
-	refs  int
-	paths map[string]*pathLock
-}
-
-type pathLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lockTree takes the account exclusively (folder moves and deletes).
-func (l *locks) lockTree(accountID int64) func() {
-	a := l.account(accountID)
-	a.tree.Lock()
-	return func() {
-		a.tree.Unlock()
-		l.release(accountID, a)
+// folderUnmoved re-reads, under a write's claim, the path of folder id (nil:
+// the root) that the claim was made from; see unmoved.
+func (s *Service) folderUnmoved(ctx context.Context, accountID int64, id *int64, before string) error {
+	now, err := s.folderPath(ctx, accountID, id)
+	if err != nil {
+		return err
 	}
+	return unmoved(fmt.Sprintf("The folder %q", before), before, now)
 }
 
-// lockPaths takes the account shared and the given paths exclusively, in
-// sorted order so that two writes never wait for each other.
-func (l *locks) lockPaths(accountID int64, paths ...string) func() {
-	a := l.account(accountID)
-	a.tree.RLock()
-	paths = slices.Clone(paths)
-	slices.Sort(paths)
-	paths = slices.Compact(paths)
-	held := make([]*pathLock, 0, len(paths))
-	for _, p := range paths {
-		l.mu.Lock()
-		pl := a.paths[p]
-		if pl == nil {
-			pl = &pathLock{}
-			a.paths[p] = pl
-		}
-		pl.refs++
-		l.mu.Unlock()
-		pl.mu.Lock()
-		held = append(held, pl)
+// assetUnmoved re-reads, under a write's claim, the path of asset a that
+// the claim was made from; see unmoved.
+func (s *Service) assetUnmoved(ctx context.Context, a catalog.Asset) error {
+	now, err := s.cfg.Catalog.GetAsset(ctx, a.AccountID, a.ID)
+	if err != nil {
+		return fromCatalog(err, fmt.Sprintf("Asset %d", a.ID))
 	}
-	return func() {
-		for i, pl := range held {
-			pl.mu.Unlock()
-			l.mu.Lock()
-			if pl.refs--; pl.refs == 0 {
-				delete(a.paths, paths[i])
-			}
-			l.mu.Unlock()
-		}
-		a.tree.RUnlock()
-		l.release(accountID, a)
-	}
+	return unmoved(fmt.Sprintf("The file %q", a.Path), a.Path, now.Path)
 }
 
-func (l *locks) account(accountID int64) *accountLock {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a := l.accounts[accountID]
-	if a == nil {
-		a = &accountLock{paths: map[string]*pathLock{}}
-		l.accounts[accountID] = a
+// unmoved checks, under a write's claim, that a path the claim was made
+// from still holds: another process may have moved the file or folder
+// between the look-up and the claim, and the write would then act on the
+// old place. what names the item for the message.
+func unmoved(what, before, now string) error {
+	if before == now {
+		return nil
 	}
-	a.refs++
-	return a
-}
-
-func (l *locks) release(accountID int64, a *accountLock) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if a.refs--; a.refs == 0 {
-		delete(l.accounts, accountID)
-	}
+	return newError(ErrConflict, nil, "%s was moved or renamed (to %q) while this change was being made; nothing was changed. Reload and try again.", what, now)
 }

@@ -132,6 +132,7 @@ var (
 type fixture struct {
 	t      *testing.T
 	ctx    context.Context
+	dbURL  string // the catalog's database, for a second process (secondNode)
 	store  *catalog.Store
 	conn   storage.Connector
 	acct   catalog.Account
@@ -158,7 +159,8 @@ func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *
 		fn(&o)
 	}
 	ctx := context.Background()
-	store, err := catalog.Open(ctx, db.url(t), slog.New(slog.DiscardHandler))
+	dbURL := db.url(t)
+	store, err := catalog.Open(ctx, dbURL, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("opening catalog: %v", err)
 	}
@@ -175,7 +177,7 @@ func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: ctx, store: store, conn: be.new(t), acct: acct, user: user, engine: engine}
+	f := &fixture{t: t, ctx: ctx, dbURL: dbURL, store: store, conn: be.new(t), acct: acct, user: user, engine: engine}
 	libConn := f.conn
 	if o.wrap != nil {
 		libConn = o.wrap(f.conn)

@@ -91,10 +91,21 @@ type Connector interface {
 	// Open reads the content of the file at a root-relative path.
 	Open(ctx context.Context, path string) (io.ReadCloser, error)
 	// Put writes a file at a root-relative path (creating missing parent
-	// folders) and returns its entry. size may be -1 when unknown.
+	// folders) and returns its entry. size may be -1 when unknown. An
+	// existing file there is replaced.
 	Put(ctx context.Context, path string, r io.Reader, size int64, mime string) (Entry, error)
+	// Create writes a new file as Put does but never replaces anything:
+	// when a file or folder is at path already, or gets there while the
+	// content is written, it returns ErrExists and what is there stays as
+	// it was. Where the storage allows it the check and the write are one
+	// step: a conditional write on S3 (If-None-Match: *), a rename that
+	// refuses to replace on a local disk. Drive, where one folder may hold
+	// several files of one name, looks right before it creates the file.
+	Create(ctx context.Context, path string, r io.Reader, size int64, mime string) (Entry, error)
 	// Move renames or moves a file or folder (with its content) from one
-	// root-relative path to another and returns the moved entry.
+	// root-relative path to another and returns the moved entry. Something
+	// at the destination is ErrExists; like Create, Move refuses to replace
+	// in one step where the storage allows it.
 	Move(ctx context.Context, from, to string) (Entry, error)
 	// Delete removes a file or a folder with everything under it. Drive
 	// sends it to the trash.

@@ -54,6 +54,8 @@ func TestConformance(t *testing.T) {
 					return storagetest.Fixture{Conn: conn, Outside: outside{fake: fake, sibling: sibling}}
 				},
 				Extra: []storagetest.Case{{Name: "SameNameTwice", Run: testSameNameTwice}},
+				// Drive has no conditional create; Move checks, then moves.
+				CreateChecksFirst: true, MoveChecksFirst: true,
 			})
 		})
 	}

@@ -3,6 +3,8 @@ package gdrive
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,22 @@ var errSizeMismatch = errors.New("the body length differs from the announced siz
 // resumable upload (see uploadLarge). A body whose length differs from a
 // size that is not -1 is refused and nothing is written.
 func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
+	return c.write(ctx, "put", p, r, size, mime, false)
+}
+
+// Create writes a new file as Put does, but never over anything. Drive lets
+// one folder hold several files of one name and has no conditional create,
+// so Create looks for the name in the folder before it reads the content
+// and again right before the request that creates the file, and refuses
+// with ErrExists when anything has it. The library claims the path in its
+// catalog before it writes, which keeps Shelf's own writes apart; only a
+// writer outside Shelf can slip in between the last look and the create.
+func (c *Conn) Create(ctx context.Context, p string, r io.Reader, size int64, mime string) (storage.Entry, error) {
+	return c.write(ctx, "create", p, r, size, mime, true)
+}
+
+// write is Put (create false) or Create.
+func (c *Conn) write(ctx context.Context, op, p string, r io.Reader, size int64, mime string, create bool) (storage.Entry, error) {
 	p, err := storage.CleanPath(p, false)
 	if err != nil {
 		return storage.Entry{}, err
@@ -33,30 +51,34 @@ func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime 
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	folder, _, err := c.mkdirAll(ctx, root, "put", storage.Dir(p))
+	folder, _, err := c.mkdirAll(ctx, root, op, storage.Dir(p))
 	if err != nil {
 		return storage.Entry{}, err
 	}
 	parentID := idOf(folder, root)
 	name := storage.Base(p)
-	existing, err := c.fileToReplace(ctx, root, p, parentID, name)
-	if err != nil {
+	dest := target{root: root, op: op, path: p, parentID: parentID, name: name, create: create}
+	if create {
+		if _, err := dest.free(ctx, c, nil); err != nil {
+			return storage.Entry{}, err
+		}
+	} else if dest.existing, err = c.fileToReplace(ctx, root, p, parentID, name); err != nil {
 		return storage.Entry{}, err
 	}
 
 	head, err := io.ReadAll(io.LimitReader(r, int64(c.cfg.ChunkSize)+1))
 	if err != nil {
-		return storage.Entry{}, storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
+		return storage.Entry{}, storage.Classify(storage.ErrFatal, op, p, fmt.Errorf("reading the content to upload: %w", err))
 	}
 	var f *drive.File
 	if len(head) <= c.cfg.ChunkSize {
 		if size >= 0 && int64(len(head)) != size {
-			return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "put", p,
+			return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, op, p,
 				fmt.Errorf("the body had %d bytes but %d were announced; nothing was written", len(head), size))
 		}
-		f, err = c.uploadSmall(ctx, root, p, parentID, name, existing, head, mime)
+		f, err = c.uploadSmall(ctx, &dest, head, mime)
 	} else {
-		f, err = c.uploadLarge(ctx, root, p, parentID, name, existing, head, r, size, mime)
+		f, err = c.uploadLarge(ctx, &dest, head, r, size, mime)
 	}
 	if err != nil {
 		return storage.Entry{}, err
@@ -66,6 +88,48 @@ func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mime 
 		parentEntryID = ""
 	}
 	return toEntry(f, parentEntryID, storage.Dir(p), name), nil
+}
+
+// target is where a write goes: the folder, the name, and the file it
+// replaces (existing, Put only; "" makes a new file).
+type target struct {
+	root           *rootInfo
+	op, path       string
+	parentID, name string
+	create         bool
+	existing       string
+}
+
+// free looks for the name in the folder right before a create: nil when it
+// is free; ErrExists when anything has it, unless it is a file with the
+// content this write sends (md5 of it, nil when unknown) — the file an
+// attempt whose answer was lost made, returned so the write need not
+// repeat it.
+func (t *target) free(ctx context.Context, c *Conn, md5sum []byte) (*drive.File, error) {
+	matches, err := c.children(ctx, t.root, t.op, t.path, t.parentID, t.name, false)
+	if err != nil || len(matches) == 0 {
+		return nil, err
+	}
+	for _, m := range matches {
+		if md5sum != nil && m.MimeType != folderMIME && m.Md5Checksum == hex.EncodeToString(md5sum) {
+			return m, nil
+		}
+	}
+	return nil, storage.Classify(storage.ErrExists, t.op, t.path, errors.New("an item of this name is in the folder"))
+}
+
+// beforeRetry prepares another attempt after one that failed and may have
+// made the file anyway: Put then replaces that file instead of making a
+// second one; Create looks again (the file it finds, if it has this
+// content, is the write's own: done is then that file).
+func (t *target) beforeRetry(ctx context.Context, c *Conn, md5sum []byte) (done *drive.File, err error) {
+	if t.create {
+		return t.free(ctx, c, md5sum)
+	}
+	if t.existing == "" {
+		t.existing, err = c.fileToReplace(ctx, t.root, t.path, t.parentID, t.name)
+	}
+	return nil, err
 }
 
 // fileToReplace returns the file a Put overwrites ("" for a new file). A
@@ -91,23 +155,27 @@ func (c *Conn) fileToReplace(ctx context.Context, root *rootInfo, p, parentID, n
 		fmt.Errorf("a Google-native document or shortcut of this name exists (%s); rename or remove it in Drive", matches[0].MimeType))
 }
 
-// uploadSmall uploads an in-memory body through the pacer. A create retried
-// after a transient failure first looks again: if the failed attempt did
-// create the file, the retry updates it instead of making a duplicate.
-func (c *Conn) uploadSmall(ctx context.Context, root *rootInfo, p, parentID, name, existing string, data []byte, mime string) (*drive.File, error) {
+// uploadSmall uploads an in-memory body through the pacer. A create
+// retried after a transient failure first looks again (see
+// target.beforeRetry), so the retry makes no duplicate; Create also looks
+// right before its first attempt.
+func (c *Conn) uploadSmall(ctx context.Context, t *target, data []byte, mime string) (*drive.File, error) {
+	sum := md5.Sum(data)
 	var f *drive.File
 	attempt := 0
-	err := c.do(ctx, "put", p, func(ctx context.Context) error {
+	err := c.do(ctx, t.op, t.path, func(ctx context.Context) error {
 		attempt++
-		if attempt > 1 && existing == "" {
-			id, err := c.fileToReplace(ctx, root, p, parentID, name)
-			if err != nil {
-				return err
-			}
-			existing = id
-		}
 		var err error
-		f, err = c.upload(ctx, parentID, name, existing, bytes.NewReader(data), mime)
+		switch {
+		case attempt > 1:
+			f, err = t.beforeRetry(ctx, c, sum[:])
+		case t.create:
+			_, err = t.free(ctx, c, nil)
+		}
+		if err != nil || f != nil {
+			return err
+		}
+		f, err = c.upload(ctx, t.parentID, t.name, t.existing, bytes.NewReader(data), mime)
 		return err
 	})
 	return f, err
@@ -117,8 +185,9 @@ func (c *Conn) uploadSmall(ctx context.Context, root *rootInfo, p, parentID, nam
 // already read from r) in a resumable session, whose chunks the Drive
 // client retries itself. When r can seek back, a failed session is started
 // again through the pacer (a retried create first looks for a file the
-// failed attempt made); otherwise it is tried once.
-func (c *Conn) uploadLarge(ctx context.Context, root *rootInfo, p, parentID, name, existing string, head []byte, r io.Reader, size int64, mime string) (*drive.File, error) {
+// failed attempt made); otherwise it is tried once. Create looks for the
+// name right before it starts the session.
+func (c *Conn) uploadLarge(ctx context.Context, t *target, head []byte, r io.Reader, size int64, mime string) (*drive.File, error) {
 	seeker, rewindable := r.(io.Seeker)
 	var start int64
 	if rewindable {
@@ -126,39 +195,62 @@ func (c *Conn) uploadLarge(ctx context.Context, root *rootInfo, p, parentID, nam
 		rewindable = err == nil && cur >= int64(len(head))
 		start = cur - int64(len(head))
 	}
-	var f *drive.File
+	var (
+		f    *drive.File
+		sent []byte // the md5 of the whole body, once an attempt has read it all
+	)
 	attempt := 0
 	try := func(ctx context.Context) error {
 		attempt++
 		var body io.Reader = io.MultiReader(bytes.NewReader(head), r)
-		if attempt > 1 {
+		switch {
+		case attempt > 1:
 			if _, err := seeker.Seek(start, io.SeekStart); err != nil {
-				return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("rewinding the content for a retry: %w", err))
+				return storage.Classify(storage.ErrFatal, t.op, t.path, fmt.Errorf("rewinding the content for a retry: %w", err))
 			}
 			body = r
-			if existing == "" {
-				id, err := c.fileToReplace(ctx, root, p, parentID, name)
-				if err != nil {
-					return err
-				}
-				existing = id
+			done, err := t.beforeRetry(ctx, c, sent)
+			if err != nil || done != nil {
+				f = done
+				return err
+			}
+		case t.create:
+			if _, err := t.free(ctx, c, nil); err != nil {
+				return err
 			}
 		}
 		if size >= 0 {
 			body = &sizeChecker{r: body, want: size}
 		}
+		hash := md5.New()
+		body = io.TeeReader(body, hash)
 		var err error
-		f, err = c.upload(ctx, parentID, name, existing, body, mime)
+		f, err = c.upload(ctx, t.parentID, t.name, t.existing, &eofNotifier{r: body, eof: func() { sent = hash.Sum(nil) }}, mime)
 		if errors.Is(err, errSizeMismatch) {
-			return storage.Classify(storage.ErrInvalidPath, "put", p,
+			return storage.Classify(storage.ErrInvalidPath, t.op, t.path,
 				fmt.Errorf("the body length differs from the announced %d bytes; nothing was written", size))
 		}
 		return err
 	}
 	if rewindable {
-		return f, c.do(ctx, "put", p, try)
+		return f, c.do(ctx, t.op, t.path, try)
 	}
-	return f, classify("put", p, try(ctx))
+	return f, classify(t.op, t.path, try(ctx))
+}
+
+// eofNotifier calls eof once its reader has ended cleanly.
+type eofNotifier struct {
+	r   io.Reader
+	eof func()
+}
+
+func (e *eofNotifier) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err == io.EOF && e.eof != nil {
+		e.eof()
+		e.eof = nil
+	}
+	return n, err
 }
 
 // upload creates a file in parentID, or replaces existing's content.

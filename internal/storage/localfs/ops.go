@@ -106,27 +106,44 @@ func (c *Conn) Hash(ctx context.Context, p string) (string, error) {
 // created; an existing file is replaced; an existing folder is refused
 // with ErrExists. When size is not -1 a body of another length is refused.
 func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mimeType string) (storage.Entry, error) {
+	return c.write(ctx, "put", p, r, size, false)
+}
+
+// Create writes a new file as Put does, but the temporary file takes the
+// destination's name with a rename that refuses to replace anything (see
+// renameNoReplace): whatever is at the path, or gets there while the
+// content is written, stays, and Create returns ErrExists.
+func (c *Conn) Create(ctx context.Context, p string, r io.Reader, size int64, mimeType string) (storage.Entry, error) {
+	return c.write(ctx, "create", p, r, size, true)
+}
+
+// write is Put (create false) or Create.
+func (c *Conn) write(ctx context.Context, op, p string, r io.Reader, size int64, create bool) (storage.Entry, error) {
 	p, err := storage.CleanPath(p, false)
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	root, err := c.openRoot("put")
+	root, err := c.openRoot(op)
 	if err != nil {
 		return storage.Entry{}, err
 	}
 	defer root.Close()
-	if fi, err := root.Lstat(p); err == nil && fi.IsDir() {
-		return storage.Entry{}, storage.Classify(storage.ErrExists, "put", p, errors.New("a folder of this name exists"))
+	if fi, err := root.Lstat(p); err == nil && (create || fi.IsDir()) {
+		what := "a file of this name exists"
+		if fi.IsDir() {
+			what = "a folder of this name exists"
+		}
+		return storage.Entry{}, storage.Classify(storage.ErrExists, op, p, errors.New(what))
 	}
 	if dir := storage.Dir(p); dir != "" {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return storage.Entry{}, classify("put", p, fmt.Errorf("creating the parent folder: %w", err))
+			return storage.Entry{}, classify(op, p, fmt.Errorf("creating the parent folder: %w", err))
 		}
 	}
 	tmp := storage.Join(storage.Dir(p), tempPrefix+randomSuffix())
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return storage.Entry{}, classify("put", p, err)
+		return storage.Entry{}, classify(op, p, err)
 	}
 	done := false
 	defer func() {
@@ -137,34 +154,42 @@ func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mimeT
 	}()
 	n, err := io.Copy(f, ctxReader{ctx, r})
 	if err != nil {
-		return storage.Entry{}, classify("put", p, fmt.Errorf("writing the content: %w", err))
+		return storage.Entry{}, classify(op, p, fmt.Errorf("writing the content: %w", err))
 	}
 	if size >= 0 && n != size {
-		return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, "put", p,
+		return storage.Entry{}, storage.Classify(storage.ErrInvalidPath, op, p,
 			fmt.Errorf("the body had %d bytes but %d were announced; nothing was written", n, size))
 	}
 	if err := f.Sync(); err != nil {
-		return storage.Entry{}, classify("put", p, err)
+		return storage.Entry{}, classify(op, p, err)
 	}
 	if err := f.Close(); err != nil {
-		return storage.Entry{}, classify("put", p, err)
-	}
-	if err := root.Rename(tmp, p); err != nil {
-		root.Remove(tmp)
-		done = true
-		return storage.Entry{}, classify("put", p, err)
+		return storage.Entry{}, classify(op, p, err)
 	}
 	done = true
+	if create {
+		err = renameNoReplace(root, tmp, p)
+	} else {
+		err = root.Rename(tmp, p)
+	}
+	if err != nil {
+		root.Remove(tmp)
+		if create && errors.Is(err, fs.ErrExist) {
+			return storage.Entry{}, storage.Classify(storage.ErrExists, op, p, errors.New("another file of this name was written meanwhile; nothing was replaced"))
+		}
+		return storage.Entry{}, classify(op, p, err)
+	}
 	fi, err := root.Lstat(p)
 	if err != nil {
-		return storage.Entry{}, classify("put", p, err)
+		return storage.Entry{}, classify(op, p, err)
 	}
 	return entryFor(p, fi), nil
 }
 
 // Move renames or moves a file or folder (with its content). The
-// destination must not exist (ErrExists); its missing parents are created.
-// A folder cannot move into itself (ErrInvalidPath).
+// destination must not exist (ErrExists), and the rename refuses to replace
+// anything that gets there meanwhile (see renameNoReplace); its missing
+// parents are created. A folder cannot move into itself (ErrInvalidPath).
 func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error) {
 	from, err := storage.CleanPath(from, false)
 	if err != nil {
@@ -197,7 +222,10 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 			return storage.Entry{}, classify("move", to, fmt.Errorf("creating the destination folder: %w", err))
 		}
 	}
-	if err := root.Rename(from, to); err != nil {
+	if err := renameNoReplace(root, from, to); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return storage.Entry{}, storage.Classify(storage.ErrExists, "move", to, errors.New("the destination was written meanwhile; nothing was replaced"))
+		}
 		return storage.Entry{}, classify("move", from, err)
 	}
 	fi, err := c.lookup(root, "move", to)

@@ -17,16 +17,18 @@ import (
 const maxCopySize = 5 << 30
 
 // copyObject copies srcKey to dstKey within the bucket, keeping content
-// type and metadata.
-func (c *Conn) copyObject(ctx context.Context, op, p, srcKey, dstKey string, size int64) error {
+// type and metadata. With mode ifAbsent the copy refuses to replace an
+// object at dstKey (where the server honours If-None-Match on copies).
+func (c *Conn) copyObject(ctx context.Context, op, p, srcKey, dstKey string, size int64, mode writeMode) error {
 	if size > c.copyLimit() {
-		return c.copyMultipart(ctx, op, p, srcKey, dstKey, size)
+		return c.copyMultipart(ctx, op, p, srcKey, dstKey, size, mode)
 	}
-	return c.call(ctx, op, p, func(ctx context.Context) error {
+	return c.conditional(ctx, op, p, mode, func(ctx context.Context, ifNoneMatch *string) error {
 		_, err := c.client.CopyObject(ctx, &awss3.CopyObjectInput{
-			Bucket:     aws.String(c.bucket),
-			Key:        aws.String(dstKey),
-			CopySource: aws.String(c.copySource(srcKey)),
+			Bucket:      aws.String(c.bucket),
+			Key:         aws.String(dstKey),
+			CopySource:  aws.String(c.copySource(srcKey)),
+			IfNoneMatch: ifNoneMatch,
 		})
 		return err
 	})
@@ -40,7 +42,7 @@ func (c *Conn) copyLimit() int64 {
 }
 
 // copyMultipart copies a large object part by part.
-func (c *Conn) copyMultipart(ctx context.Context, op, p, srcKey, dstKey string, size int64) (err error) {
+func (c *Conn) copyMultipart(ctx context.Context, op, p, srcKey, dstKey string, size int64, mode writeMode) (err error) {
 	var created *awss3.CreateMultipartUploadOutput
 	err = c.call(ctx, op, p, func(ctx context.Context) error {
 		var err error
@@ -79,10 +81,10 @@ func (c *Conn) copyMultipart(ctx context.Context, op, p, srcKey, dstKey string, 
 		}
 		parts = append(parts, types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: aws.Int32(num)})
 	}
-	return c.call(ctx, op, p, func(ctx context.Context) error {
+	return c.conditional(ctx, op, p, mode, func(ctx context.Context, ifNoneMatch *string) error {
 		_, err := c.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
 			Bucket: aws.String(c.bucket), Key: aws.String(dstKey), UploadId: created.UploadId,
-			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, IfNoneMatch: ifNoneMatch})
 		return err
 	})
 }

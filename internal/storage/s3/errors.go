@@ -23,6 +23,9 @@ import (
 //   - AccessDenied and other 403s are ErrPermission;
 //   - NoSuchBucket is ErrFatal (the connection points at nothing);
 //   - NoSuchKey and other 404s are ErrNotFound;
+//   - PreconditionFailed (412) and ConditionalRequestConflict (409), the
+//     answers to a conditional write whose key is taken, are ErrExists;
+//   - NotImplemented (501) is ErrFatal;
 //   - everything else is ErrFatal.
 func (c *Conn) classify(op, p string, err error) error {
 	if err == nil {
@@ -81,6 +84,13 @@ func classOf(status int, code string) (hint string, class error) {
 		return "a file and a folder of the same name cannot both exist on this store", storage.ErrExists
 	case "NoSuchKey", "NotFound", "NoSuchUpload":
 		return "", storage.ErrNotFound
+	case "PreconditionFailed":
+		// Shelf sends only If-None-Match: *, refused when the key exists.
+		return "an object of this name was written meanwhile; nothing was replaced", storage.ErrExists
+	case "ConditionalRequestConflict":
+		return "another write of this name was in progress at the same moment; nothing was replaced", storage.ErrExists
+	case "NotImplemented":
+		return "the S3 server does not implement this request", storage.ErrFatal
 	case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":
 		return "the bucket is in another region; set the bucket's region", storage.ErrFatal
 	}
@@ -91,6 +101,8 @@ func classOf(status int, code string) (hint string, class error) {
 		return "", storage.ErrRetryable
 	case status == http.StatusNotFound:
 		return "", storage.ErrNotFound
+	case status == http.StatusPreconditionFailed:
+		return "an object of this name was written meanwhile; nothing was replaced", storage.ErrExists
 	case status == http.StatusForbidden:
 		return "access denied; check the keys and that they may use the bucket and prefix", storage.ErrPermission
 	case status == http.StatusMovedPermanently:

@@ -123,13 +123,41 @@ func (c *Conn) Put(ctx context.Context, p string, r io.Reader, size int64, mimeT
 	if mimeType == "" {
 		mimeType = mimeFor(storage.Base(p))
 	}
-	if err := c.upload(ctx, p, key, r, size, mimeType); err != nil {
+	if err := c.upload(ctx, p, key, r, size, mimeType, mayReplace); err != nil {
 		return storage.Entry{}, err
 	}
 	// Read the entry back from a listing: multipart ETags differ between
 	// servers (and in gofakes3 between Complete and LIST), and only the
 	// listing's values match what later scans report.
 	return c.stat(ctx, "put", p)
+}
+
+// Create writes a new object as Put does, conditionally (If-None-Match: *
+// on the PutObject or the CompleteMultipartUpload): an object that is at
+// the key by the time S3 would store the new one makes S3 refuse it, and
+// Create returns ErrExists with nothing replaced. A file or folder already
+// there is ErrExists before anything is sent.
+func (c *Conn) Create(ctx context.Context, p string, r io.Reader, size int64, mimeType string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p, false)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if e, err := c.stat(ctx, "create", p); err == nil {
+		what := "a file of this name exists"
+		if e.IsDir {
+			what = "a folder of this name exists"
+		}
+		return storage.Entry{}, storage.Classify(storage.ErrExists, "create", p, errors.New(what))
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, err
+	}
+	if mimeType == "" {
+		mimeType = mimeFor(storage.Base(p))
+	}
+	if err := c.upload(ctx, p, c.keyOf(p), r, size, mimeType, ifAbsent); err != nil {
+		return storage.Entry{}, err
+	}
+	return c.stat(ctx, "create", p)
 }
 
 // MkDir creates a folder as a folder-marker object ("path/"). An existing
@@ -148,7 +176,7 @@ func (c *Conn) MkDir(ctx context.Context, p string) (storage.Entry, error) {
 	case !errors.Is(err, storage.ErrNotFound):
 		return storage.Entry{}, err
 	}
-	if err := c.putSmall(ctx, "mkdir", p, c.keyOf(p)+"/", nil, ""); err != nil {
+	if err := c.putSmall(ctx, "mkdir", p, c.keyOf(p)+"/", nil, "", mayReplace); err != nil {
 		return storage.Entry{}, err
 	}
 	return c.stat(ctx, "mkdir", p)
@@ -195,13 +223,17 @@ func (c *Conn) keepParent(ctx context.Context, op, p string) error {
 	if err != nil || len(objs) > 0 {
 		return err
 	}
-	return c.putSmall(ctx, op, parent, c.keyOf(parent)+"/", nil, "")
+	return c.putSmall(ctx, op, parent, c.keyOf(parent)+"/", nil, "", mayReplace)
 }
 
 // Move renames or moves a file or folder. S3 has no rename, so each
 // object is copied to its new key and then deleted; a folder moves page by
 // page (copy 1000 keys, delete them, list on). The destination must not
-// exist (ErrExists), and a folder cannot move into itself.
+// exist (ErrExists), and a folder cannot move into itself. The copies are
+// conditional (If-None-Match: *), so on servers that honour that on copies
+// an object written at the destination meanwhile is never replaced; the
+// others (versitygw) replace it, and the library's claim on the path in its
+// catalog is what keeps Shelf's own writes apart there.
 func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error) {
 	from, err := storage.CleanPath(from, false)
 	if err != nil {
@@ -224,7 +256,7 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 		return storage.Entry{}, err
 	}
 	if !src.IsDir {
-		if err := c.copyObject(ctx, "move", from, c.keyOf(from), c.keyOf(to), src.Size); err != nil {
+		if err := c.copyObject(ctx, "move", from, c.keyOf(from), c.keyOf(to), src.Size, ifAbsent); err != nil {
 			return storage.Entry{}, err
 		}
 		if err := c.deleteKeys(ctx, from, []string{c.keyOf(from)}); err != nil {
@@ -248,9 +280,9 @@ func (c *Conn) Move(ctx context.Context, from, to string) (storage.Entry, error)
 				if strings.HasSuffix(k, "/") && aws.ToInt64(o.Size) == 0 {
 					// A folder marker is made anew: file-system backed
 					// stores (versitygw) refuse to copy directory objects.
-					return c.putSmall(gctx, "move", from, dst, nil, "")
+					return c.putSmall(gctx, "move", from, dst, nil, "", ifAbsent)
 				}
-				return c.copyObject(gctx, "move", from, k, dst, aws.ToInt64(o.Size))
+				return c.copyObject(gctx, "move", from, k, dst, aws.ToInt64(o.Size), ifAbsent)
 			})
 		}
 		if err := g.Wait(); err != nil {

@@ -3,11 +3,14 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,8 +25,9 @@ import (
 // else a multipart upload. The body is read one part at a time into
 // memory, so it need not be seekable and every request can be retried.
 // When size is not -1, a body of another length is refused and nothing is
-// stored.
-func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int64, mimeType string) error {
+// stored. With mode ifAbsent an object that is at key by the time the
+// upload would be stored makes it fail with ErrExists (nothing replaced).
+func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int64, mimeType string, mode writeMode) error {
 	if r == nil {
 		r = bytes.NewReader(nil)
 	}
@@ -34,7 +38,7 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 		if size >= 0 && int64(n) != size {
 			return sizeMismatch(p, int64(n), size)
 		}
-		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType)
+		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType, mode)
 	case err != nil:
 		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
 	}
@@ -45,7 +49,7 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 		if size >= 0 && int64(n) != size {
 			return sizeMismatch(p, int64(n), size)
 		}
-		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType)
+		return c.putSmall(ctx, "put", p, key, buf[:n], mimeType, mode)
 	}
 	if err != nil && err != io.EOF {
 		return storage.Classify(storage.ErrFatal, "put", p, fmt.Errorf("reading the content to upload: %w", err))
@@ -55,7 +59,7 @@ func (c *Conn) upload(ctx context.Context, p, key string, r io.Reader, size int6
 			fmt.Errorf("the body is longer than the %d bytes announced; nothing was stored", size))
 	}
 	rest := io.MultiReader(bytes.NewReader(one[:m]), r)
-	return c.putMultipart(ctx, p, key, buf, rest, size, mimeType)
+	return c.putMultipart(ctx, p, key, buf, rest, size, mimeType, mode)
 }
 
 // fill reads r into buf until buf is full (nil error) or r ends: io.EOF
@@ -90,13 +94,16 @@ func sizeMismatch(p string, got, want int64) error {
 }
 
 // putSmall stores body with one PutObject.
-func (c *Conn) putSmall(ctx context.Context, op, p, key string, body []byte, mimeType string) error {
-	return c.call(ctx, op, p, func(ctx context.Context) error {
+func (c *Conn) putSmall(ctx context.Context, op, p, key string, body []byte, mimeType string, mode writeMode) error {
+	attempts := 0
+	err := c.conditional(ctx, op, p, mode, func(ctx context.Context, ifNoneMatch *string) error {
+		attempts++
 		in := &awss3.PutObjectInput{
 			Bucket:        aws.String(c.bucket),
 			Key:           aws.String(key),
 			Body:          bytes.NewReader(body),
 			ContentLength: aws.Int64(int64(len(body))),
+			IfNoneMatch:   ifNoneMatch,
 		}
 		if mimeType != "" {
 			in.ContentType = aws.String(mimeType)
@@ -104,11 +111,27 @@ func (c *Conn) putSmall(ctx context.Context, op, p, key string, body []byte, mim
 		_, err := c.client.PutObject(ctx, in)
 		return err
 	})
+	if attempts > 1 && errors.Is(err, storage.ErrExists) && c.holds(ctx, key, body) {
+		// An attempt whose answer was lost stored it; the retry found it.
+		return nil
+	}
+	return err
+}
+
+// holds reports whether the object at key has exactly body as content, by
+// its ETag (the MD5 of a single-part object's content).
+func (c *Conn) holds(ctx context.Context, key string, body []byte) bool {
+	objs, err := c.firstKeys(ctx, key, 1)
+	if err != nil || len(objs) == 0 || aws.ToString(objs[0].Key) != key {
+		return false
+	}
+	sum := md5.Sum(body)
+	return strings.Trim(aws.ToString(objs[0].ETag), `"`) == hex.EncodeToString(sum[:])
 }
 
 // putMultipart uploads first, then the rest of r, in parts of
 // c.partSize. On any failure the upload is aborted so no parts linger.
-func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, rest io.Reader, size int64, mimeType string) (err error) {
+func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, rest io.Reader, size int64, mimeType string, mode writeMode) (err error) {
 	var created *awss3.CreateMultipartUploadOutput
 	err = c.call(ctx, "put", p, func(ctx context.Context) error {
 		in := &awss3.CreateMultipartUploadInput{Bucket: aws.String(c.bucket), Key: aws.String(key)}
@@ -159,10 +182,11 @@ func (c *Conn) putMultipart(ctx context.Context, p, key string, first []byte, re
 	if size >= 0 && total != size {
 		return sizeMismatch(p, total, size)
 	}
-	return c.call(ctx, "put", p, func(ctx context.Context) error {
+	return c.conditional(ctx, "put", p, mode, func(ctx context.Context, ifNoneMatch *string) error {
 		_, err := c.client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
 			Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+			IfNoneMatch:     ifNoneMatch,
 		})
 		return err
 	})

@@ -50,7 +50,7 @@ func (c *Conn) Validate(ctx context.Context) error {
 		return c.explain(err, "list")
 	}
 	probe := c.prefix + probePrefix + randomHex(6)
-	if err := c.putSmall(ctx, "validate", "", probe, []byte("shelf write probe"), "text/plain"); err != nil {
+	if err := c.putSmall(ctx, "validate", "", probe, []byte("shelf write probe"), "text/plain", mayReplace); err != nil {
 		return c.explain(err, "write")
 	}
 	err := c.call(ctx, "validate", "", func(ctx context.Context) error {

@@ -25,6 +25,9 @@
 //     404 NoSuchUpload; the fake answers an empty listing, as S3 does.
 //   - Credentials are not checked: any keys work (inject FaultInvalidKey or
 //     FaultSignature to test the connector's handling).
+//   - If-None-Match: * (a write only if the key is free) is honoured by
+//     gofakes3 on PutObject only; the fake honours it on CopyObject and
+//     CompleteMultipartUpload too, as S3 does (412 PreconditionFailed).
 //
 // By default the fake answers listings from its own sorted key index, as
 // AWS S3 does (no repeated or unrolled prefixes, O(log n) per page,
@@ -85,6 +88,7 @@ func Start(opts ...Option) *Server {
 		handler = indexed.serveListV2(handler)
 	}
 	handler = listUploadsLikeS3(handler)
+	handler = conditionalWrites(handler, backend)
 	s := &Server{backend: backend, faults: newFaultTable()}
 	s.http = httptest.NewServer(s.faults.wrap(handler))
 	s.URL = s.http.URL
