@@ -226,7 +226,9 @@ func TestMassRemovalConfirmationPanel(t *testing.T) {
 	b.do(ctx, "pressing Confirm removals", chromedp.Click(chromedp.ID("confirm-removals")))
 	b.waitFor(ctx, "the confirmation dialog", `document.querySelector('dialog[open] button.danger')`)
 	b.do(ctx, "confirming", chromedp.Click(chromedp.CSS("dialog[open] button.danger")))
-	b.waitFor(ctx, "the button to be disabled", `document.getElementById('confirm-removals').disabled`)
+	// Disabled at once — or already gone, when the confirmed run ended
+	// (and the page redrew) before this looks.
+	b.waitFor(ctx, "the button to be disabled", `(() => { const b = document.getElementById('confirm-removals'); return !b || b.disabled; })()`)
 	eval[chromedp.Void](b, ctx, `(() => {
 		window.__rec = { reenabled: false };
 		const check = () => {
