@@ -41,6 +41,12 @@ type shelf struct {
 // generated sample library as an allowed local root.
 func startShelf(t *testing.T) *shelf {
 	t.Helper()
+	return startShelfWith(t, nil)
+}
+
+// startShelfWith is startShelf with the configuration changed by mod.
+func startShelfWith(t *testing.T, mod func(*config.Config)) *shelf {
+	t.Helper()
 	testenv.Chromium(t) // skip before starting anything when there is no browser
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -64,6 +70,9 @@ func startShelf(t *testing.T) *shelf {
 		LogLevel:    "warn",
 		LogFormat:   "text",
 		SecretKey:   strings.Repeat("ab", 32),
+	}
+	if mod != nil {
+		mod(cfg)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.Open(ctx, cfg, logger)

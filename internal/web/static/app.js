@@ -504,7 +504,13 @@
     return lib && lib.dataset.folder ? Number(lib.dataset.folder) : null;
   }
 
-  // upload sends each file in its own request with its own progress bar.
+  // uploadConcurrency is how many files upload at once: the server serves a
+  // few transfers per account at a time and refuses the excess (429).
+  const uploadConcurrency = 4;
+
+  // upload sends each file in its own request with its own progress bar,
+  // a few at a time; a file the server is too busy for (429 / 503) waits
+  // the Retry-After it names and is sent again.
   function uploadFiles(files) {
     if (!files.length) return;
     if (body.dataset.locked === 'true') { showLocked(null); return; }
@@ -512,12 +518,59 @@
     const folder = currentFolderID();
     let pending = files.length;
     let uploaded = 0;
+    const queue = [];
+    let running = 0;
     const done = () => {
       pending--;
       if (pending === 0) {
         if (uploaded) toast('Uploaded ' + uploaded + ' file' + (uploaded === 1 ? '' : 's') + '.', 'ok');
         refreshView();
       }
+    };
+    const pump = () => {
+      while (running < uploadConcurrency && queue.length) {
+        running++;
+        send(queue.shift());
+      }
+    };
+    const finish = () => { running--; pump(); };
+    const send = (item) => {
+      const { file, li, bar, state } = item;
+      const fd = new FormData();
+      if (folder !== null) fd.append('folder_id', String(folder));
+      fd.append('file', file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()) + (folder !== null ? '&folder_id=' + folder : ''));
+      xhr.setRequestHeader('X-CSRF-Token', csrfToken());
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.addEventListener('progress', (e) => {
+        if (e.lengthComputable) { bar.value = Math.round(e.loaded / e.total * 100); state.textContent = bar.value + '%'; }
+      });
+      xhr.addEventListener('load', () => {
+        if ((xhr.status === 429 || xhr.status === 503) && item.tries < 10) {
+          item.tries++;
+          const wait = Math.max(1, Number(xhr.getResponseHeader('Retry-After')) || 1);
+          state.textContent = 'server busy; again in ' + wait + ' s';
+          bar.value = 0;
+          setTimeout(() => { queue.unshift(item); pump(); }, wait * 1000);
+          finish();
+          return;
+        }
+        if (xhr.status >= 200 && xhr.status < 300) {
+          bar.value = 100; state.textContent = 'done'; uploaded++;
+        } else {
+          let err = null;
+          try { err = JSON.parse(xhr.responseText).error; } catch (e) { err = null; }
+          state.textContent = (err && err.message) || ('failed (' + xhr.status + ')');
+          li.classList.add('failed');
+          if (xhr.status === 423) showLocked(err);
+        }
+        done();
+        finish();
+      });
+      xhr.addEventListener('error', () => { state.textContent = 'failed: connection lost'; li.classList.add('failed'); done(); finish(); });
+      state.textContent = '0%';
+      xhr.send(fd);
     };
     Array.from(files).forEach((file) => {
       const li = document.createElement('li');
@@ -530,32 +583,9 @@
       state.textContent = 'waiting';
       li.append(name, bar, state);
       list.append(li);
-      const fd = new FormData();
-      if (folder !== null) fd.append('folder_id', String(folder));
-      fd.append('file', file, file.name);
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()) + (folder !== null ? '&folder_id=' + folder : ''));
-      xhr.setRequestHeader('X-CSRF-Token', csrfToken());
-      xhr.setRequestHeader('Accept', 'application/json');
-      xhr.upload.addEventListener('progress', (e) => {
-        if (e.lengthComputable) { bar.value = Math.round(e.loaded / e.total * 100); state.textContent = bar.value + '%'; }
-      });
-      xhr.addEventListener('load', () => {
-        if (xhr.status >= 200 && xhr.status < 300) {
-          bar.value = 100; state.textContent = 'done'; uploaded++;
-        } else {
-          let err = null;
-          try { err = JSON.parse(xhr.responseText).error; } catch (e) { err = null; }
-          state.textContent = (err && err.message) || ('failed (' + xhr.status + ')');
-          li.classList.add('failed');
-          if (xhr.status === 423) showLocked(err);
-        }
-        done();
-      });
-      xhr.addEventListener('error', () => { state.textContent = 'failed: connection lost'; li.classList.add('failed'); done(); });
-      state.textContent = '0%';
-      xhr.send(fd);
+      queue.push({ file, li, bar, state, tries: 0 });
     });
+    pump();
   }
 
   function initLibrary() {
