@@ -134,3 +134,43 @@ func TestRunViewShowsProgressWhileRunning(t *testing.T) {
 		t.Fatalf("the finished run: %v", run)
 	}
 }
+
+// TestEndEventCarriesTheEstimate: the sync.completed event shows the run
+// as the API does — its estimate (the previous listing's count) included;
+// it used to carry the worker's copy, whose estimate was null.
+func TestEndEventCarriesTheEstimate(t *testing.T) {
+	t.Parallel()
+	e := start(t, "sqlite")
+	c, acct, _ := e.signup("estimate@example.com", "E")
+	e.writeFile("est/a.txt", "a")
+	e.writeFile("est/b.txt", "b")
+	if run := e.connectLocal(c, acct, "est"); run.State != catalog.RunSucceeded {
+		t.Fatalf("first sync: %+v", run)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := make(chan map[string]any, 100)
+	go readEvents(ctx, t, c, events)
+	time.Sleep(200 * time.Millisecond) // the stream is open
+	r := c.Must(202, "POST", "/api/v1/sync", nil)
+	id := apitest.Num(r.Obj("run")["id"])
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev["type"] != "sync.completed" {
+				continue
+			}
+			data, _ := ev["data"].(map[string]any)
+			if apitest.Num(data["id"]) != id {
+				continue
+			}
+			if est, ok := data["estimate"].(float64); !ok || est != 2 {
+				t.Fatalf("sync.completed estimate = %v, want the previous listing's 2", data["estimate"])
+			}
+			return
+		case <-deadline:
+			t.Fatal("no sync.completed event within 30 s")
+		}
+	}
+}

@@ -328,6 +328,11 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		// The lease stays: it expires and the reaper settles the run.
 		return err
 	}
+	// What the engine wrote as it went (the estimate, the phase) is on the
+	// row: the end event shows the run as GET /sync/runs/{id} does.
+	if cur, err := s.cat.GetSyncRun(fctx, run.AccountID, run.ID); err == nil {
+		run = cur
+	}
 	s.publishRun(fctx, run)
 	log.Info("sync finished", "state", state, "seen", res.Counts.Seen, "added", res.Counts.Added,
 		"updated", res.Counts.Updated, "moved", res.Counts.Moved, "removed", res.Counts.Removed, "error", msg)
