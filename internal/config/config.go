@@ -6,6 +6,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,11 @@ type Config struct {
 	GoogleTokenURL     string
 	DriveEndpoint      string
 
+	// TrustedProxies are the reverse proxies (addresses or CIDR ranges)
+	// whose X-Forwarded-For names the client (SHELF_TRUSTED_PROXIES): the
+	// sign-in limits count per client address. Empty: the connection's
+	// address is the client's.
+	TrustedProxies []netip.Prefix
 	// WebhookAllowPrivate lets webhooks reach private and internal
 	// addresses (SHELF_WEBHOOK_ALLOW_PRIVATE); off, they are refused.
 	WebhookAllowPrivate bool
@@ -129,6 +135,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.StringVar(&c.GoogleAuthURL, "google-auth-url", env("SHELF_GOOGLE_AUTH_URL", DefaultGoogleAuthURL), "Google OAuth authorization endpoint (SHELF_GOOGLE_AUTH_URL)")
 	fs.StringVar(&c.GoogleTokenURL, "google-token-url", env("SHELF_GOOGLE_TOKEN_URL", DefaultTokenURL), "Google OAuth token endpoint (SHELF_GOOGLE_TOKEN_URL)")
 	fs.StringVar(&c.DriveEndpoint, "drive-endpoint", env("SHELF_DRIVE_ENDPOINT", DefaultDriveEndpoint), "Google Drive API base URL (SHELF_DRIVE_ENDPOINT)")
+	trustedProxies := fs.String("trusted-proxies", env("SHELF_TRUSTED_PROXIES", ""), "reverse proxies (comma-separated addresses or CIDR ranges) whose X-Forwarded-For header names the client; empty: none (SHELF_TRUSTED_PROXIES)")
 	allowPrivate := fs.String("webhook-allow-private", env("SHELF_WEBHOOK_ALLOW_PRIVATE", "false"), "let webhooks reach loopback, private and link-local addresses (SHELF_WEBHOOK_ALLOW_PRIVATE)")
 	allowChain := fs.String("s3-allow-default-credentials", env("SHELF_S3_ALLOW_DEFAULT_CREDENTIALS", "false"), "let S3 connections use the server's default AWS credential chain (SHELF_S3_ALLOW_DEFAULT_CREDENTIALS)")
 	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("SHELF_SMTP_ADDR", ""), "SMTP server host:port for failure emails (SHELF_SMTP_ADDR; unset: no email)")
@@ -181,6 +188,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 			return fmt.Errorf("SHELF_TRIAL_DAYS/--trial-days must be a number of days, not %q", *trialDays)
 		}
 		c.TrialLength = time.Duration(days * float64(24*time.Hour))
+		if c.TrustedProxies, err = parsePrefixes(*trustedProxies); err != nil {
+			return fmt.Errorf("SHELF_TRUSTED_PROXIES/--trusted-proxies: %w", err)
+		}
 		c.WebhookAllowPrivate, err = strconv.ParseBool(*allowPrivate)
 		if err != nil {
 			return fmt.Errorf("SHELF_WEBHOOK_ALLOW_PRIVATE must be true or false, not %q", *allowPrivate)
@@ -275,4 +285,26 @@ func envInt64(getenv func(string) string, key string, def int64) int64 {
 		return -1
 	}
 	return def
+}
+
+// parsePrefixes reads comma-separated addresses ("10.0.0.5") and CIDR
+// ranges ("10.0.0.0/8").
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR range (10.0.0.5, 10.0.0.0/8)", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -85,7 +86,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	user, acct, err := s.accounts.SignIn(r.Context(), req.Email, req.Password, clientIP(r))
+	user, acct, err := s.accounts.SignIn(r.Context(), req.Email, req.Password, s.clientIP(r))
 	if err != nil {
 		s.writeError(w, r, accountsAPIError(err))
 		return
@@ -202,12 +203,43 @@ func (s *Server) handleGetAccount(w http.ResponseWriter, r *http.Request, p *pri
 	writeJSON(w, http.StatusOK, map[string]any{"account": accountJSON(p.Account)})
 }
 
-// clientIP is the remote address without port (a proxy in front should be
-// trusted explicitly before honouring X-Forwarded-For, so it is not here).
-func clientIP(r *http.Request) string {
+// clientIP is the address of the client a request comes from, for the
+// sign-in limits: the connection's, or — when the connection comes from a
+// trusted reverse proxy (SHELF_TRUSTED_PROXIES) — the nearest address in
+// X-Forwarded-For that is not a trusted proxy. A client cannot choose its
+// address by sending the header itself: it is read only from trusted
+// proxies, from the right (the entries a proxy appended).
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trustedProxy(peer) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return host // a malformed chain: the proxy's own address
+		}
+		if !s.trustedProxy(a) {
+			return a.Unmap().String()
+		}
 	}
 	return host
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/accounts"
+	"github.com/shelf-dam/shelf/internal/config"
 )
 
 func TestSignupAndLogin(t *testing.T) {
@@ -178,4 +181,49 @@ func TestExpiredSessionAndRevokedToken(t *testing.T) {
 			t.Fatalf("expired session: %d %v", code, body)
 		}
 	})
+}
+
+// TestSignInLimitsBehindATrustedProxy: behind a reverse proxy every client
+// shares the proxy's address, so one client's failures used to lock every
+// client out of signing in. With SHELF_TRUSTED_PROXIES the limits count per
+// client (X-Forwarded-For, read from the right); without it the header is
+// ignored, so a client cannot pick its own address.
+func TestSignInLimitsBehindATrustedProxy(t *testing.T) {
+	t.Parallel()
+	guess := func(f *fixture, from string) *client {
+		c := f.newClient()
+		c.header = http.Header{"X-Forwarded-For": {"198.51.100.7, " + from}}
+		for i := range accounts.MaxSignInFailuresPerIP {
+			email := fmt.Sprintf("guess%02d@example.com", i)
+			if code, _ := c.do("POST", "/api/v1/login", map[string]any{"email": email, "password": "wrong password!!"}); code != 401 {
+				t.Fatalf("guess %d from %s: %d", i, from, code)
+			}
+		}
+		if code, _ := c.do("POST", "/api/v1/login", map[string]any{"email": "x@example.com", "password": "wrong password!!"}); code != http.StatusTooManyRequests {
+			t.Fatalf("guessing client %s not limited: %d", from, code)
+		}
+		return c
+	}
+	owner := func(f *fixture, from string) int {
+		c := f.newClient()
+		c.header = http.Header{"X-Forwarded-For": {from}}
+		code, _ := c.do("POST", "/api/v1/login", map[string]any{"email": "ann@example.com", "password": "a good long password"})
+		return code
+	}
+
+	trusted := setupWith(t, "sqlite", fixtureOptions{config: func(c *config.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}})
+	trusted.signup("ann@example.com", "A")
+	guess(trusted, "203.0.113.9")
+	if code := owner(trusted, "203.0.113.50"); code != 200 {
+		t.Fatalf("another client behind the trusted proxy: %d, want 200", code)
+	}
+
+	direct := setup(t, "sqlite")
+	direct.signup("ann@example.com", "A")
+	guess(direct, "203.0.113.9")
+	if code := owner(direct, "203.0.113.50"); code != http.StatusTooManyRequests {
+		t.Fatalf("without trusted proxies a made-up X-Forwarded-For chose the address: %d, want 429", code)
+	}
 }

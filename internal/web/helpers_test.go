@@ -122,6 +122,8 @@ type client struct {
 	http  *http.Client
 	token string // Bearer token, when set
 	csrf  string // CSRF token from sign-in, sent on writes when set
+	// header is sent with every request (a proxy's X-Forwarded-For, say).
+	header http.Header
 }
 
 func (f *fixture) newClient() *client {
@@ -147,6 +149,9 @@ func (c *client) do(method, path string, body any) (int, map[string]any) {
 		c.f.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}

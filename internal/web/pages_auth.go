@@ -101,7 +101,7 @@ func (p *pages) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 			Error: "This sign-in form expired or did not come from this Shelf's sign-in page; sign in again here."})
 		return
 	}
-	user, _, err := p.s.accounts.SignIn(r.Context(), email, r.PostFormValue("password"), clientIP(r))
+	user, _, err := p.s.accounts.SignIn(r.Context(), email, r.PostFormValue("password"), p.s.clientIP(r))
 	if err == nil {
 		if _, err = p.s.startSession(w, r, user.ID); err == nil {
 			clearSigninCookie(w)
