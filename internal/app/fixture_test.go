@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +31,7 @@ type env struct {
 	local  string // an allowed local root
 	drive  *drivefake.Server
 	cancel context.CancelFunc
-	logs   *logBuffer // the server's log, info and up
+	logs   *apitest.LogBuffer // the server's log, info and up
 }
 
 const (
@@ -78,7 +76,7 @@ func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak fun
 	if mod != nil {
 		mod(cfg)
 	}
-	logs := &logBuffer{}
+	logs := &apitest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewMultiHandler(logger.Handler(), slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -162,22 +160,4 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 			fn(t, d)
 		})
 	}
-}
-
-// logBuffer collects a test server's log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/apitest"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
 )
@@ -112,7 +113,7 @@ func TestFloodOfOneAccountIsShed(t *testing.T) {
 func TestSlowQueryIsStopped(t *testing.T) {
 	t.Parallel()
 	forEachDialectWith(t, func(t *testing.T, dialect string) {
-		logs := &logBuffer{}
+		logs := &apitest.LogBuffer{}
 		f := setupWith(t, dialect, fixtureOptions{
 			config: func(c *config.Config) { c.QueryTimeout = 300 * time.Millisecond },
 			server: func(s *Server) {
@@ -147,24 +148,6 @@ func TestSlowQueryIsStopped(t *testing.T) {
 			t.Errorf("after the stopped query, a listing: %d %v", code, body)
 		}
 	})
-}
-
-// logBuffer collects a test server's log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // forEachDialectWith runs fn on SQLite and on PostgreSQL, leaving the
