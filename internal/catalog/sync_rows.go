@@ -71,12 +71,15 @@ func collectSyncRows(rows *sql.Rows, scan func(*sql.Rows) (SyncRow, error), out 
 // SyncFolderPage returns up to limit folders of the account whose sort key
 // (storage ID followed by "/", see storage.SortKey) is greater than after,
 // in increasing byte order of that key: one keyset page of the folder side
-// of the sorted merge-join.
-func (s *Store) SyncFolderPage(ctx context.Context, accountID int64, after string, limit int) ([]SyncRow, error) {
+// of the sorted merge-join. A scope other than "" limits the page to the
+// folder at that path and the folders under it (a live batch's re-read of
+// one subtree).
+func (s *Store) SyncFolderPage(ctx context.Context, accountID int64, scope, after string, limit int) ([]SyncRow, error) {
+	where, args := scopeWhere("f.storage_id", accountID, scope)
 	rows, err := s.query(ctx, s.db, `SELECT `+syncFolderColumns+`
 FROM folders f LEFT JOIN folders p ON p.id = f.parent_id
-WHERE f.account_id = ? AND (f.storage_id || '/') > ?
-ORDER BY (f.storage_id || '/') LIMIT ?`, accountID, after, limit)
+WHERE f.account_id = ?`+where+` AND (f.storage_id || '/') > ?
+ORDER BY (f.storage_id || '/') LIMIT ?`, append(args, after, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("listing folders for sync: %w", err)
 	}
@@ -88,14 +91,29 @@ ORDER BY (f.storage_id || '/') LIMIT ?`, accountID, after, limit)
 // order: one keyset page of the asset side of the sorted merge-join. It
 // serves path-identified storage (S3, local), whose storage ID is the path,
 // and reads only what the comparison needs: Name, Path and ParentStorageID
-// are left empty for the caller to derive from the storage ID.
-func (s *Store) SyncAssetPage(ctx context.Context, accountID int64, after string, limit int) ([]SyncRow, error) {
+// are left empty for the caller to derive from the storage ID. A scope
+// other than "" limits the page to the asset at that path and those under
+// it as a folder.
+func (s *Store) SyncAssetPage(ctx context.Context, accountID int64, scope, after string, limit int) ([]SyncRow, error) {
+	where, args := scopeWhere("storage_id", accountID, scope)
 	rows, err := s.query(ctx, s.db, `SELECT id, storage_id, size, etag, mod_time, mime, native, removed_at
-FROM assets WHERE account_id = ? AND storage_id > ? ORDER BY storage_id LIMIT ?`, accountID, after, limit)
+FROM assets WHERE account_id = ?`+where+` AND storage_id > ? ORDER BY storage_id LIMIT ?`, append(args, after, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("listing assets for sync: %w", err)
 	}
 	return collectSyncRows(rows, scanSyncAssetKey, make([]SyncRow, 0, limit))
+}
+
+// scopeWhere is the condition (and its arguments, the account's first)
+// limiting a path-identified column to scope and what lies under it:
+// "scope" itself, or between "scope/" and "scope0" ('0' follows '/'), which
+// in byte order is exactly the keys starting with "scope/" — a range the
+// (account_id, storage_id) index serves.
+func scopeWhere(col string, accountID int64, scope string) (string, []any) {
+	if scope == "" {
+		return "", []any{accountID}
+	}
+	return ` AND (` + col + ` = ? OR (` + col + ` > ? AND ` + col + ` < ?))`, []any{accountID, scope, scope + "/", scope + "0"}
 }
 
 func scanSyncAssetKey(rows *sql.Rows) (SyncRow, error) {

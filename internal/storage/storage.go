@@ -135,6 +135,17 @@ type SortedScanner interface {
 	ScanSorted(ctx context.Context, emit func(Entry) error) error
 }
 
+// SubtreeScanner is implemented by path-identified connectors (S3, local
+// folders) that can list one folder's subtree alone, in ScanSorted's order:
+// a live sync re-reads only the paths that changed.
+type SubtreeScanner interface {
+	// ScanSortedUnder streams every file and folder under the folder at
+	// the root-relative path dir (dir itself excluded) in strictly
+	// increasing storage.SortKey order. A dir that is not a folder lists
+	// nothing, or fails with an error classified as ErrNotFound.
+	ScanSortedUnder(ctx context.Context, dir string, emit func(Entry) error) error
+}
+
 // Hasher is implemented by connectors that can compute a content hash on
 // demand (local folders), used to confirm move candidates.
 type Hasher interface {

@@ -88,15 +88,17 @@ type catalogCursor struct {
 	cur             *tableCursor // the cursor whose head peek returned
 }
 
-func newCatalogCursor(r *run, limit int) *catalogCursor {
+// newCatalogCursor reads the whole catalog, or with a scope other than ""
+// the folder or asset at that path and the subtree under it.
+func newCatalogCursor(r *run, limit int, scope string) *catalogCursor {
 	acct := r.job.AccountID
 	s := r.store
 	return &catalogCursor{
 		folders: tableCursor{limit: limit, dirs: true, fetch: func(ctx context.Context, after string) ([]catalog.SyncRow, error) {
-			return s.SyncFolderPage(ctx, acct, after, limit)
+			return s.SyncFolderPage(ctx, acct, scope, after, limit)
 		}},
 		assets: tableCursor{limit: limit, fetch: func(ctx context.Context, after string) ([]catalog.SyncRow, error) {
-			rows, err := s.SyncAssetPage(ctx, acct, after, limit)
+			rows, err := s.SyncAssetPage(ctx, acct, scope, after, limit)
 			for i := range rows {
 				sid := rows[i].StorageID
 				rows[i].Path, rows[i].Name, rows[i].ParentStorageID = sid, storage.Base(sid), storage.Dir(sid)

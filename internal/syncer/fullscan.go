@@ -129,10 +129,16 @@ func pipeScan(ctx context.Context, scan func(context.Context, func(storage.Entry
 // mergeScan merge-joins a sorted storage listing with the catalog read in
 // the same order: constant memory whatever the library's size.
 func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
-	cur := newCatalogCursor(r, r.e.cfg.BatchSize)
+	return r.merge(ctx, newCatalogCursor(r, r.e.cfg.BatchSize, ""), sc.ScanSorted, true)
+}
+
+// merge merge-joins a sorted listing with the catalog rows of cur; listed
+// says the listing is the whole storage (it counts toward the next run's
+// estimate).
+func (r *run) merge(ctx context.Context, cur *catalogCursor, scan func(context.Context, func(storage.Entry) error) error, listed bool) error {
 	prev := ""
 	first := true
-	err := pipeScan(ctx, sc.ScanSorted, func(e storage.Entry) error {
+	err := pipeScan(ctx, scan, func(e storage.Entry) error {
 		if e.ID == "" {
 			e.ID = e.Path
 		}
@@ -142,7 +148,9 @@ func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
 		}
 		first, prev = false, key
 		r.counts.Seen++
-		r.listed++
+		if listed {
+			r.listed++
+		}
 		r.tick(ctx)
 		for {
 			row, ok, err := cur.peek(ctx)

@@ -128,6 +128,16 @@ func (e *env) sync(confirm bool) (syncer.Result, error) {
 	return e.syncWith(e.st.conn, confirm)
 }
 
+// syncPaths runs a live batch re-reading only paths.
+func (e *env) syncPaths(paths []string) (syncer.Result, error) {
+	e.t.Helper()
+	e.clock.now = e.clock.now.Add(time.Minute)
+	if paths == nil {
+		paths = []string{}
+	}
+	return e.engine.Run(e.ctx, syncer.Job{AccountID: e.account, Conn: e.st.conn, Cursor: e.cursor, LastFullScan: e.lastFS, Paths: paths})
+}
+
 func (e *env) syncWith(conn storage.Connector, confirm bool) (syncer.Result, error) {
 	e.clock.now = e.clock.now.Add(time.Minute)
 	res, err := e.engine.Run(e.ctx, syncer.Job{

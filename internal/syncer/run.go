@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -85,6 +86,13 @@ func (e *Engine) newRun(ctx context.Context, job Job) (*run, error) {
 
 // execute picks the scan mode and runs it.
 func (r *run) execute(ctx context.Context) (Result, error) {
+	if r.byPath && len(r.job.Paths) > 0 && !slices.Contains(r.job.Paths, "") && !r.job.ConfirmedMassDelete {
+		res, err := r.scoped(ctx)
+		if !errors.Is(err, errNeedFullScan) {
+			return res, err
+		}
+		r.log.Info("re-reading single paths not possible; scanning in full", slog.String("reason", err.Error()))
+	}
 	changer, hasFeed := r.job.Conn.(storage.Changer)
 	if hasFeed && r.useFeed() {
 		// How many changes the feed holds is not known beforehand.

@@ -2,12 +2,14 @@ package syncer_test
 
 import (
 	"fmt"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncer"
 )
 
@@ -59,6 +61,49 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestScenariosLive runs every scenario again with its syncs after the
+// first done as live batches of the touched paths: the catalog must end
+// exactly as after full syncs (the golden file's catalog), and mirror the
+// storage after every batch.
+func TestScenariosLive(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "scenarios", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario files found: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txt")
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := scenarioLines(string(src))
+		kinds := []string{"local", "s3", "versitygw"}
+		if len(lines) > 0 && lines[0][0] == "connectors" {
+			kinds, lines = slices.DeleteFunc(slices.Clone(lines[0][1:]), func(k string) bool { return k == "gdrive" }), lines[1:]
+		}
+		for _, kind := range kinds {
+			for _, db := range databases {
+				t.Run(name+"/"+kind+"/"+db, func(t *testing.T) {
+					t.Parallel()
+					got := runScenario(t, db, kind, lines, true)
+					want, err := os.ReadFile(filepath.Join("testdata", "golden", name+"."+kind+".txt"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if gc, wc := catalogPart(got), catalogPart(string(want)); gc != wc {
+						t.Errorf("catalog after live batches differs from after full syncs\n--- live:\n%s\n--- full (golden):\n%s", gc, wc)
+					}
+				})
+			}
+		}
+	}
+}
+
+func catalogPart(s string) string {
+	_, after, _ := strings.Cut(s, "catalog:\n")
+	return after
+}
+
 func scenarioLines(src string) [][]string {
 	var out [][]string
 	for _, l := range strings.Split(src, "\n") {
@@ -72,11 +117,22 @@ func scenarioLines(src string) [][]string {
 	return out
 }
 
-func runScenario(t *testing.T, db, kind string, lines [][]string) string {
+// runScenario runs a scenario's commands. With live set, every plain
+// "sync" on path-identified storage is a live batch re-reading only the
+// paths the commands since the previous sync touched (both ends of a
+// move), as the live watchers report them.
+func runScenario(t *testing.T, db, kind string, lines [][]string, live ...bool) string {
 	e := newEnv(t, db, kind, syncer.Config{BatchSize: 7, MassDeleteMin: 100})
 	var out strings.Builder
 	nsync := 0
+	var touched []string
 	for _, f := range lines {
+		switch f[0] {
+		case "put", "restore", "mkdir", "delete":
+			touched = append(touched, f[1])
+		case "move":
+			touched = append(touched, f[1], f[2])
+		}
 		cmd, args := f[0], f[1:]
 		need := func(n int) {
 			if len(args) < n {
@@ -129,7 +185,14 @@ func runScenario(t *testing.T, db, kind string, lines [][]string) string {
 		case "sync":
 			nsync++
 			confirm := len(args) > 0 && args[0] == "confirm"
-			res, err := e.sync(confirm)
+			var res syncer.Result
+			var err error
+			if len(live) > 0 && live[0] && !confirm && e.st.conn.Kind() != storage.KindGDrive && nsync > 1 {
+				res, err = e.syncPaths(touched)
+			} else {
+				res, err = e.sync(confirm)
+			}
+			touched = nil
 			fmt.Fprintf(&out, "sync %d: %s\n", nsync, countsLine(res, err))
 			if err == nil && res.State == "succeeded" {
 				e.checkMirror()

@@ -155,6 +155,15 @@ type Job struct {
 	// from the storage connection. Run saves the new ones itself.
 	Cursor       string
 	LastFullScan *time.Time
+	// Paths, when set, makes the run a live batch on path-identified
+	// storage (S3, local): it re-reads only these root-relative paths —
+	// each a file, a folder with its subtree, or nothing any more — and
+	// applies what differs with the full scan's rules, moves within the
+	// batch included. The changes cursor and the time of the last full
+	// scan stay as they are. "" among them means the whole root: a full
+	// scan. Ignored for storage identified by ID (Drive), whose live
+	// batches read the changes feed.
+	Paths []string
 	// ConfirmedMassDelete lets the run remove more than the mass-delete
 	// guard allows, and empty a library whose storage root is now empty:
 	// an admin confirmed it after a run ended in needs_confirmation. Such

@@ -40,6 +40,21 @@ func (c *Conn) ScanSorted(ctx context.Context, emit func(storage.Entry) error) e
 	return c.walk(ctx, root, "", emit)
 }
 
+// ScanSortedUnder streams the subtree of the folder at dir in ScanSorted's
+// order, with ScanSorted's rules.
+func (c *Conn) ScanSortedUnder(ctx context.Context, dir string, emit func(storage.Entry) error) error {
+	dir, err := storage.CleanPath(dir, false)
+	if err != nil {
+		return err
+	}
+	root, err := c.openRoot("scan")
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return c.walk(ctx, root, dir, emit)
+}
+
 func (c *Conn) walk(ctx context.Context, root *os.Root, dir string, emit func(storage.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -39,6 +39,23 @@ func (c *Conn) ScanSorted(ctx context.Context, emit func(storage.Entry) error) e
 	return c.scanSequential(ctx, emit)
 }
 
+// ScanSortedUnder streams the subtree of the folder at dir — every key
+// under "dir/" — in ScanSorted's order. The folders above dir that the
+// listing implies are not reported.
+func (c *Conn) ScanSortedUnder(ctx context.Context, dir string, emit func(storage.Entry) error) error {
+	dir, err := storage.CleanPath(dir, false)
+	if err != nil {
+		return err
+	}
+	under := dir + "/"
+	return c.scanPrefix(ctx, c.keyOf(under), orderChecker(func(e storage.Entry) error {
+		if !strings.HasPrefix(e.Path, under) {
+			return nil
+		}
+		return emit(e)
+	}))
+}
+
 // scanSequential lists the whole prefix without a delimiter, 1000 keys a
 // page, in key order.
 func (c *Conn) scanSequential(ctx context.Context, emit func(storage.Entry) error) error {
