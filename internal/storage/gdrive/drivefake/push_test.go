@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,54 +19,29 @@ import (
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 )
 
-// notification is one push message a receiver got.
-type notification struct {
-	method string
-	header http.Header
-	body   []byte
-}
-
-// receiver is an httptest server that collects push notifications.
+// receiver wraps drivefake.Receiver with test assertions.
 type receiver struct {
-	URL string
-	got chan notification
+	*drivefake.Receiver
 }
 
-func newReceiver(t *testing.T) *receiver {
-	t.Helper()
-	r := &receiver{got: make(chan notification, 64)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		select {
-		case r.got <- notification{req.Method, req.Header.Clone(), b}:
-		default:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	r.URL = srv.URL + "/drive-hook"
-	return r
-}
+func newReceiver(t *testing.T) receiver { return receiver{drivefake.NewReceiver(t)} }
 
 // next waits a few seconds for the next notification.
-func (r *receiver) next(t *testing.T) notification {
+func (r receiver) next(t *testing.T) drivefake.Notification {
 	t.Helper()
-	select {
-	case n := <-r.got:
-		return n
-	case <-time.After(5 * time.Second):
+	n, ok := r.Next(5 * time.Second)
+	if !ok {
 		t.Fatal("no notification arrived within 5s")
-		return notification{}
 	}
+	return n
 }
 
 // none checks that nothing arrived once the fake sent all it had queued.
-func (r *receiver) none(t *testing.T, f *drivefake.Server) {
+func (r receiver) none(t *testing.T, f *drivefake.Server) {
 	t.Helper()
 	f.FlushNotifications()
-	select {
-	case n := <-r.got:
-		t.Errorf("unexpected %q notification for channel %q", n.header.Get("X-Goog-Resource-State"), n.header.Get("X-Goog-Channel-ID"))
-	default:
+	for _, n := range r.Pending() {
+		t.Errorf("unexpected %q notification for channel %q", n.State(), n.Header.Get("X-Goog-Channel-ID"))
 	}
 }
 
@@ -114,9 +88,9 @@ func TestChangesWatchNotifiesUntilStopped(t *testing.T) {
 		t.Fatalf("changes.watch answered %+v, want the channel with its resource ID, the changes URI and the token", ch)
 	}
 	expiration := time.UnixMilli(ch.Expiration).UTC().Format(http.TimeFormat)
-	check := func(n notification, state string, number int) {
+	check := func(n drivefake.Notification, state string, number int) {
 		t.Helper()
-		h := n.header
+		h := n.Header
 		want := map[string]string{
 			"X-Goog-Channel-Id": "chan-1", "X-Goog-Channel-Token": "secret", "X-Goog-Channel-Expiration": expiration,
 			"X-Goog-Resource-Id": ch.ResourceId, "X-Goog-Resource-Uri": ch.ResourceUri, "X-Goog-Resource-State": state,
@@ -127,8 +101,8 @@ func TestChangesWatchNotifiesUntilStopped(t *testing.T) {
 				t.Errorf("%s message: %s = %q, want %q", state, k, h.Get(k), v)
 			}
 		}
-		if n.method != http.MethodPost || len(n.body) != 0 {
-			t.Errorf("%s message: %s with %d body bytes, want a POST with an empty body", state, n.method, len(n.body))
+		if n.Method != http.MethodPost || len(n.Body) != 0 {
+			t.Errorf("%s message: %s with %d body bytes, want a POST with an empty body", state, n.Method, len(n.Body))
 		}
 	}
 	check(rcv.next(t), "sync", 1)
@@ -170,8 +144,8 @@ func TestChangesWatchExpiration(t *testing.T) {
 	if got := time.UnixMilli(ch.Expiration); !got.Equal(start.Add(7 * 24 * time.Hour)) {
 		t.Errorf("a 30-day channel expires %v, want cut to a week (%v)", got, start.Add(7*24*time.Hour))
 	}
-	if n := long.next(t); n.header.Get("X-Goog-Channel-Token") != "" || n.header.Get("X-Goog-Resource-State") != "sync" {
-		t.Errorf("sync message without a token has headers %v", n.header)
+	if n := long.next(t); n.Header.Get("X-Goog-Channel-Token") != "" || n.State() != "sync" {
+		t.Errorf("sync message without a token has headers %v", n.Header)
 	}
 	byDefault, err := svc.Changes.Watch(tok, &drive.Channel{Id: "short", Type: "web_hook", Address: short.URL}).Do()
 	if err != nil {
@@ -184,8 +158,8 @@ func TestChangesWatchExpiration(t *testing.T) {
 
 	clk.advance(2 * time.Hour)
 	f.CreateFile("root", "a.txt", "text/plain", nil)
-	if n := long.next(t); n.header.Get("X-Goog-Resource-State") != "change" {
-		t.Errorf("live channel got %v, want a change message", n.header)
+	if n := long.next(t); n.State() != "change" {
+		t.Errorf("live channel got %v, want a change message", n.Header)
 	}
 	short.none(t, f)
 	err = svc.Channels.Stop(&drive.Channel{Id: byDefault.Id, ResourceId: byDefault.ResourceId}).Do()
@@ -284,7 +258,7 @@ func TestChangesWatchFollowsTheFeedItWatches(t *testing.T) {
 		DriveId(drv).SupportsAllDrives(true).IncludeItemsFromAllDrives(true))
 	watch(svc.Changes.Watch(tok, &drive.Channel{Id: "all", Type: "web_hook", Address: all.URL}).
 		SupportsAllDrives(true).IncludeItemsFromAllDrives(true))
-	for _, r := range []*receiver{mine, team, all} {
+	for _, r := range []receiver{mine, team, all} {
 		r.next(t) // sync
 	}
 
