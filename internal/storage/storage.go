@@ -3,9 +3,9 @@
 // sync engine and the library.
 //
 // The required part is small (Connector); optional capabilities are separate
-// interfaces a connector may also implement (Changer, SortedScanner), in the
-// style of rclone's optional features. Callers discover them with a type
-// assertion.
+// interfaces a connector may also implement (Changer, ChangeWatcher,
+// SortedScanner), in the style of rclone's optional features. Callers
+// discover them with a type assertion.
 package storage
 
 import (
@@ -124,6 +124,30 @@ type Changer interface {
 	// An expired or invalid cursor yields an error classified as
 	// ErrInvalidCursor; the caller then falls back to a full Scan.
 	Changes(ctx context.Context, cursor string) (changes []Change, next string, more bool, err error)
+}
+
+// Channel is a push-notification channel a storage opened (Drive
+// changes.watch).
+type Channel struct {
+	ID         string    // the channel ID Shelf chose (a UUID)
+	ResourceID string    // the storage's ID of the watched resource (needed to stop it)
+	Expiration time.Time // when the storage stops sending unless renewed
+}
+
+// ChangeWatcher is implemented by connectors whose changes feed can push
+// notifications to an https address (Drive changes.watch). A notification
+// only says that the feed moved: the receiver reads it with
+// Changer.Changes.
+type ChangeWatcher interface {
+	// WatchChanges opens a channel that POSTs to address whenever the
+	// changes feed after cursor moves; token is echoed in every
+	// notification (X-Goog-Channel-Token) so the receiver can check it.
+	// ttl is the wished lifetime; the storage may shorten it (Drive keeps
+	// a changes channel at most a week) and Channel.Expiration says what
+	// it granted. A channel ID in use already is ErrExists.
+	WatchChanges(ctx context.Context, cursor, address, channelID, token string, ttl time.Duration) (Channel, error)
+	// StopChannel stops a channel; a channel already gone is not an error.
+	StopChannel(ctx context.Context, ch Channel) error
 }
 
 // SortedScanner is implemented by connectors that can list entries in

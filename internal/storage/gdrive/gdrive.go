@@ -33,6 +33,9 @@
 //     content (ScanFolder lists it), moves out of the root are removals, a
 //     page token Drive refuses (400, 404 or 410) is storage.ErrInvalidCursor
 //     unless the root turns out to be gone;
+//   - push notifications (changes.watch): https addresses only, a "sync"
+//     message first, channels live at most a week (MaxChannelTTL) and
+//     notify for the whole feed, not just the connected folder;
 //   - rate limits (403 userRateLimitExceeded/rateLimitExceeded, 429) and
 //     5xx are retried through the storage.Pacer with backoff and jitter; a
 //     create whose reply was lost is not repeated into a duplicate; a 401
@@ -136,8 +139,9 @@ type folderNode struct {
 
 // Compile-time checks of the capabilities Conn offers.
 var (
-	_ storage.Connector = (*Conn)(nil)
-	_ storage.Changer   = (*Conn)(nil)
+	_ storage.Connector     = (*Conn)(nil)
+	_ storage.Changer       = (*Conn)(nil)
+	_ storage.ChangeWatcher = (*Conn)(nil)
 )
 
 // New returns a connector for cfg. It does not call Drive: the connected

@@ -77,11 +77,7 @@ func (s *Server) CreateShortcut(parentID, name, targetID string) string {
 func (s *Server) CreateSharedDrive(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := s.st.add(&file{name: name, mime: FolderMIME})
-	f.driveID = f.id
-	s.st.changes[len(s.st.changes)-1].driveID = f.id
-	s.st.drives = append(s.st.drives, f.id)
-	return f.id
+	return s.st.addDrive(name).id
 }
 
 func (s *Server) create(parentID string, f *file) string {

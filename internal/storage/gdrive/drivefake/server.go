@@ -6,7 +6,11 @@
 // trashed files (listed unless the query excludes them), shared drives,
 // default partial responses when fields is absent, sizes as JSON strings,
 // a changes feed with page tokens (a rejected token answered 400, 404 or
-// 410, see RejectChangeTokens), and the known bug where OR-ed parent
+// 410, see RejectChangeTokens), push notifications of that feed
+// (changes.watch and channels.stop: https addresses only, plain http to
+// loopback allowed for tests; a "sync" message first, then a "change"
+// message as changes are recorded, sent from a goroutine of the fake's
+// own; see FlushNotifications), and the known bug where OR-ed parent
 // queries return nothing. It injects errors and latency and counts calls
 // per endpoint.
 //
@@ -49,6 +53,12 @@ type Options struct {
 	Now func() time.Time
 	// Seed seeds the random source used for probabilistic faults.
 	Seed uint64
+	// NotificationClient sends push notifications; a client of the fake's
+	// own when nil. Give an httptest TLS server's Client() to deliver to
+	// an https receiver.
+	NotificationClient *http.Client
+	// NotificationTimeout bounds each notification POST (default 2s).
+	NotificationTimeout time.Duration
 }
 
 // Server is a running fake Drive. Create it with New; it stops with the
@@ -63,6 +73,11 @@ type Server struct {
 	rng     *rand.Rand
 	uploads map[string]*uploadSession
 	oauth   *oauthState
+	// channels are the live push channels by channel ID; push delivers
+	// their messages with notifyClient (unless NotificationClient is set).
+	channels     map[string]*watchChannel
+	push         *notifier
+	notifyClient *http.Client
 }
 
 // Cleanuper is the part of testing.TB New needs.
@@ -85,19 +100,32 @@ func NewServer(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{
-		opts:    opts,
-		counts:  map[string]int{},
-		rng:     rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		uploads: map[string]*uploadSession{},
-		oauth:   newOAuthState(),
+		opts:     opts,
+		counts:   map[string]int{},
+		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		uploads:  map[string]*uploadSession{},
+		oauth:    newOAuthState(),
+		channels: map[string]*watchChannel{},
+		push:     newNotifier(),
+		// Redirects are not followed: a notification goes to its address.
+		notifyClient: &http.Client{
+			Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
 	s.st = newStore(opts.Now)
+	s.st.onChange = s.changeRecorded
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server and its push notifications (a notification in
+// flight is cancelled; nothing is sent afterwards).
+func (s *Server) Close() {
+	s.push.close()
+	s.notifyClient.CloseIdleConnections()
+	s.srv.Close()
+}
 
 // URL is the server's base URL ("http://127.0.0.1:PORT"); the Drive API
 // lives under URL()+"/drive/v3/" and uploads under URL()+"/upload/drive/v3/".
@@ -118,7 +146,8 @@ func (s *Server) SetOptions(fn func(*Options)) {
 // Calls returns how many times an endpoint was called, by Drive method
 // name: "files.list", "files.get", "files.download", "files.create",
 // "files.upload", "files.update", "files.delete", "changes.getStartPageToken",
-// "changes.list", "drives.list", "drives.get", "about.get", "oauth.token".
+// "changes.list", "changes.watch", "channels.stop", "drives.list",
+// "drives.get", "about.get", "oauth.token".
 // Calls answered with an injected fault count too.
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
@@ -180,6 +209,10 @@ func (s *Server) route(r *http.Request) (string, handler, string) {
 		return "changes.getStartPageToken", s.handleStartToken, ""
 	case p == api+"changes":
 		return "changes.list", s.handleChanges, ""
+	case p == api+"changes/watch" && r.Method == http.MethodPost:
+		return "changes.watch", s.handleWatch, ""
+	case p == api+"channels/stop" && r.Method == http.MethodPost:
+		return "channels.stop", s.handleStop, ""
 	case p == api+"drives":
 		return "drives.list", s.handleDrivesList, ""
 	case strings.HasPrefix(p, api+"drives/"):

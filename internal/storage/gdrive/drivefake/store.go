@@ -117,6 +117,9 @@ type store struct {
 	rootID      string
 	// tokenRejection is how changes.list answers a rejected token.
 	tokenRejection TokenRejection
+	// onChange is told of every change appended to the feed (push
+	// notifications).
+	onChange func(change)
 }
 
 func newStore(now func() time.Time) *store {
@@ -140,6 +143,24 @@ func (s *store) newID(prefix string) (string, int64) {
 }
 
 func (s *store) add(f *file) *file {
+	s.place(f)
+	s.record(f)
+	return f
+}
+
+// addDrive creates a shared drive's root folder, which is in the drive
+// its own ID names.
+func (s *store) addDrive(name string) *file {
+	f := &file{name: name, mime: FolderMIME}
+	s.place(f)
+	f.driveID = f.id
+	s.drives = append(s.drives, f.id)
+	s.record(f)
+	return f
+}
+
+// place gives f an ID and puts it in its folder, without recording it.
+func (s *store) place(f *file) {
 	prefix := "1F"
 	if f.parent == "" {
 		prefix = "0A"
@@ -152,8 +173,6 @@ func (s *store) add(f *file) *file {
 	}
 	s.files[f.id] = f
 	s.link(f)
-	s.record(f)
-	return f
 }
 
 func (f *file) setContent(b []byte) {
@@ -182,8 +201,7 @@ func (s *store) unlink(f *file) {
 
 // record appends a change for f to the feed.
 func (s *store) record(f *file) {
-	seq := int64(len(s.changes) + 1)
-	s.changes = append(s.changes, change{seq: seq, fileID: f.id, driveID: f.driveID, at: s.now()})
+	seq := s.appendChange(change{fileID: f.id, driveID: f.driveID})
 	s.lastSeq[f.id] = seq
 	s.lastInDrive[driveKey(f.driveID, f.id)] = seq
 }
@@ -192,8 +210,7 @@ func driveKey(driveID, fileID string) string { return driveID + "\x00" + fileID 
 
 // recordRemoved appends a "removed" change (permanent deletion).
 func (s *store) recordRemoved(id, driveID string) {
-	seq := int64(len(s.changes) + 1)
-	s.changes = append(s.changes, change{seq: seq, fileID: id, driveID: driveID, removed: true, at: s.now()})
+	seq := s.appendChange(change{fileID: id, driveID: driveID, removed: true})
 	s.lastSeq[id] = seq
 	s.lastInDrive[driveKey(driveID, id)] = seq
 }
@@ -201,9 +218,19 @@ func (s *store) recordRemoved(id, driveID string) {
 // recordDeparture appends the removal of a file from one drive's feed when
 // it moves to another drive.
 func (s *store) recordDeparture(id, driveID string) {
-	seq := int64(len(s.changes) + 1)
-	s.changes = append(s.changes, change{seq: seq, fileID: id, driveID: driveID, removed: true, departure: true, at: s.now()})
+	seq := s.appendChange(change{fileID: id, driveID: driveID, removed: true, departure: true})
 	s.lastInDrive[driveKey(driveID, id)] = seq
+}
+
+// appendChange numbers a change, appends it to the feed and tells
+// onChange; it returns the change's seq.
+func (s *store) appendChange(c change) int64 {
+	c.seq, c.at = int64(len(s.changes)+1), s.now()
+	s.changes = append(s.changes, c)
+	if s.onChange != nil {
+		s.onChange(c)
+	}
+	return c.seq
 }
 
 // startToken is the page token that marks "now" in the changes feed.
