@@ -7,20 +7,21 @@ import (
 	"time"
 )
 
-const connectionColumns = `account_id, kind, config, secret, root_key, status, status_message, sync_cursor, last_full_scan_at, created_at, updated_at`
+const connectionColumns = `account_id, kind, config, secret, root_key, status, status_message, sync_cursor, last_full_scan_at, created_at, updated_at, events_key, last_change_at`
 
 func scanConnection(row interface{ Scan(...any) error }) (Connection, error) {
 	var (
 		c                Connection
 		config           string
-		fullScan         sql.NullInt64
+		fullScan, change sql.NullInt64
 		created, updated int64
 	)
-	if err := row.Scan(&c.AccountID, &c.Kind, &config, &c.Secret, &c.RootKey, &c.Status, &c.StatusMessage, &c.SyncCursor, &fullScan, &created, &updated); err != nil {
+	if err := row.Scan(&c.AccountID, &c.Kind, &config, &c.Secret, &c.RootKey, &c.Status, &c.StatusMessage, &c.SyncCursor, &fullScan, &created, &updated, &c.EventsKey, &change); err != nil {
 		return Connection{}, mapErr(err)
 	}
 	c.Config = []byte(config)
 	c.LastFullScanAt = fromNullMS(fullScan)
+	c.LastChangeAt = fromNullMS(change)
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 	return c, nil
 }
@@ -55,14 +56,15 @@ func (s *Store) PutConnection(ctx context.Context, c Connection, now time.Time) 
 		config = "{}"
 	}
 	out, err := scanConnection(s.queryRow(ctx, s.db, `INSERT INTO storage_connections (`+connectionColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
 ON CONFLICT (account_id) DO UPDATE SET kind = excluded.kind, config = excluded.config, secret = excluded.secret,
+    events_key = excluded.events_key, last_change_at = NULL,
     root_key = excluded.root_key, status = excluded.status, status_message = excluded.status_message,
     sync_cursor = excluded.sync_cursor, last_full_scan_at = excluded.last_full_scan_at, updated_at = excluded.updated_at,
     last_listed = CASE WHEN storage_connections.kind = excluded.kind AND storage_connections.root_key = excluded.root_key
         THEN storage_connections.last_listed END
 RETURNING `+connectionColumns,
-		c.AccountID, c.Kind, config, c.Secret, c.RootKey, c.Status, c.StatusMessage, c.SyncCursor, msPtr(c.LastFullScanAt), ms(now), ms(now)))
+		c.AccountID, c.Kind, config, c.Secret, c.RootKey, c.Status, c.StatusMessage, c.SyncCursor, msPtr(c.LastFullScanAt), ms(now), ms(now), newEventsKey()))
 	if err != nil {
 		return Connection{}, fmt.Errorf("saving storage connection: %w", err)
 	}

@@ -88,42 +88,44 @@ func (s *Store) BeginWriteIntentOn(ctx context.Context, accountID, userID int64,
 		}
 	}
 	var id int64
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockAccount(ctx, tx, accountID); err != nil {
-			return err
-		}
-		if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
-			return err
-		}
-		// Expired intents go with their claims (ON DELETE CASCADE): a
-		// process that died holds nothing for longer than its intent's ttl.
-		if _, err := s.exec(ctx, tx, `DELETE FROM write_intents WHERE account_id = ? AND expires_at <= ?`, accountID, ms(now)); err != nil {
-			return fmt.Errorf("clearing expired write intents: %w", err)
-		}
-		if len(want) > 0 {
-			if err := s.checkClaim(ctx, tx, accountID, want); err != nil {
+	err := waitLive(ctx, now, func(now time.Time) error {
+		return s.InTx(ctx, func(tx *sql.Tx) error {
+			if err := s.lockAccount(ctx, tx, accountID); err != nil {
 				return err
 			}
-		}
-		var user any
-		if userID != 0 {
-			user = userID
-		}
-		err := s.queryRow(ctx, tx, `INSERT INTO write_intents (account_id, user_id, op, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			accountID, user, op, ms(now), ms(now.Add(ttl))).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("recording write intent: %w", mapErr(err))
-		}
-		for _, c := range want {
-			if _, err := s.exec(ctx, tx, `INSERT INTO write_intent_paths (intent_id, account_id, path, tree) VALUES (?, ?, ?, ?)`,
-				id, accountID, c.path, c.tree); err != nil {
-				if errors.Is(mapErr(err), ErrConflict) {
-					return &PathBusyError{Path: c.path, Op: "another write"}
-				}
-				return fmt.Errorf("claiming %q for a library write: %w", c.path, err)
+			if err := s.checkUnlocked(ctx, tx, accountID, now); err != nil {
+				return err
 			}
-		}
-		return nil
+			// Expired intents go with their claims (ON DELETE CASCADE): a
+			// process that died holds nothing for longer than its intent's ttl.
+			if _, err := s.exec(ctx, tx, `DELETE FROM write_intents WHERE account_id = ? AND expires_at <= ?`, accountID, ms(now)); err != nil {
+				return fmt.Errorf("clearing expired write intents: %w", err)
+			}
+			if len(want) > 0 {
+				if err := s.checkClaim(ctx, tx, accountID, want); err != nil {
+					return err
+				}
+			}
+			var user any
+			if userID != 0 {
+				user = userID
+			}
+			err := s.queryRow(ctx, tx, `INSERT INTO write_intents (account_id, user_id, op, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+				accountID, user, op, ms(now), ms(now.Add(ttl))).Scan(&id)
+			if err != nil {
+				return fmt.Errorf("recording write intent: %w", mapErr(err))
+			}
+			for _, c := range want {
+				if _, err := s.exec(ctx, tx, `INSERT INTO write_intent_paths (intent_id, account_id, path, tree) VALUES (?, ?, ?, ?)`,
+					id, accountID, c.path, c.tree); err != nil {
+					if errors.Is(mapErr(err), ErrConflict) {
+						return &PathBusyError{Path: c.path, Op: "another write"}
+					}
+					return fmt.Errorf("claiming %q for a library write: %w", c.path, err)
+				}
+			}
+			return nil
+		})
 	})
 	return id, err
 }

@@ -64,6 +64,22 @@ func (s *Store) AcquireIdleLease(ctx context.Context, accountID, runID int64, ho
 func (s *Store) acquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration, idleOnly bool) (Lease, error) {
 	var l Lease
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		l, err = s.acquireLeaseTx(ctx, tx, accountID, runID, holder, now, ttl, idleOnly)
+		return err
+	})
+	return l, err
+}
+
+// AcquireIdleLease is Store.AcquireIdleLease inside the transaction (a
+// live batch takes its run and the lease together).
+func (t *QueueTx) AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (Lease, error) {
+	return t.s.acquireLeaseTx(ctx, t.tx, accountID, runID, holder, now, ttl, true)
+}
+
+func (s *Store) acquireLeaseTx(ctx context.Context, tx *sql.Tx, accountID, runID int64, holder string, now time.Time, ttl time.Duration, idleOnly bool) (Lease, error) {
+	var l Lease
+	err := func() error {
 		if err := s.lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
@@ -79,7 +95,7 @@ func (s *Store) acquireLease(ctx context.Context, accountID, runID int64, holder
 		cur, err := s.currentLease(ctx, tx, accountID, now)
 		switch {
 		case err == nil && (cur.RunID != runID || cur.Holder != holder):
-			return &LockedError{RunID: cur.RunID}
+			return &LockedError{RunID: cur.RunID, Live: cur.Live()}
 		case err != nil && err != ErrNotFound:
 			return fmt.Errorf("reading the sync lease: %w", err)
 		}
@@ -91,7 +107,7 @@ RETURNING `+leaseColumns, accountID, runID, holder, ms(now), ms(now.Add(ttl))))
 			return fmt.Errorf("taking the sync lease: %w", err)
 		}
 		return nil
-	})
+	}()
 	return l, err
 }
 

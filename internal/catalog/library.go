@@ -48,12 +48,39 @@ func (s *Store) EndWriteIntent(ctx context.Context, accountID, intentID int64) e
 	return nil
 }
 
+// liveWaitLimit bounds how long a library write waits for a live batch to
+// release the library (a batch holds it for its own transaction: usually
+// milliseconds).
+const liveWaitLimit = 10 * time.Second
+
+// waitLive runs try and, while it fails because a live batch holds the
+// library, runs it again a moment later (now moved on by the time waited),
+// for up to liveWaitLimit: user writes wait for a live batch instead of
+// being turned away with 423.
+func waitLive(ctx context.Context, now time.Time, try func(now time.Time) error) error {
+	start := time.Now()
+	delay := 10 * time.Millisecond
+	for {
+		err := try(now.Add(time.Since(start)))
+		var locked *LockedError
+		if !errors.As(err, &locked) || !locked.Live || time.Since(start) >= liveWaitLimit {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
 // checkUnlocked returns *LockedError when a sync holds an unexpired lease.
 func (s *Store) checkUnlocked(ctx context.Context, q querier, accountID int64, now time.Time) error {
 	l, err := s.currentLease(ctx, q, accountID, now)
 	switch {
 	case err == nil:
-		return &LockedError{RunID: l.RunID}
+		return &LockedError{RunID: l.RunID, Live: l.Live()}
 	case errors.Is(err, ErrNotFound):
 		return nil
 	default:
@@ -70,6 +97,10 @@ func (s *Store) checkUnlocked(ctx context.Context, q querier, accountID int64, n
 // a lease refuses the write with *LockedError; an expired intent without a
 // lease gives ErrIntentExpired.
 func (s *Store) libraryWrite(ctx context.Context, accountID, intentID int64, now time.Time, fn func(tx *sql.Tx) error) error {
+	return waitLive(ctx, now, func(now time.Time) error { return s.libraryWriteOnce(ctx, accountID, intentID, now, fn) })
+}
+
+func (s *Store) libraryWriteOnce(ctx context.Context, accountID, intentID int64, now time.Time, fn func(tx *sql.Tx) error) error {
 	return s.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockAccount(ctx, tx, accountID); err != nil {
 			return err

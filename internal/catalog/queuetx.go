@@ -141,3 +141,11 @@ func (t *QueueTx) ReleaseLease(ctx context.Context, accountID, runID int64, hold
 	}
 	return nil
 }
+
+// LatestRun returns the account's newest run with the trigger created at
+// or after since; ErrNotFound when none (a live batch adds to the hour's
+// row).
+func (t *QueueTx) LatestRun(ctx context.Context, accountID int64, trigger string, since time.Time) (SyncRun, error) {
+	return scanRun(t.s.queryRow(ctx, t.tx, `SELECT `+runColumns+` FROM sync_runs
+WHERE account_id = ? AND trigger = ? AND created_at >= ? ORDER BY id DESC LIMIT 1`, accountID, trigger, ms(since)))
+}

@@ -62,7 +62,7 @@ func (s *Store) createSyncRun(ctx context.Context, q querier, r SyncRun, now tim
 		return SyncRun{}, fmt.Errorf("a new sync run is queued or running, not %q", r.State)
 	}
 	switch r.Trigger {
-	case TriggerManual, TriggerAuto, TriggerInitial, TriggerCLI:
+	case TriggerManual, TriggerAuto, TriggerInitial, TriggerCLI, TriggerLive:
 	default:
 		return SyncRun{}, fmt.Errorf("unknown sync trigger %q", r.Trigger)
 	}

@@ -22,6 +22,9 @@ var (
 // account's lease.
 type LockedError struct {
 	RunID int64
+	// Live: the lock is a live batch's, held for a moment only; a write
+	// may wait for it instead of giving up.
+	Live bool
 }
 
 func (e *LockedError) Error() string {
@@ -41,6 +44,8 @@ const (
 	TriggerAuto    = "auto"
 	TriggerInitial = "initial"
 	TriggerCLI     = "cli"
+	// TriggerLive: live batches, summed into one run per account and hour.
+	TriggerLive = "live"
 
 	RunQueued            = "queued"
 	RunRunning           = "running"
@@ -110,8 +115,14 @@ type Connection struct {
 	StatusMessage  string
 	SyncCursor     string
 	LastFullScanAt *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// EventsKey is the secret of the connection's events URL (live
+	// sync's storage notifications); a new one is made on every
+	// (re)connect, so an old URL stops working.
+	EventsKey string
+	// LastChangeAt is when a live batch last changed the library.
+	LastChangeAt *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Connection statuses.

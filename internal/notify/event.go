@@ -20,6 +20,10 @@ const (
 	// of the library and waits for an admin.
 	SyncNeedsConfirmation = "sync.needs_confirmation"
 
+	// LibraryChanged: a live batch changed the library (counts of the
+	// batch in the run's payload); open pages refresh what they show.
+	LibraryChanged = "library.changed"
+
 	AssetCreated = "asset.created"
 	AssetUpdated = "asset.updated"
 	AssetMoved   = "asset.moved"

@@ -15,9 +15,12 @@ import (
 // Every key is optional; what the file leaves out keeps its default.
 //
 //	s3_auto_sync = true      # enable automatic sync for S3 (off by default)
+//	live_reconcile  = "24h"  # live accounts are still synced in full this often
+//	drive_live_poll = "15s"  # a live Drive account's changes feed is read this often
+//	local_live_poll = "30s"  # a live local folder that cannot be watched is re-listed this often
 //
 //	[plans.free]
-//	drive_auto   = "none"    # "none" or a duration ("30m", "2s")
+//	drive_auto   = "none"    # "none", a duration ("30m", "2s") or "live"
 //	drive_manual = "60m"     # "any" (no cooldown) or a duration
 //	s3_auto      = "1h"      # used only when s3_auto_sync is true
 //	s3_manual    = "60m"
@@ -27,7 +30,10 @@ import (
 // Durations use Go syntax (time.ParseDuration); short ones are how tests run
 // the scheduler at speed.
 type fileFormat struct {
-	S3AutoSync *bool               `toml:"s3_auto_sync"`
+	S3AutoSync    *bool               `toml:"s3_auto_sync"`
+	LiveReconcile *string             `toml:"live_reconcile"`
+	DriveLivePoll *string             `toml:"drive_live_poll"`
+	LocalLivePoll *string             `toml:"local_live_poll"`
 	Plans      map[string]filePlan `toml:"plans"`
 }
 
@@ -78,6 +84,28 @@ func Parse(text string) (*Policy, error) {
 	if f.S3AutoSync != nil {
 		p.s3AutoSync = *f.S3AutoSync
 	}
+	for _, g := range []struct {
+		key    string
+		val    *string
+		target *time.Duration
+		least  time.Duration
+	}{
+		{"live_reconcile", f.LiveReconcile, &p.liveReconcile, time.Minute},
+		{"drive_live_poll", f.DriveLivePoll, &p.driveLivePoll, time.Second},
+		{"local_live_poll", f.LocalLivePoll, &p.localLivePoll, time.Second},
+	} {
+		if g.val == nil {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(*g.val))
+		if err != nil || d < g.least {
+			return nil, fmt.Errorf("%s: %q: want a duration of at least %s", g.key, *g.val, g.least)
+		}
+		if g.key == "live_reconcile" && d > 24*time.Hour {
+			return nil, fmt.Errorf("live_reconcile: %q: live accounts are reconciled at least daily; give 24h or less", *g.val)
+		}
+		*g.target = d
+	}
 
 	names := make([]string, 0, len(f.Plans))
 	for name := range f.Plans {
@@ -95,18 +123,24 @@ func Parse(text string) (*Policy, error) {
 			key    string
 			val    *string
 			target *time.Duration
-			auto   bool
+			live   *bool // auto cells: "live"
 		}{
-			{"drive_auto", fp.DriveAuto, &row.Drive.AutoInterval, true},
-			{"drive_manual", fp.DriveManual, &row.Drive.ManualCooldown, false},
-			{"s3_auto", fp.S3Auto, &row.S3.AutoInterval, true},
-			{"s3_manual", fp.S3Manual, &row.S3.ManualCooldown, false},
+			{"drive_auto", fp.DriveAuto, &row.Drive.AutoInterval, &row.Drive.Live},
+			{"drive_manual", fp.DriveManual, &row.Drive.ManualCooldown, nil},
+			{"s3_auto", fp.S3Auto, &row.S3.AutoInterval, &row.S3.Live},
+			{"s3_manual", fp.S3Manual, &row.S3.ManualCooldown, nil},
 		}
 		for _, fd := range fields {
 			if fd.val == nil {
 				continue
 			}
-			d, err := parseLimit(*fd.val, fd.auto)
+			if fd.live != nil {
+				*fd.live = isLive(*fd.val)
+				if *fd.live {
+					continue
+				}
+			}
+			d, err := parseLimit(*fd.val, fd.live != nil)
 			if err != nil {
 				return nil, fmt.Errorf("plans.%s.%s: %w", name, fd.key, err)
 			}
@@ -114,17 +148,20 @@ func Parse(text string) (*Policy, error) {
 		}
 		// S3 auto-sync follows the Drive interval unless set on its own.
 		if fp.S3Auto == nil && fp.DriveAuto != nil {
-			row.S3.AutoInterval = row.Drive.AutoInterval
+			row.S3.AutoInterval, row.S3.Live = row.Drive.AutoInterval, row.Drive.Live
 		}
 		if localFollowsDrive {
 			row.Local = row.Drive
 		}
 		if fp.LocalAuto != nil {
-			d, err := parseLimit(*fp.LocalAuto, true)
-			if err != nil {
-				return nil, fmt.Errorf("plans.%s.local_auto: %w", name, err)
+			row.Local.Live = isLive(*fp.LocalAuto)
+			if !row.Local.Live {
+				d, err := parseLimit(*fp.LocalAuto, true)
+				if err != nil {
+					return nil, fmt.Errorf("plans.%s.local_auto: %w", name, err)
+				}
+				row.Local.AutoInterval = d
 			}
-			row.Local.AutoInterval = d
 		}
 		if fp.LocalManual != nil {
 			d, err := parseLimit(*fp.LocalManual, false)
@@ -140,6 +177,9 @@ func Parse(text string) (*Policy, error) {
 
 var errBadLimit = errors.New("want a duration such as \"15m\"")
 
+// isLive reports whether an auto cell says "live".
+func isLive(s string) bool { return strings.EqualFold(strings.TrimSpace(s), "live") }
+
 // parseLimit reads one table cell: "none" (auto) or "any" (manual) mean 0.
 func parseLimit(s string, auto bool) (time.Duration, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
@@ -152,7 +192,7 @@ func parseLimit(s string, auto bool) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
 		if auto {
-			return 0, fmt.Errorf("%q: %w, or \"none\"", s, errBadLimit)
+			return 0, fmt.Errorf("%q: %w, \"live\" or \"none\"", s, errBadLimit)
 		}
 		return 0, fmt.Errorf("%q: %w, or \"any\"", s, errBadLimit)
 	}

@@ -36,7 +36,24 @@ type Limits struct {
 	// ManualCooldown is the least time between two manual syncs; 0 means
 	// a manual sync is allowed any time.
 	ManualCooldown time.Duration
+	// Live: changes made in the storage show within seconds (SPEC §3.4);
+	// AutoInterval is then the reconciliation's interval.
+	Live bool
 }
+
+// Live sync defaults (policy file keys live_reconcile, drive_live_poll,
+// local_live_poll).
+const (
+	// DefaultLiveReconcile is how often a live account is still listed in
+	// full (or read from the Drive changes feed), in case events were lost.
+	DefaultLiveReconcile = 24 * time.Hour
+	// DefaultDriveLivePoll is how often a live Drive account's changes
+	// feed is polled: one changes.list call when nothing changed.
+	DefaultDriveLivePoll = 15 * time.Second
+	// DefaultLocalLivePoll is how often a live local folder that cannot be
+	// watched (watch limit, network mount) is re-listed instead.
+	DefaultLocalLivePoll = 30 * time.Second
+)
 
 // PlanLimits are one plan's limits per storage column. Local folders
 // follow Drive unless the operator gives them their own column.
@@ -53,13 +70,18 @@ type PlanLimits struct {
 type Policy struct {
 	plans map[string]PlanLimits
 	// s3AutoSync enables automatic sync of S3 connections; off by default,
-	// in which case S3 auto intervals are ignored.
+	// in which case S3 auto intervals are ignored (a "live" S3 column
+	// counts anyway: the operator asked for it).
 	s3AutoSync bool
+	// liveReconcile, driveLivePoll and localLivePoll: see the Default*
+	// constants.
+	liveReconcile, driveLivePoll, localLivePoll time.Duration
 }
 
 // Default returns the built-in table of SPEC §3.1.
 func Default() *Policy {
-	p := &Policy{plans: map[string]PlanLimits{}}
+	p := &Policy{plans: map[string]PlanLimits{}, liveReconcile: DefaultLiveReconcile,
+		driveLivePoll: DefaultDriveLivePoll, localLivePoll: DefaultLocalLivePoll}
 	row := func(auto, manual time.Duration) PlanLimits {
 		drive := Limits{AutoInterval: auto, ManualCooldown: manual}
 		// S3 has no auto-sync by default; when the operator enables it,
@@ -101,18 +123,49 @@ func (p *Policy) Limits(plan, kind string) Limits {
 	if !ok {
 		row = p.plans[PlanFree]
 	}
+	var l Limits
 	switch storage.Kind(kind) {
 	case storage.KindS3:
-		l := row.S3
-		if !p.s3AutoSync {
+		l = row.S3
+		if !p.s3AutoSync && !l.Live {
 			l.AutoInterval = 0
 		}
-		return l
 	case storage.KindLocal:
-		return row.Local
+		l = row.Local
 	default:
-		return row.Drive
+		l = row.Drive
 	}
+	if l.Live {
+		l.AutoInterval = p.liveReconcile
+	}
+	return l
+}
+
+// Live reports whether a plan's accounts on a storage kind sync live.
+func (p *Policy) Live(plan, kind string) bool { return p.Limits(plan, kind).Live }
+
+// DriveLivePoll is how often a live Drive account's changes feed is read.
+func (p *Policy) DriveLivePoll() time.Duration { return p.driveLivePoll }
+
+// LocalLivePoll is how often a live local folder that cannot be watched
+// is re-listed.
+func (p *Policy) LocalLivePoll() time.Duration { return p.localLivePoll }
+
+// LiveReconcile is how often a live account is still synced in full.
+func (p *Policy) LiveReconcile() time.Duration { return p.liveReconcile }
+
+// WithLive returns a copy of the policy in which plan's accounts on every
+// storage kind sync live (shelf demo).
+func (p *Policy) WithLive(plan string) *Policy {
+	c := *p
+	c.plans = make(map[string]PlanLimits, len(p.plans))
+	for k, v := range p.plans {
+		c.plans[k] = v
+	}
+	row := c.plans[plan]
+	row.Drive.Live, row.S3.Live, row.Local.Live = true, true, true
+	c.plans[plan] = row
+	return &c
 }
 
 // AutoInterval returns the automatic-sync interval of a plan and storage

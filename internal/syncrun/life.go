@@ -232,17 +232,6 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 	s.publishRun(ctx, *run)
 	log.Info("sync started", "trigger", run.Trigger)
 
-	conn, err := s.cat.GetConnection(ctx, run.AccountID)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return syncer.Result{}, &connectError{err: ErrNoStorage}
-	}
-	if err != nil {
-		return syncer.Result{}, fmt.Errorf("reading the storage connection: %w", err)
-	}
-	connector, err := s.cfg.Connections.Connector(ctx, run.AccountID)
-	if err != nil {
-		return syncer.Result{}, &connectError{err: err}
-	}
 	// The engine keeps the run row's counters up to date itself (it has
 	// the run id); progress here only goes out live.
 	var mu sync.Mutex
@@ -251,22 +240,37 @@ func (s *Service) syncHoldingLease(ctx context.Context, log *slog.Logger, run *c
 		defer mu.Unlock()
 		s.publishProgress(ctx, run.WithProgress(p))
 	}
-	res, err := s.cfg.Engine.Run(ctx, syncer.Job{
-		AccountID:           run.AccountID,
-		RunID:               run.ID,
-		Conn:                connector,
-		Cursor:              conn.SyncCursor,
-		LastFullScan:        conn.LastFullScanAt,
-		Progress:            progress,
-		ConfirmedMassDelete: confirmed,
+	res, err := s.runEngine(ctx, log, run.AccountID, func(j *syncer.Job) {
+		j.RunID, j.Progress, j.ConfirmedMassDelete = run.ID, progress, confirmed
 	})
 	mu.Lock() // no progress write may land after the final one
 	defer mu.Unlock()
+	return res, err
+}
+
+// runEngine connects to the account's storage and runs the engine from the
+// connection's saved cursor, with the job as set tells; a failure is
+// recorded on the connection, a success clears an earlier failure.
+func (s *Service) runEngine(ctx context.Context, log *slog.Logger, accountID int64, set func(*syncer.Job)) (syncer.Result, error) {
+	conn, err := s.cat.GetConnection(ctx, accountID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return syncer.Result{}, &connectError{err: ErrNoStorage}
+	}
 	if err != nil {
-		s.cfg.Connections.MarkFailure(ctx, run.AccountID, err)
+		return syncer.Result{}, fmt.Errorf("reading the storage connection: %w", err)
+	}
+	connector, err := s.cfg.Connections.Connector(ctx, accountID)
+	if err != nil {
+		return syncer.Result{}, &connectError{err: err}
+	}
+	job := syncer.Job{AccountID: accountID, Conn: connector, Cursor: conn.SyncCursor, LastFullScan: conn.LastFullScanAt}
+	set(&job)
+	res, err := s.cfg.Engine.Run(ctx, job)
+	if err != nil {
+		s.cfg.Connections.MarkFailure(ctx, accountID, err)
 	} else if conn.Status != catalog.ConnOK {
 		// A sync that worked proves the connection works again.
-		if uerr := s.cat.SetConnectionStatus(ctx, run.AccountID, catalog.ConnOK, "", s.now()); uerr != nil {
+		if uerr := s.cat.SetConnectionStatus(ctx, accountID, catalog.ConnOK, "", s.now()); uerr != nil {
 			log.Warn("clearing the storage status", "error", uerr)
 		}
 	}

@@ -23,6 +23,8 @@ type Catalog interface {
 	ListSyncRuns(ctx context.Context, accountID int64, limit int) ([]catalog.SyncRun, error)
 	CreateSyncRun(ctx context.Context, r catalog.SyncRun, now time.Time) (catalog.SyncRun, error)
 	UpdateSyncRun(ctx context.Context, r catalog.SyncRun) error
+	SetSyncRunHeldRemovals(ctx context.Context, accountID, runID, removals int64, paths []string) error
+	SetLastChange(ctx context.Context, accountID int64, at time.Time) error
 
 	AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)
 	AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)

@@ -342,6 +342,7 @@
       case 'sync.needs_confirmation':
         runFinished(run, ev.type);
         break;
+      case 'library.changed':
       case 'asset.created':
       case 'asset.updated':
       case 'asset.moved':
@@ -349,7 +350,8 @@
         // Someone changed the library: show it, once per burst of changes.
         if ($('.library') && body.dataset.locked !== 'true') {
           clearTimeout(assetRefresh);
-          assetRefresh = setTimeout(refreshView, 800);
+          // A live batch is already coalesced on the server: show it at once.
+          assetRefresh = setTimeout(refreshView, ev.type === 'library.changed' ? 100 : 800);
         }
         break;
       case 'notification':
@@ -381,7 +383,7 @@
     const on = (e) => { try { handleEvent(JSON.parse(e.data)); } catch (err) { /* ignore malformed events */ } };
     es.onmessage = on;
     ['sync.started', 'sync.progress', 'sync.completed', 'sync.failed', 'sync.needs_confirmation', 'notification',
-      'asset.created', 'asset.updated', 'asset.moved', 'asset.deleted'].forEach((t) => es.addEventListener(t, on));
+      'asset.created', 'asset.updated', 'asset.moved', 'asset.deleted', 'library.changed'].forEach((t) => es.addEventListener(t, on));
     es.addEventListener('open', () => { window.shelf.live = true; reconcile(); });
     // While locked, check now and then too, in case the stream is cut by a proxy.
     setInterval(() => { if (body.dataset.locked === 'true') reconcile(); }, 5000);

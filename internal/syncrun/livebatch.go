@@ -1,0 +1,181 @@
+package syncrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/media"
+	"github.com/shelf-dam/shelf/internal/notify"
+	"github.com/shelf-dam/shelf/internal/syncer"
+)
+
+// A live batch (SPEC §3.4), step by step. The live watcher of an account
+// (internal/live) collected the paths its storage reported changed and
+// calls LiveBatch, which:
+//
+//  1. in one transaction: finds the account idle (no other sync queued or
+//     running, no library write in flight — else ErrLiveBusy and the
+//     caller keeps the paths), takes the hour's live run (one history row
+//     per account and hour sums the batches) and the library lease;
+//  2. runs the engine on the paths alone (Drive: the changes feed), the
+//     lease renewed meanwhile; library writes arriving now wait for the
+//     lease (catalog.LockedError.Live) instead of being turned away;
+//  3. in one transaction: adds the batch's counters to the run and
+//     releases the lease;
+//  4. follows up: previews of new files, the sweep of removed ones, the
+//     open pages refreshed (notify.LibraryChanged). People are told only
+//     when something failed or needs a confirmation.
+
+// ErrLiveBusy: a live batch cannot start now (another sync of the account
+// is queued or running, or library writes are in flight). The caller keeps
+// the paths and tries again shortly; nothing was changed.
+var ErrLiveBusy = errors.New("the library is busy; the live batch waits")
+
+// LiveResult is what one live batch did.
+type LiveResult struct {
+	RunID  int64
+	State  string
+	Counts catalog.Counts
+}
+
+// Changes reports how many library rows the batch changed.
+func (r LiveResult) Changes() int64 { return r.Counts.Changes() }
+
+// LiveBatch applies one live batch of the account: the root-relative paths
+// its storage reported changed ("" among them: re-list the whole root; for
+// Drive the paths are not used, the changes feed says what changed).
+func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string) (LiveResult, error) {
+	log := s.logger.With("account_id", accountID, "trigger", catalog.TriggerLive)
+	holder := s.NodeID() + catalog.LiveHolderSuffix
+	now := s.now()
+	var run catalog.SyncRun
+	var before catalog.Counts
+	var prior string // the hour's run's state before this batch
+	// 1. Idle, the hour's run, the lease.
+	err := s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
+		if _, err := t.LockSchedule(ctx, accountID); err != nil {
+			return err
+		}
+		if _, err := t.ActiveRun(ctx, accountID); err == nil {
+			return ErrLiveBusy
+		} else if !errors.Is(err, catalog.ErrNotFound) {
+			return err
+		}
+		var err error
+		run, err = t.LatestRun(ctx, accountID, catalog.TriggerLive, now.Truncate(time.Hour))
+		if errors.Is(err, catalog.ErrNotFound) {
+			run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: accountID, Trigger: catalog.TriggerLive}, now)
+		}
+		if err != nil {
+			return err
+		}
+		before, prior = run.Counts, run.State
+		if run.StartedAt == nil {
+			run.StartedAt = &now
+		}
+		run.State, run.FinishedAt = catalog.RunRunning, nil
+		if err := t.UpdateRun(ctx, run); err != nil {
+			return err
+		}
+		_, err = t.AcquireIdleLease(ctx, accountID, run.ID, holder, now, s.cfg.LeaseTTL)
+		var locked *catalog.LockedError
+		if errors.Is(err, catalog.ErrWritesInFlight) || errors.As(err, &locked) {
+			return ErrLiveBusy
+		}
+		return err
+	})
+	if err != nil {
+		return LiveResult{}, err
+	}
+	log = log.With("run_id", run.ID)
+
+	// 2. The engine on the paths.
+	syncCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopRenewing := s.holdLease(syncCtx, cancel, accountID, run.ID, holder, now.Add(s.cfg.LeaseTTL))
+	res, syncErr := s.runEngine(syncCtx, log, accountID, func(j *syncer.Job) { j.Paths = paths })
+	stopRenewing()
+	if errors.Is(context.Cause(syncCtx), errLeaseLost) {
+		return LiveResult{RunID: run.ID}, s.leaseLost(ctx, log, run)
+	}
+
+	// 3. The outcome, summed into the hour's run, and the lease.
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer fcancel()
+	end := s.now()
+	run.Counts = addCounts(before, res.Counts)
+	run.FinishedAt, run.FullScan = &end, run.FullScan || res.FullScan
+	switch {
+	case syncErr != nil:
+		run.State, run.Error = catalog.RunFailed, syncErr.Error()
+	case res.State == catalog.RunNeedsConfirmation:
+		run.State, run.Error = catalog.RunNeedsConfirmation, res.Message
+		run.PendingRemovals, run.PendingRemovalPaths = res.PendingRemovals, res.PendingRemovalPaths
+	default:
+		run.State, run.Error = catalog.RunSucceeded, ""
+	}
+	err = s.store.InQueueTx(fctx, func(t *catalog.QueueTx) error {
+		if err := t.FinishRun(fctx, run); err != nil {
+			return err
+		}
+		return t.ReleaseLease(fctx, accountID, run.ID, holder)
+	})
+	if err != nil {
+		// The lease expires and the reaper settles the run.
+		return LiveResult{RunID: run.ID}, fmt.Errorf("recording the live batch: %w", err)
+	}
+	if run.State == catalog.RunNeedsConfirmation {
+		if err := s.cat.SetSyncRunHeldRemovals(fctx, accountID, run.ID, run.PendingRemovals, run.PendingRemovalPaths); err != nil {
+			log.Warn("recording the removals held for confirmation", "error", err)
+		}
+	}
+	out := LiveResult{RunID: run.ID, State: run.State, Counts: res.Counts}
+	log.Debug("live batch applied", "paths", len(paths), "state", run.State, "added", res.Counts.Added,
+		"updated", res.Counts.Updated, "moved", res.Counts.Moved, "removed", res.Counts.Removed)
+
+	// 4. What follows.
+	s.liveFollowUp(fctx, log, run, res.Counts, prior, end)
+	return out, syncErr
+}
+
+// liveFollowUp queues previews and the sweep for what the batch changed,
+// tells the open pages, and tells people only about a failure or a held
+// removal (once, not for every batch of the hour).
+func (s *Service) liveFollowUp(ctx context.Context, log *slog.Logger, run catalog.SyncRun, batch catalog.Counts, prevState string, now time.Time) {
+	if batch.Added+batch.Updated+batch.Moved > 0 {
+		if err := s.queue.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
+			log.Warn("queueing previews after a live batch", "error", err)
+		}
+	}
+	if batch.Removed > 0 {
+		if err := s.queue.Enqueue(ctx, media.SweepArgs{AccountID: run.AccountID}); err != nil {
+			log.Warn("queueing the preview sweep after a live batch", "error", err)
+		}
+	}
+	if batch.Changes() > 0 {
+		if err := s.cat.SetLastChange(ctx, run.AccountID, now); err != nil {
+			log.Warn("recording the live change time", "error", err)
+		}
+		s.publish(ctx, notify.LibraryChanged, run)
+	}
+	if run.State == catalog.RunSucceeded {
+		return
+	}
+	// A failure, or removals held: the run's page and its message say
+	// what to do. The hour's row keeps the state; people hear of it once.
+	s.publishRun(ctx, run)
+	if s.cfg.Messages != nil && prevState != run.State {
+		if err := s.cfg.Messages.RunFinished(ctx, run); err != nil {
+			log.Warn("sending the live batch's failure messages", "error", err)
+		}
+	}
+}
+
+func addCounts(a, b catalog.Counts) catalog.Counts {
+	return catalog.Counts{Seen: a.Seen + b.Seen, Added: a.Added + b.Added, Updated: a.Updated + b.Updated,
+		Moved: a.Moved + b.Moved, Removed: a.Removed + b.Removed, Errors: a.Errors + b.Errors}
+}
