@@ -15,6 +15,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 	"github.com/shelf-dam/shelf/internal/syncrun"
 	"github.com/shelf-dam/shelf/internal/testenv"
@@ -86,7 +87,9 @@ func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, FetchPollInterval: 100 * time.Millisecond, Syncs: func(c *syncrun.Config) {
+	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, FetchPollInterval: 100 * time.Millisecond, Live: func(c *live.Config) {
+		c.LeaseTTL, c.SuperviseEvery = 3*time.Second, 200*time.Millisecond
+	}, Syncs: func(c *syncrun.Config) {
 		c.LeaseTTL = 3 * time.Second
 		// River's own retry of a failed sync waits long: tests that want
 		// a sync press Sync now.

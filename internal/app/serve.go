@@ -33,6 +33,7 @@ func (a *App) Handler(svc *Services) *web.Server {
 		Hub:      svc.Hub,
 		Library:  svc.Library,
 		Media:    svc.Media,
+		Events:   svc.Events,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -11,6 +12,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
 	"github.com/shelf-dam/shelf/internal/library"
+	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/queue"
@@ -30,7 +32,14 @@ type Services struct {
 	Dispatcher *notify.Dispatcher
 	Media      *media.Service
 	Library    *library.Service
-	work       bool
+	// Live watches the live accounts this process holds and applies their
+	// changes (processes that work jobs); Events receives the storages'
+	// notifications (every process).
+	Live   *live.Service
+	Events *live.Receiver
+	work   bool
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 // ServicesOptions tune StartServices.
@@ -44,6 +53,8 @@ type ServicesOptions struct {
 	Syncs func(*syncrun.Config)
 	// FetchPollInterval overrides the queue's poll fallback (tests).
 	FetchPollInterval time.Duration
+	// Live overrides live sync settings (tests: quick supervision).
+	Live func(*live.Config)
 }
 
 // StartServices builds and starts the services. Stop them with Stop.
@@ -129,20 +140,66 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Logger:  a.Logger,
 		Now:     a.Now,
 	})
+	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
+	var liveSvc *live.Service
+	if opts.Work {
+		lcfg := live.Config{
+			Store: a.Store, Policy: a.Policy, Batches: syncs, Connectors: conns, NodeID: syncs.NodeID(),
+			PublicURL: a.Cfg.PublicURL, LeaseTTL: a.Cfg.LeaseTTL, Workers: max(a.Cfg.SyncWorkers, 1), Logger: a.Logger, Now: a.Now,
+		}
+		if opts.Live != nil {
+			opts.Live(&lcfg)
+		}
+		liveSvc, err = live.New(lcfg)
+		if err != nil {
+			lcancel()
+			hub.Stop()
+			return nil, err
+		}
+	}
+	wake := func() {}
+	if liveSvc != nil {
+		wake = liveSvc.Wake
+	}
+	events := live.NewReceiver(live.ReceiverConfig{Store: a.Store, Connectors: conns, Wake: wake, Logger: a.Logger})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		wg.Go(func() { events.Run(lctx) })
+		if liveSvc != nil {
+			wg.Go(func() {
+				if err := liveSvc.Run(lctx); err != nil {
+					a.Logger.Warn("live sync stopped", "error", err)
+				}
+			})
+		}
+		wg.Wait()
+	}()
 	if opts.Work {
 		if err := q.Start(ctx); err != nil {
+			lcancel()
+			<-done
 			hub.Stop()
 			return nil, fmt.Errorf("starting job workers: %w", err)
 		}
 		a.Logger.Info("job workers started", "node", q.NodeID(), "sync_workers", a.Cfg.SyncWorkers,
 			"lease_ttl", a.Cfg.LeaseTTL, "scheduler_interval", a.Cfg.SchedulerInterval)
 	}
-	return &Services{Hub: hub, Conns: conns, Queue: q, Syncs: syncs, Dispatcher: dispatcher, Media: mediaSvc, Library: lib, work: opts.Work}, nil
+	return &Services{Hub: hub, Conns: conns, Queue: q, Syncs: syncs, Dispatcher: dispatcher, Media: mediaSvc, Library: lib,
+		Live: liveSvc, Events: events, work: opts.Work, stop: lcancel, done: done}, nil
 }
 
 // Stop stops the job workers (letting running jobs finish until ctx ends)
 // and the hub.
 func (s *Services) Stop(ctx context.Context) error {
+	// Live watching stops first: batches in flight finish, the accounts are
+	// given up for another process at once.
+	s.stop()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+	}
 	var err error
 	if s.work {
 		err = s.Queue.Stop(ctx)

@@ -295,3 +295,21 @@ func (s *Store) SetLiveChannel(ctx context.Context, accountID int64, holder, id,
 WHERE account_id = ? AND holder = ?`, id, resource, token, msPtr(expires), accountID, holder)
 	return err
 }
+
+// ListLiveWatchers returns every watcher row, expired ones included.
+func (s *Store) ListLiveWatchers(ctx context.Context) ([]LiveWatcher, error) {
+	rows, err := s.query(ctx, s.db, `SELECT `+liveWatcherColumns+` FROM live_watchers`)
+	if err != nil {
+		return nil, fmt.Errorf("listing live watchers: %w", err)
+	}
+	defer rows.Close()
+	var out []LiveWatcher
+	for rows.Next() {
+		w, err := scanLiveWatcher(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

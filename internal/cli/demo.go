@@ -16,6 +16,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/demo"
+	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncrun"
 )
@@ -30,8 +31,9 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	fs, cfg := newFlags(env, "demo", `Runs Shelf on the embedded default (SQLite under the data directory) with a
 demo account whose storage is a local folder of generated sample images in
 nested folders (DATA_DIR/demo-library). It syncs the folder, serves the web
-app and prints the URL and the sign-in last. Edit files in the demo folder
-and press "Sync now" to see them arrive. The password is generated on the
+app and prints the URL and the sign-in last. The demo syncs live: add, edit,
+move or delete files in the demo folder and the open library shows it within
+seconds. The password is generated on the
 first start and kept in DATA_DIR/`+demo.PasswordFile+` (delete it for a new one).`)
 	if err := parse(fs, cfg, args); err != nil {
 		return err
@@ -62,6 +64,11 @@ first start and kept in DATA_DIR/`+demo.PasswordFile+` (delete it for a new one)
 	if err != nil {
 		return err
 	}
+	// The demo runs live whatever its plan (SPEC §3.4): a newcomer who drops
+	// a file into the folder sees it appear in the open library page.
+	for _, plan := range policy.Plans() {
+		a.Policy = a.Policy.WithLive(plan)
+	}
 	// The sign-in is printed once the start-up sync has finished, so that it
 	// comes after the start-up logs instead of scrolling away among them.
 	var printed sync.WaitGroup
@@ -84,7 +91,7 @@ first start and kept in DATA_DIR/`+demo.PasswordFile+` (delete it for a new one)
 			if ctx.Err() != nil {
 				return
 			}
-			fmt.Fprintf(env.Stdout, "\nShelf demo is running at %s\n  sign in as: %s\n  password:   %s (kept in %s)\n  library:    %s (a local folder: change files there, then Sync now)\n  account:    %d on plan %s\nStop with Ctrl-C.\n\n",
+			fmt.Fprintf(env.Stdout, "\nShelf demo is running at %s\n  sign in as: %s\n  password:   %s (kept in %s)\n  library:    %s (a local folder, synced live: change files there and watch the library)\n  account:    %d on plan %s\nStop with Ctrl-C.\n\n",
 				url, demoEmail, password, filepath.Join(cfg.DataDir, demo.PasswordFile), libDir, acct.ID, acct.Plan)
 		}()
 	})

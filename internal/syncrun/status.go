@@ -24,6 +24,14 @@ type Status struct {
 	Manual         ManualStatus
 	ManualCooldown time.Duration
 	AutoInterval   time.Duration
+	// Live: the plan syncs this storage live (AutoInterval is then the
+	// reconciliation's). LastChangeAt is when a live batch last changed
+	// the library; LiveMode ("push", "polling", "error", "" while no
+	// process watches yet) and LiveNote say how changes arrive, in words.
+	Live         bool
+	LastChangeAt *time.Time
+	LiveMode     string
+	LiveNote     string
 }
 
 // Why a manual sync cannot start now (ManualStatus.Reason).
@@ -75,6 +83,14 @@ func (s *Service) Status(ctx context.Context, accountID int64, now time.Time) (S
 	st.StorageKind = conn.Kind
 	lim := s.policy.Limits(acct.Plan, conn.Kind)
 	st.ManualCooldown, st.AutoInterval = lim.ManualCooldown, lim.AutoInterval
+	st.Live, st.LastChangeAt = lim.Live, conn.LastChangeAt
+	if st.Live {
+		if w, err := s.cat.GetLiveWatcher(ctx, accountID); err == nil && w.ExpiresAt.After(now) {
+			st.LiveMode, st.LiveNote = w.Mode, w.Note
+		} else if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			return Status{}, fmt.Errorf("reading the live watcher of account %d: %w", accountID, err)
+		}
+	}
 	st.Manual = s.manualStatus(catalog.SyncSchedule{Plan: acct.Plan, LastManualSyncAt: acct.LastManualSyncAt}, conn.Kind, now)
 	if st.Running != nil {
 		st.Manual.Allowed, st.Manual.Reason, st.Manual.AllowingPlan = false, ManualRunning, ""

@@ -25,6 +25,7 @@ type Catalog interface {
 	UpdateSyncRun(ctx context.Context, r catalog.SyncRun) error
 	SetSyncRunHeldRemovals(ctx context.Context, accountID, runID, removals int64, paths []string) error
 	SetLastChange(ctx context.Context, accountID int64, at time.Time) error
+	GetLiveWatcher(ctx context.Context, accountID int64) (catalog.LiveWatcher, error)
 
 	AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)
 	AcquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (catalog.Lease, error)

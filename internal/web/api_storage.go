@@ -2,11 +2,15 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
+	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/notify"
+	"github.com/shelf-dam/shelf/internal/storage"
 )
 
 // handleGetStorage shows the account's connection without secrets.
@@ -20,7 +24,16 @@ func (s *Server) handleGetStorage(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"storage": connections.Describe(conn)})
+	desc := connections.Describe(conn)
+	if conn.Kind == string(storage.KindS3) {
+		u, err := s.eventsURL(r, p.Account.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		desc["events_url"] = u
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"storage": desc})
 }
 
 // handlePutStorage connects (or replaces) the account's storage after
@@ -58,4 +71,52 @@ func (s *Server) handlePutStorage(w http.ResponseWriter, r *http.Request, p *pri
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"storage": connections.Describe(conn), "sync_run": notify.ViewRun(run), "library_reset": reset})
+}
+
+// maxEventBody bounds a storage notification's body.
+const maxEventBody = 1 << 20
+
+// handleStorageEvents takes a storage's change notifications for live
+// sync: S3 bucket events (directly or through SNS) and Google Drive push
+// notifications, authenticated by the unguessable key in the URL (and SNS
+// messages by their signature, Drive's by their channel token).
+func (s *Server) handleStorageEvents(w http.ResponseWriter, r *http.Request) {
+	if s.events == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"code": "unavailable", "message": "this process does not take storage events"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"code": "too_large",
+			"message": "a storage notification may be at most 1 MiB; send fewer records per message"})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "bad_request", "message": "the notification body could not be read"})
+		return
+	}
+	err = s.events.Receive(r.Context(), r.PathValue("key"), r.Header, body)
+	var re *live.ReceiveError
+	switch {
+	case errors.As(err, &re):
+		code := map[int]string{http.StatusNotFound: "not_found", http.StatusBadRequest: "bad_request", http.StatusForbidden: "forbidden"}[re.Status]
+		if code == "" {
+			code = "unavailable"
+		}
+		writeJSON(w, re.Status, map[string]any{"code": code, "message": re.Message})
+	case err != nil:
+		s.writeError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}
+}
+
+// eventsURL is the URL a storage posts its change notifications to.
+func (s *Server) eventsURL(r *http.Request, accountID int64) (string, error) {
+	key, err := s.store.EventsKey(r.Context(), accountID)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(s.cfg.PublicURL, "/") + "/api/v1/storage/events/" + key, nil
 }

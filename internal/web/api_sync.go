@@ -35,6 +35,11 @@ func (s *Server) handleGetSync(w http.ResponseWriter, r *http.Request, p *princi
 		"plan_allowing_manual_now": nil,
 		"manual_cooldown_seconds":  int64(st.ManualCooldown.Seconds()),
 		"auto_interval_seconds":    int64(st.AutoInterval.Seconds()),
+		"live":                     st.Live,
+		"last_change_at":           timeOrNil(st.LastChangeAt),
+	}
+	if st.Live {
+		body["live_mode"], body["live_note"] = st.LiveMode, st.LiveNote
 	}
 	if st.StorageKind != "" {
 		body["storage_kind"] = st.StorageKind

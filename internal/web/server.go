@@ -19,6 +19,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/connections"
 	"github.com/shelf-dam/shelf/internal/library"
+	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/policy"
@@ -50,6 +51,8 @@ type Deps struct {
 	Library *library.Service
 	// Media serves thumbnails and previews.
 	Media *media.Service
+	// Events receives storage change notifications (live sync).
+	Events *live.Receiver
 }
 
 // PlanSetter changes an account's plan; the next auto-sync is rescheduled
@@ -72,6 +75,7 @@ type Server struct {
 	hub      *notify.Hub
 	library  *library.Service
 	media    *media.Service
+	events   *live.Receiver
 	// closing is closed when the server shuts down, ending SSE streams.
 	closing chan struct{}
 	now     func() time.Time
@@ -116,6 +120,7 @@ func New(d Deps) *Server {
 		hub:      d.Hub,
 		library:  d.Library,
 		media:    d.Media,
+		events:   d.Events,
 		closing:  make(chan struct{}),
 		now:      func() time.Time { return now().UTC() },
 		metrics:  newHTTPMetrics(reg),
@@ -166,6 +171,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	// Storage and sync.
 	m.Handle("GET /api/v1/storage", s.authed(adminOnly, s.handleGetStorage))
 	m.Handle("PUT /api/v1/storage", s.authed(adminOnly, s.handlePutStorage))
+	m.HandleFunc("POST /api/v1/storage/events/{key}", s.handleStorageEvents)
 	m.Handle("GET /api/v1/storage/gdrive/folders", s.authed(adminOnly, s.handleDriveFolders))
 	m.Handle("GET /oauth/google/start", s.authed(adminOnly, s.handleOAuthStart))
 	m.Handle("GET /oauth/google/callback", s.authed(adminOnly, s.handleOAuthCallback))

@@ -1,0 +1,191 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shelf-dam/shelf/internal/apitest"
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/config"
+)
+
+// livePolicy makes the trial plan (every new account's) sync live.
+const livePolicy = `
+[plans.trial]
+drive_auto = "live"
+s3_auto = "live"
+local_auto = "live"
+`
+
+// startLive starts a server whose trial plan syncs live.
+func startLive(t *testing.T, dialect string) *env {
+	t.Helper()
+	pf := filepath.Join(t.TempDir(), "policy.toml")
+	if err := os.WriteFile(pf, []byte(livePolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startWith(t, dialect, func(c *config.Config) { c.PolicyFile = pf }, nil)
+}
+
+// asset returns the live asset at a storage path, or false.
+func (e *env) asset(accountID int64, path string) (catalog.Asset, bool) {
+	a, err := e.a.Store.GetAssetByStorageID(context.Background(), accountID, path)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && a.RemovedAt != nil) {
+		return a, false
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a, true
+}
+
+// waitWatched waits until a process watches the account live.
+func (e *env) waitWatched(c *apitest.Client) map[string]any {
+	e.t.Helper()
+	var body map[string]any
+	waitFor(e.t, "the account watched live", func() bool {
+		r := c.Must(200, "GET", "/api/v1/sync", nil)
+		body = r.Body
+		return body["live_mode"] != nil && body["live_mode"] != "" && body["state"] == "idle"
+	})
+	return body
+}
+
+// A user on a live plan adds, changes, renames, moves and deletes files
+// in a local folder and sees each change in the library within seconds,
+// with moves keeping the team's tags; the catalog then equals what a full
+// sync finds (a manual sync changes nothing).
+func TestLiveLocalFolder(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		e := startLive(t, dialect)
+		c, acct, _ := e.signup("live@example.com", "Live team")
+		e.writeFile("lib/start.txt", "start")
+		e.connectLocal(c, acct, "lib")
+		st := e.waitWatched(c)
+		if st["live"] != true || st["live_mode"] != "push" || !strings.Contains(st["live_note"].(string), "as they happen") {
+			t.Fatalf("sync status of a live local folder: %v", st)
+		}
+
+		// A new file.
+		e.writeFile("lib/a.txt", "alpha")
+		waitFor(t, "a new file shows", func() bool { _, ok := e.asset(acct, "a.txt"); return ok })
+		a, _ := e.asset(acct, "a.txt")
+		c.Must(200, "PATCH", "/api/v1/assets/"+itoa(a.ID), map[string]any{"tags": []string{"keep"}})
+
+		// A folder created and filled at once.
+		e.writeFile("lib/new/deep/x.txt", "x")
+		e.writeFile("lib/new/deep/y.txt", "y")
+		waitFor(t, "a folder created and filled at once shows", func() bool {
+			_, x := e.asset(acct, "new/deep/x.txt")
+			_, y := e.asset(acct, "new/deep/y.txt")
+			return x && y
+		})
+
+		// A content change.
+		e.writeFile("lib/a.txt", "alpha, longer now")
+		waitFor(t, "a content change shows", func() bool { a, ok := e.asset(acct, "a.txt"); return ok && a.Size == 17 })
+
+		// A rename of a file, then a move of a folder holding one: tags kept.
+		if err := os.Rename(filepath.Join(e.local, "lib/a.txt"), filepath.Join(e.local, "lib/new/b.txt")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a moved file shows at its new path", func() bool { _, ok := e.asset(acct, "new/b.txt"); return ok })
+		if _, ok := e.asset(acct, "a.txt"); ok {
+			t.Fatal("the moved file is still at its old path")
+		}
+		if err := os.Rename(filepath.Join(e.local, "lib/new"), filepath.Join(e.local, "lib/renamed")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a renamed folder's files show under its new name", func() bool {
+			_, b := e.asset(acct, "renamed/b.txt")
+			_, x := e.asset(acct, "renamed/deep/x.txt")
+			return b && x
+		})
+		moved, _ := e.asset(acct, "renamed/b.txt")
+		if moved.ID != a.ID || len(moved.Tags) != 1 || moved.Tags[0] != "keep" {
+			t.Fatalf("a file moved twice lost its identity or tags: %+v (was asset %d)", moved, a.ID)
+		}
+
+		// A whole subtree deleted.
+		if err := os.RemoveAll(filepath.Join(e.local, "lib/renamed")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a deleted subtree goes", func() bool {
+			_, b := e.asset(acct, "renamed/b.txt")
+			_, x := e.asset(acct, "renamed/deep/y.txt")
+			return !b && !x
+		})
+
+		// The history sums the batches in one live run of the hour, and
+		// last_change_at is set.
+		r := c.Must(200, "GET", "/api/v1/sync/runs", nil)
+		live := 0
+		for _, it := range r.List("runs") {
+			if it.(map[string]any)["trigger"] == "live" {
+				live++
+			}
+		}
+		if live != 1 {
+			t.Fatalf("want one live run in the history, got %d: %v", live, r.Body)
+		}
+		if st := c.Must(200, "GET", "/api/v1/sync", nil); st.Body["last_change_at"] == nil {
+			t.Fatalf("last_change_at missing: %v", st.Body)
+		}
+
+		// Nothing was lost: a full sync finds nothing to change.
+		rr := c.Must(202, "POST", "/api/v1/sync", nil)
+		run := e.waitRun(acct, apitest.Num(rr.Obj("run")["id"]))
+		if run.State != catalog.RunSucceeded || run.Counts.Changes() != 0 {
+			t.Fatalf("a full sync after the live batches changed something: %+v", run)
+		}
+	})
+}
+
+// The events URL refuses what it must: an unknown key (404), a body that
+// is not an S3 event (400), one over 1 MiB (413), an unsigned SNS message
+// (403) — and none of them changes the library.
+func TestStorageEventsRefusals(t *testing.T) {
+	t.Parallel()
+	e := startLive(t, "sqlite")
+	post := func(key, body string, h map[string]string) int {
+		req, _ := http.NewRequest("POST", e.url+"/api/v1/storage/events/"+key, strings.NewReader(body))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post("no-such-key", `{"Records":[]}`, nil); got != 404 {
+		t.Fatalf("unknown key: %d, want 404", got)
+	}
+	c, acct, _ := e.signup("ev@example.com", "Events team")
+	e.writeFile("ev/a.txt", "a")
+	e.connectLocal(c, acct, "ev")
+	key, err := e.a.Store.EventsKey(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A local folder's URL takes Drive notifications only.
+	if got := post(key, `{"Records":[]}`, nil); got != 400 {
+		t.Fatalf("S3 events for a local folder: %d, want 400", got)
+	}
+	big := bytes.Repeat([]byte("x"), 1<<20+1)
+	if got := post(key, string(big), nil); got != 413 {
+		t.Fatalf("a body over 1 MiB: %d, want 413", got)
+	}
+	// A Drive notification on a channel nobody opened.
+	if got := post(key, "", map[string]string{"X-Goog-Channel-ID": "x", "X-Goog-Channel-Token": "y", "X-Goog-Resource-State": "change"}); got != 400 {
+		t.Fatalf("a Drive notification for a local folder: %d, want 400", got)
+	}
+}

@@ -1,0 +1,103 @@
+package live
+
+import (
+	"context"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// supervise keeps this process's share of the live accounts watched: it
+// renews the rows it holds, stops watching accounts it lost or that are no
+// longer live (plan changed, storage disconnected or needing a reconnect),
+// and claims unwatched live accounts up to a fair share of them (the live
+// accounts divided among the processes watching).
+func (s *Service) supervise(ctx context.Context) {
+	now := s.cfg.Now()
+	holder := s.Holder()
+	held, err := s.cfg.Store.RenewLiveWatchers(ctx, holder, now, s.cfg.LeaseTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("renewing live watchers", "error", err)
+		}
+		return
+	}
+	heldSet := make(map[int64]bool, len(held))
+	for _, id := range held {
+		heldSet[id] = true
+	}
+	cands, err := s.cfg.Store.ListLiveCandidates(ctx)
+	if err != nil {
+		s.log.Warn("listing live accounts", "error", err)
+		return
+	}
+	want := make(map[int64]catalog.LiveCandidate)
+	order := make([]int64, 0)
+	for _, c := range cands {
+		if c.Status == catalog.ConnOK && s.cfg.Policy.Live(c.Plan, c.Kind) {
+			want[c.AccountID] = c
+			order = append(order, c.AccountID)
+		}
+	}
+	// Lost (taken over after expiry) or no longer live: stop watching.
+	s.mu.Lock()
+	var drop []*watcher
+	for id, w := range s.watchers {
+		if !heldSet[id] || want[id].AccountID == 0 {
+			drop = append(drop, w)
+			delete(s.watchers, id)
+		}
+	}
+	mine := len(s.watchers)
+	s.mu.Unlock()
+	for _, w := range drop {
+		w.stop()
+		if heldSet[w.account] {
+			if err := s.cfg.Store.ReleaseLiveWatcher(ctx, w.account, holder); err != nil {
+				s.log.Warn("giving up a live account", "account_id", w.account, "error", err)
+			}
+		}
+		s.log.Info("stopped watching an account", "account_id", w.account, "still_held", heldSet[w.account])
+	}
+	// Rows held by this process without a watcher (a watcher of a former
+	// run of this process name) are taken up again below.
+	rows, err := s.cfg.Store.ListLiveWatchers(ctx)
+	if err != nil {
+		s.log.Warn("listing live watchers", "error", err)
+		return
+	}
+	taken := make(map[int64]catalog.LiveWatcher, len(rows))
+	others := map[string]bool{}
+	for _, r := range rows {
+		if r.ExpiresAt.After(now) && r.Holder != holder {
+			taken[r.AccountID] = r
+			others[r.Holder] = true
+		} else if r.Holder != holder {
+			taken[r.AccountID] = r // expired: claimable, its channel to stop
+		}
+	}
+	share := (len(want) + len(others)) / (len(others) + 1) // ceil(len(want) / processes)
+	for _, id := range order {
+		if mine >= share {
+			break
+		}
+		s.mu.Lock()
+		_, watching := s.watchers[id]
+		s.mu.Unlock()
+		if watching {
+			continue
+		}
+		if r, ok := taken[id]; ok && r.ExpiresAt.After(now) {
+			continue
+		}
+		prev, ok, err := s.cfg.Store.ClaimLiveWatcher(ctx, id, holder, now, s.cfg.LeaseTTL)
+		if err != nil {
+			s.log.Warn("claiming a live account", "account_id", id, "error", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		s.start(ctx, want[id], prev)
+		mine++
+	}
+}
