@@ -90,8 +90,8 @@ type Config struct {
 	// SuperviseEvery is the time between two supervision rounds (renewing,
 	// claiming, releasing); min(LeaseTTL/3, 5 s) when 0.
 	SuperviseEvery time.Duration
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Service watches live accounts and applies their changes. Run it in

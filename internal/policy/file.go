@@ -34,7 +34,7 @@ type fileFormat struct {
 	LiveReconcile *string             `toml:"live_reconcile"`
 	DriveLivePoll *string             `toml:"drive_live_poll"`
 	LocalLivePoll *string             `toml:"local_live_poll"`
-	Plans      map[string]filePlan `toml:"plans"`
+	Plans         map[string]filePlan `toml:"plans"`
 }
 
 type filePlan struct {
