@@ -23,14 +23,30 @@ s3_auto = "live"
 local_auto = "live"
 `
 
-// startLive starts a server whose trial plan syncs live.
-func startLive(t *testing.T, dialect string) *env {
+// startLive starts a server whose trial plan syncs live; extra goes at the
+// top of the policy file, mod (when set) adjusts the configuration.
+func startLive(t *testing.T, dialect string, extra ...any) *env {
 	t.Helper()
+	text := livePolicy
+	var mod func(*config.Config)
+	for _, x := range extra {
+		switch v := x.(type) {
+		case string:
+			text = v + "\n" + text
+		case func(*config.Config):
+			mod = v
+		}
+	}
 	pf := filepath.Join(t.TempDir(), "policy.toml")
-	if err := os.WriteFile(pf, []byte(livePolicy), 0o644); err != nil {
+	if err := os.WriteFile(pf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startWith(t, dialect, func(c *config.Config) { c.PolicyFile = pf }, nil)
+	return startWith(t, dialect, func(c *config.Config) {
+		c.PolicyFile = pf
+		if mod != nil {
+			mod(c)
+		}
+	}, nil)
 }
 
 // asset returns the live asset at a storage path, or false.
@@ -55,6 +71,21 @@ func (e *env) waitWatched(c *apitest.Client) map[string]any {
 		return body["live_mode"] != nil && body["live_mode"] != "" && body["state"] == "idle"
 	})
 	return body
+}
+
+// waitCaughtUp waits until the catch-up batch a watcher starts with (the
+// re-list of what changed while nobody watched) was applied.
+func (e *env) waitCaughtUp(c *apitest.Client) {
+	e.t.Helper()
+	e.waitWatched(c)
+	waitFor(e.t, "the live catch-up batch", func() bool {
+		for _, it := range c.Must(200, "GET", "/api/v1/sync/runs", nil).List("runs") {
+			if r := it.(map[string]any); r["trigger"] == "live" && r["state"] == "succeeded" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // A user on a live plan adds, changes, renames, moves and deletes files

@@ -53,7 +53,7 @@ type target struct {
 const (
 	flushEvery  = 100 * time.Millisecond
 	maxBuffered = 100000
-	targetTTL   = 10 * time.Second
+	targetTTL   = 2 * time.Second
 	maxTargets  = 10000
 )
 
