@@ -273,12 +273,24 @@ func (s *Store) ReleaseLiveWatcher(ctx context.Context, accountID int64, holder 
 	return err
 }
 
-// LiveHolders counts the distinct processes holding unexpired watcher
-// rows other than holder: how many share the live accounts.
-func (s *Store) LiveHolders(ctx context.Context, holder string, now time.Time) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.db, `SELECT COUNT(DISTINCT holder) FROM live_watchers WHERE holder <> ? AND expires_at > ?`, holder, ms(now)).Scan(&n)
-	return n, mapErr(err)
+// LiveHeartbeat records holder as taking part in live watching until
+// now+ttl and returns how many other processes do.
+func (s *Store) LiveHeartbeat(ctx context.Context, holder string, now time.Time, ttl time.Duration) (others int, err error) {
+	if _, err := s.exec(ctx, s.db, `INSERT INTO live_nodes (holder, expires_at) VALUES (?, ?)
+ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at`, holder, ms(now.Add(ttl))); err != nil {
+		return 0, fmt.Errorf("recording this process for live sync: %w", err)
+	}
+	if _, err := s.exec(ctx, s.db, `DELETE FROM live_nodes WHERE expires_at < ?`, ms(now.Add(-time.Hour))); err != nil {
+		return 0, err
+	}
+	err = s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM live_nodes WHERE holder <> ? AND expires_at > ?`, holder, ms(now)).Scan(&others)
+	return others, mapErr(err)
+}
+
+// LeaveLive removes holder from live watching (it stops).
+func (s *Store) LeaveLive(ctx context.Context, holder string) error {
+	_, err := s.exec(ctx, s.db, `DELETE FROM live_nodes WHERE holder = ?`, holder)
+	return err
 }
 
 // SetLiveWatcherMode records how changes of the account arrive (mode

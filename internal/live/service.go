@@ -209,6 +209,9 @@ func (s *Service) shutdown() {
 			s.log.Warn("giving up a live account", "account_id", w.account, "error", err)
 		}
 	}
+	if err := s.cfg.Store.LeaveLive(ctx, s.Holder()); err != nil {
+		s.log.Warn("leaving live sync", "error", err)
+	}
 }
 
 // dispatch starts a batch for every watched account with changes waiting,

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -9,11 +10,19 @@ import (
 // supervise keeps this process's share of the live accounts watched: it
 // renews the rows it holds, stops watching accounts it lost or that are no
 // longer live (plan changed, storage disconnected or needing a reconnect),
-// and claims unwatched live accounts up to a fair share of them (the live
-// accounts divided among the processes watching).
+// claims unwatched live accounts up to a fair share of them (the live
+// accounts divided among the processes taking part), and gives up what it
+// holds beyond that share so a process that joined gets its part.
 func (s *Service) supervise(ctx context.Context) {
 	now := s.cfg.Now()
 	holder := s.Holder()
+	others, err := s.cfg.Store.LiveHeartbeat(ctx, holder, now, s.cfg.LeaseTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("live sync heartbeat", "error", err)
+		}
+		return
+	}
 	held, err := s.cfg.Store.RenewLiveWatchers(ctx, holder, now, s.cfg.LeaseTTL)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -66,16 +75,12 @@ func (s *Service) supervise(ctx context.Context) {
 		return
 	}
 	taken := make(map[int64]catalog.LiveWatcher, len(rows))
-	others := map[string]bool{}
 	for _, r := range rows {
-		if r.ExpiresAt.After(now) && r.Holder != holder {
-			taken[r.AccountID] = r
-			others[r.Holder] = true
-		} else if r.Holder != holder {
-			taken[r.AccountID] = r // expired: claimable, its channel to stop
+		if r.Holder != holder {
+			taken[r.AccountID] = r // an expired one is claimable; its channel is stopped
 		}
 	}
-	share := (len(want) + len(others)) / (len(others) + 1) // ceil(len(want) / processes)
+	share := (len(want) + others) / (others + 1) // ceil(live accounts / processes)
 	for _, id := range order {
 		if mine >= share {
 			break
@@ -100,4 +105,31 @@ func (s *Service) supervise(ctx context.Context) {
 		s.start(ctx, want[id], prev)
 		mine++
 	}
+	if others > 0 && mine > share+1 {
+		s.shed(ctx, mine-share)
+	}
+}
+
+// shed gives up n watched accounts (the last claimed first) for other
+// processes to take over; their changes wait in live_events meanwhile.
+func (s *Service) shed(ctx context.Context, n int) {
+	s.mu.Lock()
+	ids := make([]int64, 0, len(s.watchers))
+	for id := range s.watchers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var drop []*watcher
+	for _, id := range ids[len(ids)-n:] {
+		drop = append(drop, s.watchers[id])
+		delete(s.watchers, id)
+	}
+	s.mu.Unlock()
+	for _, w := range drop {
+		w.stop()
+		if err := s.cfg.Store.ReleaseLiveWatcher(ctx, w.account, s.Holder()); err != nil {
+			s.log.Warn("giving up a live account", "account_id", w.account, "error", err)
+		}
+	}
+	s.log.Info("gave up live accounts for other processes", "count", len(drop))
 }

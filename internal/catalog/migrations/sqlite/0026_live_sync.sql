@@ -25,6 +25,13 @@ CREATE TABLE live_watchers (
 );
 CREATE INDEX live_watchers_holder ON live_watchers (holder);
 
+-- The processes taking part in live watching, each renewing its row: how
+-- many share the live accounts (each watches its fair share).
+CREATE TABLE live_nodes (
+    holder     TEXT    PRIMARY KEY,
+    expires_at INTEGER  NOT NULL
+);
+
 -- The paths a storage reported changed and no live batch applied yet,
 -- coalesced per path. '' stands for the whole root (events were lost or too
 -- many: re-list everything; for Drive, read the changes feed).
