@@ -46,18 +46,21 @@ func (s *Service) start(ctx context.Context, c catalog.LiveCandidate, prev catal
 	s.log.Info("watching an account live", "account_id", c.AccountID, "kind", c.Kind)
 	go func() {
 		defer close(w.done)
-		// Changes made while nobody watched are found by re-listing (Drive:
-		// by reading the feed from the saved cursor).
-		s.record(wctx, c.AccountID, []string{""})
 		s.watch(wctx, c, prev)
 	}()
 }
 
 // watch runs the account's source until ctx ends, retrying a source that
-// failed (the storage unreachable) after a pause.
+// failed (the storage unreachable) after a pause. Each time a source
+// starts, changes made while nobody watched are found by re-listing (Drive:
+// by reading the feed from the saved cursor): for a local folder once its
+// watches are in place, so nothing falls between the two.
 func (s *Service) watch(ctx context.Context, c catalog.LiveCandidate, prev catalog.LiveWatcher) {
 	pause := 5 * time.Second
 	for ctx.Err() == nil {
+		if storage.Kind(c.Kind) != storage.KindLocal {
+			s.record(ctx, c.AccountID, []string{""})
+		}
 		var err error
 		switch storage.Kind(c.Kind) {
 		case storage.KindLocal:
@@ -83,7 +86,6 @@ func (s *Service) watch(ctx context.Context, c catalog.LiveCandidate, prev catal
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 5*time.Minute)
-		s.record(ctx, c.AccountID, []string{""}) // whatever happened meanwhile
 	}
 }
 
@@ -112,7 +114,10 @@ func (s *Service) watchLocal(ctx context.Context, accountID int64) error {
 		return fmt.Errorf("the local connector does not say its folder")
 	}
 	s.setMode(ctx, accountID, ModePush, "Changes in the folder are noticed as they happen (filesystem notifications).")
-	werr := fswatch.Watch(ctx, d.Dir(), fswatch.Options{Debounce: s.cfg.Quiet, MaxDelay: s.cfg.MaxDelay, MaxPaths: s.cfg.MaxPending, Logger: s.log},
+	// The watcher's own debounce is short: live_events debounces again.
+	opts := fswatch.Options{Debounce: 50 * time.Millisecond, MaxDelay: s.cfg.MaxDelay, MaxPaths: s.cfg.MaxPending, Logger: s.log,
+		Ready: func() { s.record(ctx, accountID, []string{""}) }}
+	werr := fswatch.Watch(ctx, d.Dir(), opts,
 		func(b fswatch.Batch) {
 			if b.Overflow {
 				s.record(ctx, accountID, []string{""})
@@ -127,6 +132,7 @@ func (s *Service) watchLocal(ctx context.Context, accountID int64) error {
 		return werr
 	}
 	every := s.cfg.Policy.LocalLivePoll()
+	s.record(ctx, accountID, []string{""})
 	s.setMode(ctx, accountID, ModePolling, fmt.Sprintf("This folder cannot be watched (%s), so Shelf looks for changes every %s instead.", werr.Error(), every))
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -212,3 +212,47 @@ func TestLoad(t *testing.T) {
 		t.Errorf("missing file error = %v, want one naming SHELF_POLICY_FILE", err)
 	}
 }
+
+func TestLivePlans(t *testing.T) {
+	p, err := Parse(`
+live_reconcile = "6h"
+drive_live_poll = "20s"
+[plans.medium]
+drive_auto = "live"
+[plans.small]
+s3_auto = "LIVE"
+local_auto = "10m"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		plan, kind string
+		live       bool
+		auto       time.Duration
+	}{
+		{"medium", "gdrive", true, 6 * time.Hour}, // live: the reconciliation interval
+		{"medium", "s3", true, 6 * time.Hour},     // S3 follows Drive; live counts without s3_auto_sync
+		{"medium", "local", true, 6 * time.Hour},  // local follows Drive
+		{"small", "s3", true, 6 * time.Hour},
+		{"small", "local", false, 10 * time.Minute},
+		{"small", "gdrive", false, 15 * time.Minute},
+		{"free", "gdrive", false, 0},
+	} {
+		l := p.Limits(tc.plan, tc.kind)
+		if l.Live != tc.live || l.AutoInterval != tc.auto {
+			t.Errorf("%s/%s: live %v every %s, want %v every %s", tc.plan, tc.kind, l.Live, l.AutoInterval, tc.live, tc.auto)
+		}
+	}
+	if p.DriveLivePoll() != 20*time.Second || p.LocalLivePoll() != DefaultLocalLivePoll || Default().Live("trial", "gdrive") {
+		t.Fatal("live poll settings or the built-in table are wrong")
+	}
+	for _, bad := range []string{`live_reconcile = "48h"`, `drive_live_poll = "10ms"`, "[plans.free]\ndrive_auto = \"lively\""} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	if !Default().WithLive("free").Live("free", "local") || Default().WithLive("free").Live("micro", "local") {
+		t.Fatal("WithLive")
+	}
+}

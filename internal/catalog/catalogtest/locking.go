@@ -429,3 +429,52 @@ func testFolderMoves(t *testing.T, open OpenFunc) {
 	_, err = s.DeleteFolder(ctx, f.accB.ID, 0, dest.ID, later)
 	wantErr(t, err, catalog.ErrNotFound, "DeleteFolder across accounts")
 }
+
+// testLiveLock: a live batch's lock lasts a moment, so library writes wait
+// for it instead of being refused (the 423 of a full sync).
+func testLiveLock(t *testing.T, open OpenFunc) {
+	f := setup(t, open)
+	s, ctx, now := f.store, f.ctx, f.now
+	dir := f.mkFolder(t, f.accA.ID, nil, "docs")
+	asset := f.mkAsset(t, f.accA.ID, &dir, "a.txt", 1, now, "text/plain")
+	for _, write := range []struct {
+		name string
+		do   func() error
+	}{
+		{"UpdateAssetMetadata", func() error {
+			_, err := s.UpdateAssetMetadata(ctx, f.accA.ID, asset.ID, catalog.MetadataUpdate{Title: ptr("during a live batch")}, now)
+			return err
+		}},
+		{"BeginWriteIntent", func() error {
+			id, err := s.BeginWriteIntent(ctx, f.accA.ID, f.adminA.ID, "upload", now, time.Minute)
+			if err == nil {
+				err = s.EndWriteIntent(ctx, f.accA.ID, id)
+			}
+			return err
+		}},
+	} {
+		run, err := s.CreateSyncRun(ctx, catalog.SyncRun{AccountID: f.accA.ID, Trigger: catalog.TriggerLive, State: catalog.RunRunning, StartedAt: &now}, now)
+		must(t, err, "CreateSyncRun live")
+		l, err := s.AcquireLease(ctx, f.accA.ID, run.ID, "node-1"+catalog.LiveHolderSuffix, now, time.Hour)
+		must(t, err, "AcquireLease live")
+		if !l.Live() {
+			t.Fatalf("a live batch's lease: %+v", l)
+		}
+		released := make(chan time.Time, 1)
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			_ = s.ReleaseLease(ctx, f.accA.ID, run.ID, l.Holder)
+			released <- time.Now()
+		}()
+		if err := write.do(); err != nil {
+			t.Fatalf("%s during a live batch: %v (want it to wait for the batch)", write.name, err)
+		}
+		select {
+		case <-released:
+		default:
+			t.Fatalf("%s went ahead while the live batch held the library", write.name)
+		}
+		run.State, run.FinishedAt = catalog.RunSucceeded, &now
+		must(t, s.UpdateSyncRun(ctx, run), "finishing the live run")
+	}
+}
