@@ -88,6 +88,22 @@ func (e *env) waitCaughtUp(c *apitest.Client) {
 	})
 }
 
+// liveChanges sums the changes the account's live runs counted.
+func (e *env) liveChanges(acct int64) int64 {
+	e.t.Helper()
+	runs, err := e.a.Store.ListSyncRuns(context.Background(), acct, 100)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var n int64
+	for _, r := range runs {
+		if r.Trigger == catalog.TriggerLive {
+			n += r.Counts.Changes()
+		}
+	}
+	return n
+}
+
 // A user on a live plan adds, changes, renames, moves and deletes files
 // in a local folder and sees each change in the library within seconds,
 // with moves keeping the team's tags; the catalog then equals what a full
@@ -168,6 +184,25 @@ func TestLiveLocalFolder(t *testing.T) {
 		}
 		if st := c.Must(200, "GET", "/api/v1/sync", nil); st.Body["last_change_at"] == nil {
 			t.Fatalf("last_change_at missing: %v", st.Body)
+		}
+
+		// Shelf's own write-through changes come back as events and change
+		// nothing: after a folder made in Shelf and a rename of a file in
+		// Shelf, a marker file written later shows, and the live run
+		// counted the marker alone.
+		e.writeFile("lib/own.txt", "own")
+		waitFor(t, "own.txt shows", func() bool { _, ok := e.asset(acct, "own.txt"); return ok })
+		before := e.liveChanges(acct)
+		c.Must(201, "POST", "/api/v1/folders", map[string]any{"name": "made in shelf"})
+		own, _ := e.asset(acct, "own.txt")
+		c.Must(200, "PATCH", "/api/v1/assets/"+itoa(own.ID), map[string]any{"name": "renamed in shelf.txt"})
+		e.writeFile("lib/marker.txt", "m")
+		waitFor(t, "the marker shows", func() bool { _, ok := e.asset(acct, "marker.txt"); return ok })
+		if _, ok := e.asset(acct, "renamed in shelf.txt"); !ok {
+			t.Fatal("the rename made in Shelf is not in the catalog")
+		}
+		if got := e.liveChanges(acct) - before; got != 1 {
+			t.Fatalf("live batches changed %d rows after Shelf's own writes and a marker, want 1 (the marker)", got)
 		}
 
 		// Nothing was lost: a full sync finds nothing to change.

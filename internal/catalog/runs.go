@@ -58,7 +58,10 @@ func (s *Store) createSyncRun(ctx context.Context, q querier, r SyncRun, now tim
 	if r.State == "" {
 		r.State = RunQueued
 	}
-	if r.State != RunQueued && r.State != RunRunning {
+	// A live run (the hour's batches) never shows as active: it is
+	// created settled, and each batch adds to it.
+	live := r.Trigger == TriggerLive && r.State == RunSucceeded
+	if r.State != RunQueued && r.State != RunRunning && !live {
 		return SyncRun{}, fmt.Errorf("a new sync run is queued or running, not %q", r.State)
 	}
 	switch r.Trigger {
@@ -66,9 +69,9 @@ func (s *Store) createSyncRun(ctx context.Context, q querier, r SyncRun, now tim
 	default:
 		return SyncRun{}, fmt.Errorf("unknown sync trigger %q", r.Trigger)
 	}
-	out, err := scanRun(s.queryRow(ctx, q, `INSERT INTO sync_runs (account_id, trigger, state, requested_by, created_at, started_at, full_scan, total_estimate)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+runColumns,
-		r.AccountID, r.Trigger, r.State, int64PtrArg(r.RequestedBy), ms(now), msPtr(r.StartedAt), r.FullScan, int64PtrArg(r.TotalEstimate)))
+	out, err := scanRun(s.queryRow(ctx, q, `INSERT INTO sync_runs (account_id, trigger, state, requested_by, created_at, started_at, finished_at, full_scan, total_estimate)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+runColumns,
+		r.AccountID, r.Trigger, r.State, int64PtrArg(r.RequestedBy), ms(now), msPtr(r.StartedAt), msPtr(r.FinishedAt), r.FullScan, int64PtrArg(r.TotalEstimate)))
 	if err != nil {
 		return SyncRun{}, fmt.Errorf("creating sync run: %w", err)
 	}

@@ -37,6 +37,10 @@ import (
 // looks again.
 const writeWaitPoll = time.Second
 
+// liveWaitPoll is how often a sync waiting for a live batch to let the
+// library go looks again.
+const liveWaitPoll = 200 * time.Millisecond
+
 // syncWorker runs one sync job.
 type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
@@ -85,6 +89,10 @@ func (s *Service) live(ctx context.Context, job *river.Job[SyncArgs]) error {
 			return river.JobSnooze(writeWaitPoll)
 		}
 		var locked *catalog.LockedError
+		if errors.As(err, &locked) && locked.Live {
+			// A live batch: it lets the library go in a moment.
+			return river.JobSnooze(liveWaitPoll)
+		}
 		if errors.As(err, &locked) || errors.Is(err, catalog.ErrConflict) {
 			// Another sync of the account still holds the library (a
 			// previous attempt whose worker has not been reaped yet).

@@ -20,7 +20,9 @@ import (
 //  1. in one transaction: finds the account idle (no other sync queued or
 //     running, no library write in flight — else ErrLiveBusy and the
 //     caller keeps the paths), takes the hour's live run (one history row
-//     per account and hour sums the batches) and the library lease;
+//     per account and hour sums the batches; it never shows as an active
+//     run, so a manual or automatic sync may be queued meanwhile and takes
+//     the library once the batch let it go) and the library lease;
 //  2. runs the engine on the paths alone (Drive: the changes feed), the
 //     lease renewed meanwhile; library writes arriving now wait for the
 //     lease (catalog.LockedError.Live) instead of being turned away;
@@ -68,19 +70,16 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 		var err error
 		run, err = t.LatestRun(ctx, accountID, catalog.TriggerLive, now.Truncate(time.Hour))
 		if errors.Is(err, catalog.ErrNotFound) {
-			run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: accountID, Trigger: catalog.TriggerLive}, now)
+			run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: accountID, Trigger: catalog.TriggerLive,
+				State: catalog.RunSucceeded, StartedAt: &now, FinishedAt: &now}, now)
+			if err == nil {
+				run.State = "" // new: any outcome is news
+			}
 		}
 		if err != nil {
 			return err
 		}
 		before, prior = run.Counts, run.State
-		if run.StartedAt == nil {
-			run.StartedAt = &now
-		}
-		run.State, run.FinishedAt = catalog.RunRunning, nil
-		if err := t.UpdateRun(ctx, run); err != nil {
-			return err
-		}
 		_, err = t.AcquireIdleLease(ctx, accountID, run.ID, holder, now, s.cfg.LeaseTTL)
 		var locked *catalog.LockedError
 		if errors.Is(err, catalog.ErrWritesInFlight) || errors.As(err, &locked) {
