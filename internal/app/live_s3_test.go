@@ -126,6 +126,12 @@ func TestLiveS3Events(t *testing.T) {
 			}
 		}
 
+		// The URL's secret never reaches the logs.
+		key := url[strings.LastIndex(url, "/")+1:]
+		if strings.Contains(e.logs.String(), key) {
+			t.Fatal("the events URL's key was logged")
+		}
+
 		// Reconnecting rotates the URL: the old one is refused.
 		r = c.Must(200, "PUT", "/api/v1/storage", map[string]any{"kind": "s3", "bucket": "media", "prefix": "team/",
 			"endpoint": s3.URL, "path_style": true, "access_key_id": "k", "secret_access_key": "s"})

@@ -160,6 +160,19 @@ func (s *Server) loadPrincipal(ctx context.Context, userID int64) (*principal, e
 	return &principal{User: u, Account: a}, nil
 }
 
+// eventsPattern is the route of storage notifications, whose path carries
+// a secret.
+const eventsPattern = "POST /api/v1/storage/events/{key}"
+
+// logPath is the request's path as logs show it: the secret of an events
+// URL is left out.
+func logPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/api/v1/storage/events/") {
+		return "/api/v1/storage/events/{key}"
+	}
+	return r.URL.Path
+}
+
 // logRequests logs every request with slog and records metrics.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -173,14 +186,16 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		s.metrics.observe(r.Pattern, rec.status, d)
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", logPath(r)),
 			slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
 		}
 		level := slog.LevelInfo
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/static/") {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/static/") ||
+			(r.Pattern == eventsPattern && rec.status == http.StatusOK) {
+			// Storage notifications come in floods; the refused ones stay.
 			level = slog.LevelDebug
 		}
 		s.logger.LogAttrs(r.Context(), level, "http request", attrs...)
@@ -195,7 +210,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.logger.ErrorContext(r.Context(), "handler panic", slog.Any("panic", v), slog.String("path", r.URL.Path))
+				s.logger.ErrorContext(r.Context(), "handler panic", slog.Any("panic", v), slog.String("path", logPath(r)))
 				s.writeError(w, r, errorf(http.StatusInternalServerError, "internal", "an internal error occurred; it has been logged"))
 			}
 		}()

@@ -171,7 +171,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	// Storage and sync.
 	m.Handle("GET /api/v1/storage", s.authed(adminOnly, s.handleGetStorage))
 	m.Handle("PUT /api/v1/storage", s.authed(adminOnly, s.handlePutStorage))
-	m.HandleFunc("POST /api/v1/storage/events/{key}", s.handleStorageEvents)
+	m.HandleFunc(eventsPattern, s.handleStorageEvents)
 	m.Handle("GET /api/v1/storage/gdrive/folders", s.authed(adminOnly, s.handleDriveFolders))
 	m.Handle("GET /oauth/google/start", s.authed(adminOnly, s.handleOAuthStart))
 	m.Handle("GET /oauth/google/callback", s.authed(adminOnly, s.handleOAuthCallback))
