@@ -45,9 +45,13 @@ type run struct {
 	// writes and stageWrites count the committed writes of library rows
 	// and of working state (sync_stage).
 	writes, stageWrites int64
-	batch               batch
-	adds                addBuffer
-	folders             *folderCache
+	// addsPushed counts the new assets the run decided on; searchDeferred:
+	// the search index of its additions catches up after the sync.
+	addsPushed     int64
+	searchDeferred bool
+	batch          batch
+	adds           addBuffer
+	folders        *folderCache
 
 	lastPublish time.Time
 	started     time.Time

@@ -201,6 +201,10 @@ type Result struct {
 	// removals and move candidates waiting for the end of the scan, and the
 	// IDs an unsorted (Drive) full scan saw.
 	Writes, StageWrites int64
+	// SearchDeferred: the run added so many assets that their search
+	// indexing was left for catalog.FillSearchBacklog (the caller queues
+	// it, whatever the outcome).
+	SearchDeferred bool
 }
 
 // Run syncs one account. On error nothing was deleted unless the scan had
@@ -220,6 +224,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 	}
 	res.Counts = r.counts
 	res.Writes, res.StageWrites = r.writes, r.stageWrites
+	res.SearchDeferred = r.searchDeferred
 	if err != nil {
 		e.log.Warn("sync failed", slog.Int64("account", job.AccountID), slog.Int64("run", job.RunID), slog.String("error", err.Error()))
 		return res, err

@@ -340,6 +340,11 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, job *river.Job[S
 		// The lease stays: it expires and the reaper settles the run.
 		return err
 	}
+	if res.SearchDeferred {
+		if err := s.queueSearchFill(fctx, run.AccountID); err != nil {
+			log.Warn("queueing the search index catch-up", "error", err)
+		}
+	}
 	// What the engine wrote as it went (the estimate, the phase) is on the
 	// row: the end event shows the run as GET /sync/runs/{id} does.
 	if cur, err := s.cat.GetSyncRun(fctx, run.AccountID, run.ID); err == nil {

@@ -127,6 +127,11 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 		// The lease expires and the reaper settles the run.
 		return LiveResult{RunID: run.ID}, fmt.Errorf("recording the live batch: %w", err)
 	}
+	if res.SearchDeferred {
+		if err := s.queueSearchFill(fctx, accountID); err != nil {
+			log.Warn("queueing the search index catch-up", "error", err)
+		}
+	}
 	if run.State == catalog.RunNeedsConfirmation {
 		if err := s.cat.SetSyncRunHeldRemovals(fctx, accountID, run.ID, run.PendingRemovals, run.PendingRemovalPaths); err != nil {
 			log.Warn("recording the removals held for confirmation", "error", err)

@@ -159,6 +159,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	queue.AddWorker(s.queue, river.Worker[SyncArgs](&syncWorker{svc: s}))
 	queue.AddWorker(s.queue, river.Worker[SchedulerArgs](&schedulerWorker{svc: s}))
+	queue.AddWorker(s.queue, river.Worker[SearchFillArgs](&searchFillWorker{svc: s}))
 	s.queue.AddPeriodic(KindScheduler, s.cfg.SchedulerInterval, func() river.JobArgs { return SchedulerArgs{} })
 	return s, nil
 }
