@@ -23,6 +23,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/config"
 	"github.com/shelf-dam/shelf/internal/demo"
+	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
@@ -79,7 +80,10 @@ func startShelfWith(t *testing.T, mod func(*config.Config)) *shelf {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true})
+	// Live accounts (a policy file saying "live") are picked up at once.
+	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, Live: func(c *live.Config) {
+		c.LeaseTTL, c.SuperviseEvery = 3*time.Second, 200*time.Millisecond
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,7 @@ func setup(t *testing.T, dialect string) *fixture { return setupWith(t, dialect,
 type fixtureOptions struct {
 	config func(*config.Config) // changes settings before the server is built
 	server func(*Server)        // sets test hooks before it serves
+	policy *policy.Policy       // the plans table; nil: the built-in one
 }
 
 // setupWith is setup with options.
@@ -103,10 +104,14 @@ func setupWith(t *testing.T, dialect string, opts fixtureOptions) *fixture {
 	if opts.config != nil {
 		opts.config(f.cfg)
 	}
-	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler),
+	pol := opts.policy
+	if pol == nil {
+		pol = policy.Default()
+	}
+	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Policy: pol,
 		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: f.cfg.TrialLength, SignupOpen: f.cfg.SignupOpen, Now: f.clock}),
 		Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f},
-		Syncs: newSyncs(t, store, f.clock)})
+		Syncs: newSyncs(t, store, pol, f.clock)})
 	if opts.server != nil {
 		opts.server(s)
 	}
@@ -245,13 +250,13 @@ func mustString(t *testing.T, c *client, path, key string) string {
 
 // newSyncs is a sync service that starts and reports syncs but runs none
 // (no process here works the queue): the web tests see queued runs.
-func newSyncs(t *testing.T, store *catalog.Store, now func() time.Time) *syncrun.Service {
+func newSyncs(t *testing.T, store *catalog.Store, pol *policy.Policy, now func() time.Time) *syncrun.Service {
 	t.Helper()
 	q, err := queue.New(queue.Config{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := syncrun.New(syncrun.Config{Store: store, Queue: q, Policy: policy.Default(), Connections: noConnections{}, Engine: noEngine{}, Now: now})
+	svc, err := syncrun.New(syncrun.Config{Store: store, Queue: q, Policy: pol, Connections: noConnections{}, Engine: noEngine{}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

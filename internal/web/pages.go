@@ -208,6 +208,11 @@ func (p *pages) currentLock(r *http.Request, accountID int64) (*syncLock, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading the sync lock: %w", err)
 	}
+	if lease.Live() {
+		// A live batch holds the library for a moment, and changes made
+		// meanwhile wait for it instead of being refused: nothing to show.
+		return nil, nil
+	}
 	lock := &syncLock{RunID: lease.RunID}
 	run, err := p.s.store.GetSyncRun(r.Context(), accountID, lease.RunID)
 	if err == nil {
@@ -338,6 +343,9 @@ func (p *pages) funcs() template.FuncMap {
 		"urlquery":   url.QueryEscape,
 		"num":        thousands,
 		"stateLabel": stateLabel,
+		"trigger":    triggerLabel,
+		"spell":      spell,
+		"upper":      strings.ToUpper,
 		"counts":     countsText,
 		"progress":   progressText,
 		"sub":        func(a, b int64) int64 { return a - b },

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncrun"
 )
 
@@ -19,6 +21,9 @@ type storageView struct {
 	LocalRoots    []string
 	OAuthEnabled  bool
 	DriveAuthored bool // back from the OAuth consent screen
+	// Live is the live sync section; nil when the plan does not sync the
+	// storage live.
+	Live *liveSetup
 }
 
 // Str returns a non-secret setting as text for a form field.
@@ -71,8 +76,36 @@ func (p *pages) handleStorage(w http.ResponseWriter, r *http.Request, v *view) e
 	case !errors.Is(err, catalog.ErrNotFound):
 		return err
 	}
+	if sv.Conn != nil {
+		if sv.Live, err = p.liveSetup(r, v.Account.ID, sv.Conn.Kind); err != nil {
+			return err
+		}
+		if sv.Live != nil {
+			sv.Live.Bucket, sv.Live.Prefix, sv.Live.Region = sv.Str("bucket"), sv.Str("prefix"), sv.Str("region")
+		}
+	}
 	v.Nav, v.Title, v.Data = "storage", "Storage", sv
 	return p.render(w, http.StatusOK, "storage", v)
+}
+
+// liveSetup is the Storage page's live sync section, or nil when the plan
+// does not sync the storage live.
+func (p *pages) liveSetup(r *http.Request, accountID int64, kind string) (*liveSetup, error) {
+	st, err := p.s.syncs.Status(r.Context(), accountID, p.s.now())
+	if err != nil {
+		return nil, err
+	}
+	lv := p.s.liveOf(st)
+	if lv == nil {
+		return nil, nil
+	}
+	ls := &liveSetup{liveView: *lv, PushReady: strings.HasPrefix(p.s.cfg.PublicURL, "https://")}
+	if kind == string(storage.KindS3) {
+		if ls.EventsURL, err = p.s.eventsURL(r, accountID); err != nil {
+			return nil, err
+		}
+	}
+	return ls, nil
 }
 
 // syncView is the content of Settings → Sync: the account's sync status
@@ -90,6 +123,8 @@ type syncView struct {
 	// PreviewsPending counts the previews still being made (at most
 	// previewsCountLimit).
 	PreviewsPending int64
+	// Live says how changes arrive when the plan syncs live; nil when not.
+	Live *liveView
 }
 
 // previewsCountLimit bounds the count of previews still to make: beyond
@@ -103,7 +138,7 @@ func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
-	sv := syncView{HasStorage: st.StorageKind != "", Running: st.Running, Latest: st.Latest, Manual: st.Manual}
+	sv := syncView{HasStorage: st.StorageKind != "", Running: st.Running, Latest: st.Latest, Manual: st.Manual, Live: p.s.liveOf(st)}
 	runs, err := p.s.store.ListSyncRuns(ctx, v.Account.ID, 25)
 	if err != nil {
 		return err

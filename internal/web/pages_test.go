@@ -256,7 +256,7 @@ func testPagesAreRoleAwareAndLockedWhileSyncing(t *testing.T, f *fixture) {
 	for _, want := range []string{
 		"Listing the storage: 12,345 seen of about 100,000 · 1,234 added · 0 updated · 0 moved · 0 removed · 2,500 a second · about 36 s left",
 		fmt.Sprintf(`<tbody id="runs">
-      <tr data-run="%d"><td>%d</td><td>manual</td><td><span class="state state-running">Running</span>`, run.ID, run.ID),
+      <tr data-run="%d"><td>%d</td><td>Manual</td><td><span class="state state-running">Running</span>`, run.ID, run.ID),
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the sync page during a run lacks %q", want)

@@ -48,6 +48,24 @@ func stateLabel(state string) string {
 	return state
 }
 
+// triggerLabel says what started a run. A live run is the sum of one
+// hour's live batches (SPEC §3.4).
+func triggerLabel(trigger string) string {
+	switch trigger {
+	case catalog.TriggerManual:
+		return "Manual"
+	case catalog.TriggerAuto:
+		return "Automatic"
+	case catalog.TriggerInitial:
+		return "On connect"
+	case catalog.TriggerLive:
+		return "Live changes (hourly total)"
+	case catalog.TriggerCLI:
+		return "Command line"
+	}
+	return trigger
+}
+
 // phaseLabel is a run's phase in plain words.
 func phaseLabel(phase string) string {
 	switch phase {

@@ -176,6 +176,7 @@
   const PHASE_LABEL = { queued: 'Waiting to start', starting: 'Starting', listing: 'Listing the storage',
     applying: 'Applying changes', done: 'Done' };
   const PHASES = ['queued', 'starting', 'listing', 'applying', 'done'];
+  const TRIGGER_LABEL = { manual: 'Manual', auto: 'Automatic', initial: 'On connect', live: 'Live changes (hourly total)', cli: 'Command line' };
 
   function changes(c) { return (c.added || 0) + (c.updated || 0) + (c.moved || 0) + (c.removed || 0); }
 
@@ -285,7 +286,7 @@
       tbody.insertBefore(tr, older || null);
     }
     const cells = tr.cells;
-    if (run.trigger) cells[1].textContent = run.trigger;
+    if (run.trigger) cells[1].textContent = TRIGGER_LABEL[run.trigger] || run.trigger;
     const state = document.createElement('span');
     state.className = 'state state-' + run.state;
     state.textContent = STATE_LABEL[run.state] || run.state;
@@ -352,6 +353,10 @@
           clearTimeout(assetRefresh);
           // A live batch is already coalesced on the server: show it at once.
           assetRefresh = setTimeout(refreshView, ev.type === 'library.changed' ? 100 : 800);
+        } else if ($('#sync-live') && ev.type === 'library.changed') {
+          // The Sync page: the last change and the hour's live row.
+          clearTimeout(assetRefresh);
+          assetRefresh = setTimeout(refreshView, 300);
         }
         break;
       case 'notification':
@@ -368,7 +373,9 @@
     const r = await api('GET', '/sync');
     if (!r.ok || !r.data) return;
     const s = r.data;
-    if (s.state === 'running' && s.running_run) {
+    // A live batch holds the library for a moment only, and changes made
+    // meanwhile wait for it: no banner for it.
+    if (s.state === 'running' && s.running_run && s.running_run.trigger !== 'live') {
       setLocked(true, s.running_run);
     } else if (body.dataset.locked === 'true') {
       if (s.latest_run) runFinished(s.latest_run, s.latest_run.state === 'failed' ? 'sync.failed' : 'sync.completed');
@@ -392,7 +399,7 @@
   // refreshView reloads the parts of the current page that a sync changes,
   // without a full reload (the open dialogs and scroll position stay).
   async function refreshView() {
-    const swap = ['#items', '.subfolders', '#tree', '#runs', '#sync-latest', '#sync-next', '#sync-previews', '#confirm-slot', '.empty'];
+    const swap = ['#items', '.subfolders', '#tree', '#runs', '#sync-latest', '#sync-next', '#sync-previews', '#sync-live', '#confirm-slot', '.empty'];
     if (!$('.library') && !$('#runs')) return;
     const res = await getPage(location.href);
     if (!res || !res.ok) return;
@@ -869,6 +876,7 @@
     const next = $('#sync-next');
     if (next) next.textContent = s.next_auto_sync_at ? fmtTime(s.next_auto_sync_at) : 'none on this plan';
     showPreviews(s.previews_pending);
+    showLive(s);
     if (!s.storage_kind && s.storage_kind !== undefined) { el.textContent = 'needs storage'; return; }
     if (s.state === 'running' || s.manual_sync_reason === 'running' || body.dataset.locked === 'true') {
       showManualRunning();
@@ -894,6 +902,29 @@
     };
     tick();
     countdown = setInterval(tick, 1000);
+  }
+
+  // showLive keeps the Sync page's live sentence current: the server
+  // renders it (runtext.go's words), so a change of how changes arrive, or
+  // a new last change, reloads that part; while no process watches yet, it
+  // looks again shortly.
+  let liveCheck = null;
+  let liveRefreshedAt = 0;
+  function showLive(s) {
+    const el = $('#sync-live');
+    if (!el || !s.live) return;
+    clearTimeout(liveCheck);
+    const stale = el.dataset.mode !== (s.live_mode || '') || el.dataset.change !== (s.last_change_at || '');
+    if (stale) {
+      if (Date.now() - liveRefreshedAt > 2000) {
+        liveRefreshedAt = Date.now();
+        refreshView();
+      } else {
+        liveCheck = setTimeout(reconcile, 2000);
+      }
+      return;
+    }
+    if (!s.live_mode) liveCheck = setTimeout(reconcile, 3000);
   }
 
   // showPreviews says how many previews are still being made after a sync
@@ -961,6 +992,29 @@
     msg.textContent = r.error.message;
     // A conflict means it was confirmed already or a newer sync ran.
     if (r.status !== 409) b.disabled = false;
+  }
+
+  // ---- Copy buttons -----------------------------------------------------------
+
+  // A button with data-copy copies the value (a field) or text (a code
+  // block) of the element with that id.
+  function initCopy() {
+    document.addEventListener('click', async (e) => {
+      const b = e.target.closest('button[data-copy]');
+      if (!b) return;
+      const el = document.getElementById(b.dataset.copy);
+      if (!el) return;
+      const text = 'value' in el ? el.value : el.textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+        toast('Copied.', 'ok', 3000);
+      } catch (err) {
+        // No clipboard (a page not served over https): select it instead.
+        const range = document.createRange();
+        if ('select' in el) el.select(); else { range.selectNodeContents(el); getSelection().removeAllRanges(); getSelection().addRange(range); }
+        toast('Selected: press Ctrl+C (⌘C) to copy.', 'info', 5000);
+      }
+    });
   }
 
   // ---- Team, tokens, notifications, webhooks --------------------------------
@@ -1165,6 +1219,7 @@
   initAsset();
   initStorage();
   initSync();
+  initCopy();
   initTeam();
   initTokens();
   initWebhooks();
