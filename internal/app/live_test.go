@@ -255,3 +255,21 @@ func TestStorageEventsRefusals(t *testing.T) {
 		t.Fatalf("a Drive notification for a local folder: %d, want 400", got)
 	}
 }
+
+// Reconnecting the storage (another folder) makes the watcher follow: a
+// file written into the new folder shows live.
+func TestLiveReconnectWatchesTheNewFolder(t *testing.T) {
+	t.Parallel()
+	e := startLive(t, "sqlite")
+	c, acct, _ := e.signup("reconnect@example.com", "Reconnect team")
+	e.writeFile("first/a.txt", "a")
+	e.connectLocal(c, acct, "first")
+	e.waitCaughtUp(c)
+	e.writeFile("second/b.txt", "b")
+	r := c.Must(200, "PUT", "/api/v1/storage", map[string]any{"kind": "local", "path": filepath.Join(e.local, "second"), "confirm_root_change": true})
+	e.waitRun(acct, apitest.Num(r.Obj("sync_run")["id"]))
+	waitFor(t, "the initial sync of the new folder", func() bool { _, ok := e.asset(acct, "b.txt"); return ok })
+	e.waitWatched(c)
+	e.writeFile("second/new.txt", "new")
+	waitFor(t, "a file in the new folder shows live", func() bool { _, ok := e.asset(acct, "new.txt"); return ok })
+}

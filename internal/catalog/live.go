@@ -173,11 +173,14 @@ type LiveCandidate struct {
 	Plan      string
 	Kind      string
 	Status    string
+	// EventsKey changes on every (re)connect: a watcher of the former
+	// connection is started afresh.
+	EventsKey string
 }
 
 // ListLiveCandidates returns every account with a storage connection.
 func (s *Store) ListLiveCandidates(ctx context.Context) ([]LiveCandidate, error) {
-	rows, err := s.query(ctx, s.db, `SELECT a.id, a.plan, c.kind, c.status FROM accounts a
+	rows, err := s.query(ctx, s.db, `SELECT a.id, a.plan, c.kind, c.status, c.events_key FROM accounts a
 JOIN storage_connections c ON c.account_id = a.id ORDER BY a.id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing accounts for live sync: %w", err)
@@ -186,7 +189,7 @@ JOIN storage_connections c ON c.account_id = a.id ORDER BY a.id`)
 	var out []LiveCandidate
 	for rows.Next() {
 		var c LiveCandidate
-		if err := rows.Scan(&c.AccountID, &c.Plan, &c.Kind, &c.Status); err != nil {
+		if err := rows.Scan(&c.AccountID, &c.Plan, &c.Kind, &c.Status, &c.EventsKey); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

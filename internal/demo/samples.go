@@ -74,7 +74,7 @@ func writeSample(p string, s sample) error {
 	defer f.Close()
 	switch s.kind {
 	case "text":
-		_, err = fmt.Fprintf(f, "This is %s, a sample document of the Shelf demo library.\nEdit, move or delete files in this folder, then press Sync now in Shelf.\n", filepath.Base(p))
+		_, err = fmt.Fprintf(f, "This is %s, a sample document of the Shelf demo library.\nEdit, move or delete files in this folder, and watch the open library in Shelf show it within seconds.\n", filepath.Base(p))
 	case "jpeg":
 		err = jpeg.Encode(f, picture(960, 640, s.hue), &jpeg.Options{Quality: 82})
 	case "png":

@@ -48,15 +48,19 @@ func (s *Service) supervise(ctx context.Context) {
 		}
 	}
 	// Lost (taken over after expiry) or no longer live: stop watching.
+	// Reconnected (another folder, bucket or Drive): watch afresh.
 	s.mu.Lock()
-	var drop []*watcher
+	var drop, restart []*watcher
 	for id, w := range s.watchers {
-		if !heldSet[id] || want[id].AccountID == 0 {
+		switch {
+		case !heldSet[id] || want[id].AccountID == 0:
 			drop = append(drop, w)
+			delete(s.watchers, id)
+		case want[id].EventsKey != w.conn:
+			restart = append(restart, w)
 			delete(s.watchers, id)
 		}
 	}
-	mine := len(s.watchers)
 	s.mu.Unlock()
 	for _, w := range drop {
 		w.stop()
@@ -67,6 +71,14 @@ func (s *Service) supervise(ctx context.Context) {
 		}
 		s.log.Info("stopped watching an account", "account_id", w.account, "still_held", heldSet[w.account])
 	}
+	for _, w := range restart {
+		w.stop() // closes its Drive channel
+		s.log.Info("storage reconnected; watching it afresh", "account_id", w.account)
+		s.start(ctx, want[w.account], catalog.LiveWatcher{})
+	}
+	s.mu.Lock()
+	mine := len(s.watchers)
+	s.mu.Unlock()
 	// Rows held by this process without a watcher (a watcher of a former
 	// run of this process name) are taken up again below.
 	rows, err := s.cfg.Store.ListLiveWatchers(ctx)

@@ -26,7 +26,10 @@ const (
 // watcher is this process watching one live account.
 type watcher struct {
 	account int64
-	cancel  context.CancelFunc
+	// conn is the connection it watches (its events key): a reconnect
+	// makes a new one, and the watcher is started afresh.
+	conn   string
+	cancel context.CancelFunc
 	done    chan struct{}
 }
 
@@ -39,7 +42,7 @@ func (w *watcher) stop() {
 // row as the previous holder left it (a Drive channel to stop).
 func (s *Service) start(ctx context.Context, c catalog.LiveCandidate, prev catalog.LiveWatcher) {
 	wctx, cancel := context.WithCancel(ctx)
-	w := &watcher{account: c.AccountID, cancel: cancel, done: make(chan struct{})}
+	w := &watcher{account: c.AccountID, conn: c.EventsKey, cancel: cancel, done: make(chan struct{})}
 	s.mu.Lock()
 	s.watchers[c.AccountID] = w
 	s.mu.Unlock()

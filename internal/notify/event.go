@@ -20,8 +20,9 @@ const (
 	// of the library and waits for an admin.
 	SyncNeedsConfirmation = "sync.needs_confirmation"
 
-	// LibraryChanged: a live batch changed the library (counts of the
-	// batch in the run's payload); open pages refresh what they show.
+	// LibraryChanged: a live batch changed the library; the payload is
+	// the hour's live run (its counters summed over the hour's batches).
+	// Open pages refresh what they show.
 	LibraryChanged = "library.changed"
 
 	AssetCreated = "asset.created"

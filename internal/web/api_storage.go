@@ -82,29 +82,29 @@ const maxEventBody = 1 << 20
 // messages by their signature, Drive's by their channel token).
 func (s *Server) handleStorageEvents(w http.ResponseWriter, r *http.Request) {
 	if s.events == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"code": "unavailable", "message": "this process does not take storage events"})
+		s.writeError(w, r, errorf(http.StatusServiceUnavailable, "unavailable", "this process does not take storage events"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"code": "too_large",
-			"message": "a storage notification may be at most 1 MiB; send fewer records per message"})
+		s.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "too_large", "a storage notification may be at most 1 MiB; send fewer records per message"))
 		return
 	case err != nil:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "bad_request", "message": "the notification body could not be read"})
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_request", "the notification body could not be read"))
 		return
 	}
 	err = s.events.Receive(r.Context(), r.PathValue("key"), r.Header, body)
 	var re *live.ReceiveError
 	switch {
 	case errors.As(err, &re):
-		code := map[int]string{http.StatusNotFound: "not_found", http.StatusBadRequest: "bad_request", http.StatusForbidden: "forbidden"}[re.Status]
+		code := map[int]string{http.StatusNotFound: "not_found", http.StatusBadRequest: "bad_request", http.StatusForbidden: "forbidden",
+			http.StatusBadGateway: "bad_gateway"}[re.Status]
 		if code == "" {
 			code = "unavailable"
 		}
-		writeJSON(w, re.Status, map[string]any{"code": code, "message": re.Message})
+		s.writeError(w, r, errorf(re.Status, code, "%s", re.Message))
 	case err != nil:
 		s.writeError(w, r, err)
 	default:

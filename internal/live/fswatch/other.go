@@ -10,7 +10,7 @@ import (
 // Supported reports whether root can be watched; only Linux (inotify) is
 // supported.
 func Supported(root string) error {
-	return fmt.Errorf("%w: live watching of %s needs Linux (inotify); Shelf checks this folder for changes on its sync schedule instead", ErrUnsupported, root)
+	return fmt.Errorf("%w: live watching of %s needs Linux (inotify)", ErrUnsupported, root)
 }
 
 // Watch is unavailable off Linux: it returns the Supported error.

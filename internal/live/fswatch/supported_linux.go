@@ -43,7 +43,7 @@ func Supported(root string) error {
 			kind = fmt.Sprintf("a FUSE mount (%s)", typ)
 		}
 	}
-	return fmt.Errorf("%w: %s is on %s, and inotify does not see changes made on other machines; Shelf checks this folder for changes on its sync schedule instead",
+	return fmt.Errorf("%w: %s is on %s, and inotify does not see changes made on other machines",
 		ErrUnsupported, root, kind)
 }
 

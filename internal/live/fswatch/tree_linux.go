@@ -89,7 +89,7 @@ func (w *watcher) rebuild() error {
 func (w *watcher) addFailed(p string, err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOSPC):
-		return fmt.Errorf("%w: watching %s takes one inotify watch per folder, and the system's limit was reached after %d folders; raise fs.inotify.max_user_watches (sysctl), or leave it: Shelf then checks this folder for changes on its sync schedule instead",
+		return fmt.Errorf("%w: watching %s takes one inotify watch per folder, and the system's limit was reached after %d folders; raise fs.inotify.max_user_watches (sysctl)",
 			ErrUnsupported, w.root, w.dirs.len())
 	case p == "" && errors.Is(err, fs.ErrNotExist):
 		return w.gone()
@@ -109,7 +109,7 @@ func (w *watcher) addFailed(p string, err error) error {
 // initError describes a failure to start inotify.
 func initError(root string, err error) error {
 	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-		return fmt.Errorf("%w: the system's limit of inotify instances is reached, so %s cannot be watched; raise fs.inotify.max_user_instances (sysctl), or leave it: Shelf then checks this folder for changes on its sync schedule instead",
+		return fmt.Errorf("%w: the system's limit of inotify instances is reached, so %s cannot be watched; raise fs.inotify.max_user_instances (sysctl)",
 			ErrUnsupported, root)
 	}
 	if errors.Is(err, syscall.ENOSYS) {
