@@ -30,7 +30,7 @@ type watcher struct {
 	// makes a new one, and the watcher is started afresh.
 	conn   string
 	cancel context.CancelFunc
-	done    chan struct{}
+	done   chan struct{}
 }
 
 func (w *watcher) stop() {
