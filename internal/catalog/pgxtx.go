@@ -17,7 +17,7 @@ import (
 // (client.InsertTx), so a catalog change and the job it enqueues commit or
 // roll back together. fn must use the two one after the other, never at
 // the same time, and must not commit or roll back ptx (nested ptx.Begin
-// savepoints are fine). InQueueTx is its one user.
+// savepoints are fine). InQueueTx (River) and SyncApply (COPY) use it.
 func (s *Store) inTxPgx(ctx context.Context, fn func(tx *sql.Tx, ptx pgx.Tx) error) (err error) {
 	if s.dialect != DialectPostgres {
 		return errors.New("inTxPgx needs PostgreSQL")

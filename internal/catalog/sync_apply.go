@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SyncFile is what the sync engine writes about a file: its identity,
@@ -26,8 +28,11 @@ type SyncFile struct {
 // Every method keeps the folder tree consistent on its own, so each
 // committed batch leaves a consistent catalog.
 type SyncTx struct {
-	s         *Store
-	tx        *sql.Tx
+	s  *Store
+	tx *sql.Tx
+	// pg is the same transaction as pgx sees it (PostgreSQL): big
+	// additions go through COPY.
+	pg        pgx.Tx
 	ctx       context.Context
 	accountID int64
 	now       int64
@@ -39,15 +44,19 @@ type SyncTx struct {
 // SyncApply runs fn as one transaction of sync writes for the account,
 // stamped with now.
 func (s *Store) SyncApply(ctx context.Context, accountID int64, now time.Time, fn func(*SyncTx) error) error {
-	return s.InTx(ctx, func(tx *sql.Tx) error {
-		w := &SyncTx{s: s, tx: tx, ctx: ctx, accountID: accountID, now: ms(now), stmts: map[string]*sql.Stmt{}}
+	run := func(tx *sql.Tx, ptx pgx.Tx) error {
+		w := &SyncTx{s: s, tx: tx, pg: ptx, ctx: ctx, accountID: accountID, now: ms(now), stmts: map[string]*sql.Stmt{}}
 		defer func() {
 			for _, st := range w.stmts {
 				st.Close()
 			}
 		}()
 		return fn(w)
-	})
+	}
+	if s.dialect == DialectPostgres {
+		return s.inTxPgx(ctx, run)
+	}
+	return s.InTx(ctx, func(tx *sql.Tx) error { return run(tx, nil) })
 }
 
 // stmt returns the prepared form of query in this transaction.
@@ -189,6 +198,9 @@ const addAssetsChunk = 100
 // AddAssets inserts new assets (files[i] in folderIDs[i], nil: the root),
 // several rows per statement, each with its preview to be made.
 func (w *SyncTx) AddAssets(folderIDs []*int64, files []SyncFile) error {
+	if w.pg != nil && len(files) >= copyMin {
+		return w.copyAssets(folderIDs, files)
+	}
 	for start := 0; start < len(files); start += addAssetsChunk {
 		end := min(start+addAssetsChunk, len(files))
 		q := `INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native,
@@ -203,6 +215,36 @@ func (w *SyncTx) AddAssets(folderIDs []*int64, files []SyncFile) error {
 		if _, err := w.exec(q, args...); err != nil {
 			return fmt.Errorf("adding assets (%q and %d more): %w", files[start].Path, end-start-1, err)
 		}
+	}
+	return nil
+}
+
+// copyMin is the number of new assets from which AddAssets uses COPY on
+// PostgreSQL: one round trip and no statement to parse for the batch.
+const copyMin = 200
+
+// assetCopyColumns are the columns copyAssets fills.
+var assetCopyColumns = []string{"account_id", "folder_id", "storage_id", "name", "path", "size", "etag", "mod_time", "mime", "native",
+	"preview_state", "created_at", "updated_at"}
+
+// copyAssets inserts new assets with COPY (PostgreSQL). The unique
+// (account_id, storage_id) index refuses a duplicate as an INSERT would,
+// failing the batch's transaction.
+func (w *SyncTx) copyAssets(folderIDs []*int64, files []SyncFile) error {
+	rows := make([][]any, len(files))
+	for i, f := range files {
+		var mod any
+		if f.ModTime != nil {
+			mod = ms(*f.ModTime)
+		}
+		var folder any
+		if folderIDs[i] != nil {
+			folder = *folderIDs[i]
+		}
+		rows[i] = []any{w.accountID, folder, f.StorageID, f.Name, f.Path, f.Size, f.ETag, mod, f.MIME, f.Native, "pending", w.now, w.now}
+	}
+	if _, err := w.pg.CopyFrom(w.ctx, pgx.Identifier{"assets"}, assetCopyColumns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("adding assets (%q and %d more): %w", files[0].Path, len(files)-1, mapErr(err))
 	}
 	return nil
 }
