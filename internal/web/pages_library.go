@@ -175,6 +175,9 @@ type libraryView struct {
 	Subfolders  []catalog.Folder
 	Items       itemsView
 	HasStorage  bool
+	// Indexing: search is still catching up with a big import (some
+	// files are not found by search yet).
+	Indexing bool
 }
 
 // itemsView is one page of assets (also the infinite-scroll fragment).
@@ -218,6 +221,9 @@ func (p *pages) handleLibrary(w http.ResponseWriter, r *http.Request, v *view) e
 		}
 	}
 	if lv.Items, err = p.items(r, v, lp); err != nil {
+		return err
+	}
+	if lv.Indexing, err = p.s.store.SearchIndexing(ctx, acct); err != nil {
 		return err
 	}
 	if _, err := p.s.store.GetConnection(ctx, acct); err == nil {

@@ -175,3 +175,22 @@ func TestStoragePageShowsTheEventsURL(t *testing.T) {
 		t.Errorf("the storage page of a local folder offers an events URL")
 	}
 }
+
+// While search catches up with a big import the library page says so, and
+// stops saying it once the catch-up is done.
+func TestLibraryPageSaysIndexing(t *testing.T) {
+	t.Parallel()
+	f, admin, acct := setupLive(t)
+	ctx := context.Background()
+	if err := f.store.StartSearchBacklog(ctx, acct, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, page := admin.get("/library")
+	mustContain(t, "the library while search catches up", page, "Indexing… search is catching up")
+	if _, err := f.store.FillSearchBacklog(ctx, acct, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, page = admin.get("/library"); strings.Contains(page, "Indexing…") {
+		t.Fatal("the library still says indexing after the catch-up")
+	}
+}
