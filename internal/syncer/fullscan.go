@@ -129,7 +129,7 @@ func pipeScan(ctx context.Context, scan func(context.Context, func(storage.Entry
 // mergeScan merge-joins a sorted storage listing with the catalog read in
 // the same order: constant memory whatever the library's size.
 func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
-	return r.merge(ctx, newCatalogCursor(r, r.e.cfg.BatchSize, ""), sc.ScanSorted, true)
+	return r.merge(ctx, newCatalogCursor(r, r.e.cfg.ReadPage, ""), sc.ScanSorted, true)
 }
 
 // merge merge-joins a sorted listing with the catalog rows of cur; listed

@@ -10,7 +10,7 @@ import (
 // catalog row.
 func TestNoopResyncWritesNothing(t *testing.T) {
 	forEachConnector(t, func(t *testing.T, db, kind string) {
-		e := newEnv(t, db, kind, syncer.Config{BatchSize: 8})
+		e := newEnv(t, db, kind, syncer.Config{BatchSize: 8, ReadPage: 8})
 		e.seed(30)
 		if res := e.mustSync(); res.Writes == 0 {
 			t.Fatalf("the first sync reports no writes: %+v", res)

@@ -122,7 +122,7 @@ func scenarioLines(src string) [][]string {
 // paths the commands since the previous sync touched (both ends of a
 // move), as the live watchers report them.
 func runScenario(t *testing.T, db, kind string, lines [][]string, live ...bool) string {
-	e := newEnv(t, db, kind, syncer.Config{BatchSize: 7, MassDeleteMin: 100})
+	e := newEnv(t, db, kind, syncer.Config{BatchSize: 7, ReadPage: 7, MassDeleteMin: 100})
 	var out strings.Builder
 	nsync := 0
 	var touched []string

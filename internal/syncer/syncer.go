@@ -38,6 +38,7 @@ import (
 // Defaults for the zero fields of Config.
 const (
 	DefaultBatchSize       = 1000
+	DefaultReadPage        = 5000
 	DefaultTombstoneTTL    = 30 * 24 * time.Hour
 	DefaultMassDeleteShare = 0.5
 	DefaultMassDeleteMin   = 100
@@ -63,6 +64,11 @@ type Config struct {
 	// BatchSize is the number of changes written per transaction (and the
 	// page size of catalog reads); DefaultBatchSize when 0.
 	BatchSize int
+	// ReadPage is how many catalog rows one page of the merge-join reads:
+	// more than a write batch, so a resync that finds nothing to change
+	// makes few round trips (the next page is read while this one is
+	// compared). DefaultReadPage when 0, and never less than BatchSize.
+	ReadPage int
 	// TombstoneTTL is how long a removed asset's metadata is kept for a
 	// relink; DefaultTombstoneTTL when 0.
 	TombstoneTTL time.Duration
@@ -108,6 +114,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
+	if cfg.ReadPage <= 0 {
+		cfg.ReadPage = DefaultReadPage
+	}
+	cfg.ReadPage = max(cfg.ReadPage, cfg.BatchSize)
 	if cfg.TombstoneTTL <= 0 {
 		cfg.TombstoneTTL = DefaultTombstoneTTL
 	}
