@@ -89,11 +89,14 @@ func TestAbandonedMultipartUploadIsAborted(t *testing.T) {
 		if n, err := e.svc.Conns.AbortStaleUploads(ctx, now.Add(-3*time.Hour)); err != nil || n != 0 {
 			t.Fatalf("cleanup of uploads older than 3 h: %d aborted, %v; want none", n, err)
 		}
-		// The periodic job aborts the dead one.
-		if err := e.svc.Queue.Enqueue(ctx, connections.AbortStaleUploadsArgs{}); err != nil {
-			t.Fatal(err)
-		}
+		// The periodic job aborts the dead one. It is unique while queued
+		// or running: the run River starts at start-up may be running and
+		// have looked already, so it is asked for again until one looks
+		// after the records were made.
 		waitFor(t, "the cleanup job to abort the dead upload", func() bool {
+			if err := e.svc.Queue.Enqueue(ctx, connections.AbortStaleUploadsArgs{}); err != nil {
+				t.Fatal(err)
+			}
 			return slices.Equal(stored(), []string{"multipart upload lib/alive.bin"})
 		})
 		if got := recorded(); !slices.Equal(got, []string{"lib/alive.bin"}) {
