@@ -67,7 +67,7 @@ func scanWith(scan func(func(storage.Entry) error) error, emit func(storage.Entr
 // pipeDepth chunks wait, so memory stays bounded.
 const (
 	pipeChunk = 512
-	pipeDepth = 4
+	pipeDepth = 16
 )
 
 // pipeScan runs a connector scan in its own goroutine and consumes its
