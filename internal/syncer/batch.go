@@ -58,16 +58,12 @@ type batch struct {
 // errUnplaced: a change's parent folder is not in the catalog.
 var errUnplaced = errors.New("parent folder unknown")
 
-// bulkAfter is how many new assets a run adds before it leaves the search
-// index to catch up after the sync (catalog.StartSearchBacklog) instead of
-// keeping it up to date row by row: a big import's browse pages are
-// complete sooner, and search follows within seconds.
-const bulkAfter = 2000
-
 func (r *run) push(ctx context.Context, o op) error {
 	if o.kind == opAddAsset {
 		r.addsPushed++
-		if r.addsPushed == bulkAfter && !r.searchDeferred {
+		// A big import: the search index catches up after the sync
+		// instead of row by row.
+		if r.addsPushed == r.e.cfg.BulkAfter && !r.searchDeferred {
 			if err := r.store.StartSearchBacklog(ctx, r.job.AccountID, r.e.now()); err != nil {
 				return err
 			}

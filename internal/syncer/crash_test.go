@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/storage/localfs"
 	"github.com/shelf-dam/shelf/internal/syncer"
+	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
 // Environment of the crash test's child process.
@@ -45,7 +47,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := syncer.New(syncer.Config{Store: store, BatchSize: 10})
+	eng, err := syncer.New(syncer.Config{Store: store, BatchSize: 10, BulkAfter: crashBulkAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,18 +57,35 @@ func TestCrashChild(t *testing.T) {
 	fmt.Println("CHILD-SYNC-DONE")
 }
 
+// crashBulkAfter makes the crash test's syncs defer search indexing early,
+// so kills land in that path too.
+const crashBulkAfter = 50
+
 // TestCrashConvergence kills a sync process at random points (at least 20
 // kills that land while it runs), changing the storage between runs, and
 // after each kill checks that one clean sync makes the catalog mirror the
-// storage exactly with every asset's metadata still on it.
+// storage exactly with every asset's metadata still on it, and that the
+// search index, once caught up, is exact. On SQLite and PostgreSQL.
 func TestCrashConvergence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash test starts and kills child processes; skipped with -short")
 	}
-	e := newEnv(t, "sqlite", "local", syncer.Config{BatchSize: 10})
+	for _, db := range databases {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			crashConvergence(t, db)
+		})
+	}
+}
+
+func crashConvergence(t *testing.T, db string) {
+	e := newEnv(t, db, "local", syncer.Config{BatchSize: 10, BulkAfter: crashBulkAfter})
 	dbPath := filepath.Join(t.TempDir(), "crash.db")
-	// The child processes need a catalog file of their own making: reopen
-	// the env on a known path.
+	if db == "postgres" {
+		dbPath = testenv.PostgresURL(t)
+	}
+	// The child processes need a catalog of their own making: reopen the
+	// env on a known path.
 	e.store.Close()
 	store := openStoreAt(t, dbPath)
 	acct, err := store.CreateAccount(e.ctx, catalog.NewAccount{Name: "Crash"}, e.clock.now)
@@ -77,7 +96,7 @@ func TestCrashConvergence(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.store, e.account = store, acct.ID
-	e.engine, err = syncer.New(syncer.Config{Store: store, BatchSize: 10, MassDeleteShare: -1})
+	e.engine, err = syncer.New(syncer.Config{Store: store, BatchSize: 10, BulkAfter: crashBulkAfter, MassDeleteShare: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +138,43 @@ func TestCrashConvergence(t *testing.T) {
 		}
 		res := e.mustSync()
 		w.check(e)
+		checkSearch(t, e)
 		t.Logf("round %d: killed after %v; clean run: %+v", round, delay, res.Counts)
 	}
 }
 
-// openStoreAt opens a migrated SQLite catalog at a path.
+// checkSearch catches the search index up and checks it is exact: every
+// live asset is found by its name.
+func checkSearch(t *testing.T, e *env) {
+	t.Helper()
+	for {
+		done, err := e.store.FillSearchBacklog(e.ctx, e.account, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+	}
+	all, _, err := e.store.ListAssets(e.ctx, catalog.AssetQuery{AccountID: e.account, Recursive: true, Limit: catalog.MaxAssetPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range all {
+		if i%7 != 0 {
+			continue // a sample keeps the test quick
+		}
+		found, _, err := e.store.ListAssets(e.ctx, catalog.AssetQuery{AccountID: e.account, Recursive: true, Q: a.Name, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(found, func(f catalog.Asset) bool { return f.ID == a.ID }) {
+			t.Fatalf("search for %q does not find the asset after the catch-up", a.Name)
+		}
+	}
+}
+
+// openStoreAt opens a migrated catalog at a path (SQLite) or URL.
 func openStoreAt(t *testing.T, path string) *catalog.Store {
 	t.Helper()
 	s, err := catalog.Open(context.Background(), path, testLogger(t))

@@ -37,8 +37,12 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultBatchSize       = 1000
-	DefaultReadPage        = 5000
+	DefaultBatchSize = 1000
+	DefaultReadPage  = 5000
+	// DefaultBulkAfter: a run adding more assets than this is a big
+	// import (catalog.StartSearchBacklog): a big import's browse pages are
+	// complete sooner, and search follows within seconds.
+	DefaultBulkAfter       = 2000
 	DefaultTombstoneTTL    = 30 * 24 * time.Hour
 	DefaultMassDeleteShare = 0.5
 	DefaultMassDeleteMin   = 100
@@ -64,6 +68,9 @@ type Config struct {
 	// BatchSize is the number of changes written per transaction (and the
 	// page size of catalog reads); DefaultBatchSize when 0.
 	BatchSize int
+	// BulkAfter is how many new assets a run adds before it leaves the
+	// search index to catch up after the sync; DefaultBulkAfter when 0.
+	BulkAfter int64
 	// ReadPage is how many catalog rows one page of the merge-join reads:
 	// more than a write batch, so a resync that finds nothing to change
 	// makes few round trips (the next page is read while this one is
@@ -113,6 +120,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BulkAfter <= 0 {
+		cfg.BulkAfter = DefaultBulkAfter
 	}
 	if cfg.ReadPage <= 0 {
 		cfg.ReadPage = DefaultReadPage
