@@ -73,7 +73,7 @@ func main() {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "storage\tcatalog\tobjects\tlist s\tlist CPU s\tfull s\tfull/list\tfull obj/s\tfull CPU s\tfull RSS MiB\tfull rows\tnoop s\tnoop/list\tnoop CPU s\tnoop RSS MiB\tnoop rows\t")
+	fmt.Fprintln(tw, "storage\tcatalog\tobjects\tlist s\tlist CPU s\tfull s\tfull/list\tfull obj/s\tfull CPU s\tfull RSS MiB\tfull rows\tsearch s\tnoop s\tnoop/list\tnoop CPU s\tnoop RSS MiB\tnoop rows\t")
 	for _, ns := range strings.Split(*sizes, ",") {
 		if ns == "" {
 			continue
@@ -93,9 +93,9 @@ func main() {
 					src.close()
 					log.Fatalf("%s into %s: %v", st, db, err)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%d\t\n",
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%d\t\n",
 					st, db, n, r.list.Seconds(), r.listCPU.Seconds(), r.full.Seconds(), r.full.Seconds()/r.list.Seconds(),
-					float64(n)/r.full.Seconds(), r.fullCPU.Seconds(), mib(r.fullRSS), r.fullRows,
+					float64(n)/r.full.Seconds(), r.fullCPU.Seconds(), mib(r.fullRSS), r.fullRows, r.search.Seconds(),
 					r.noop.Seconds(), r.noop.Seconds()/r.list.Seconds(), r.noopCPU.Seconds(), mib(r.noopRSS), r.noopRows)
 				fmt.Fprintf(os.Stderr, "done: %s into %s, %d objects\n", st, db, n)
 			}

@@ -20,7 +20,10 @@ import (
 
 // result is one row of the table.
 type result struct {
-	list, full, noop   time.Duration
+	list, full, noop time.Duration
+	// search is the search index's catch-up after a full sync that
+	// deferred it (a background job in Shelf; 0 when not deferred).
+	search             time.Duration
 	listCPU            time.Duration
 	fullCPU, noopCPU   time.Duration
 	fullRSS, noopRSS   int64
@@ -71,6 +74,19 @@ func measure(ctx context.Context, src *source, db, dir string, batch int) (resul
 		return r, fmt.Errorf("full sync saw %d entries, the raw listing %d", res.Counts.Seen, listed)
 	}
 	r.fullRows = res.Writes + res.StageWrites
+	if res.SearchDeferred {
+		r.search, _, _, err = phase(func() error {
+			for {
+				done, err := store.FillSearchBacklog(ctx, acct.ID, 5000)
+				if err != nil || done {
+					return err
+				}
+			}
+		})
+		if err != nil {
+			return r, fmt.Errorf("search catch-up: %w", err)
+		}
+	}
 	r.noop, r.noopCPU, r.noopRSS, err = phase(func() error {
 		res, err = eng.Run(ctx, job)
 		return err
