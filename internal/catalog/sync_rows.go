@@ -249,3 +249,56 @@ func (s *Store) SyncAnalyze(ctx context.Context, tables ...string) error {
 	}
 	return nil
 }
+
+// RelinkQuery describes a file a live batch could not pair within itself:
+// a move whose two halves (a copy and a delete) fell into different
+// batches. Only rows of the same name and content qualify.
+type RelinkQuery struct {
+	Name  string
+	Size  int64
+	ETag  string     // S3, Drive; "" with ModTime for local files
+	Local bool       // compare size and modification time instead of ETag
+	Since time.Time  // only rows removed (tombstones) or created (blank ones) since
+	MTime *time.Time // local: the modification time
+}
+
+func (q RelinkQuery) where() (string, []any) {
+	if q.Local {
+		if q.MTime == nil {
+			return ` AND a.size = ? AND a.mod_time IS NULL`, []any{q.Size}
+		}
+		return ` AND a.size = ? AND a.mod_time = ?`, []any{q.Size, ms(*q.MTime)}
+	}
+	return ` AND a.size = ? AND a.etag = ? AND a.etag <> ''`, []any{q.Size, q.ETag}
+}
+
+// SyncRecentTombstones returns up to two tombstones of the account removed
+// since q.Since with q's name and content: the far end of a move whose
+// delete a previous live batch applied.
+func (s *Store) SyncRecentTombstones(ctx context.Context, accountID int64, q RelinkQuery) ([]SyncRow, error) {
+	cond, args := q.where()
+	rows, err := s.query(ctx, s.db, `SELECT `+syncAssetColumns+`
+FROM assets a LEFT JOIN folders p ON p.id = a.folder_id
+WHERE a.account_id = ? AND a.removed_at IS NOT NULL AND a.removed_at >= ? AND a.name = ?`+cond+` LIMIT 2`,
+		append([]any{accountID, ms(q.Since), q.Name}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("looking for recent tombstones: %w", err)
+	}
+	return collectSyncRows(rows, scanSyncAsset, nil)
+}
+
+// SyncRecentBlankAssets returns up to two live assets of the account
+// created since q.Since with q's name and content and no team metadata:
+// the near end of a move whose copy a previous live batch added as new.
+func (s *Store) SyncRecentBlankAssets(ctx context.Context, accountID int64, q RelinkQuery) ([]SyncRow, error) {
+	cond, args := q.where()
+	rows, err := s.query(ctx, s.db, `SELECT `+syncAssetColumns+`
+FROM assets a LEFT JOIN folders p ON p.id = a.folder_id
+WHERE a.account_id = ? AND lower(a.name) = lower(?) AND a.name = ? AND a.removed_at IS NULL AND a.created_at >= ?
+  AND a.title = '' AND a.description = '' AND a.tags = '[]' AND a.rating = 0 AND a.custom = '{}'`+cond+` LIMIT 2`,
+		append([]any{accountID, q.Name, q.Name, ms(q.Since)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("looking for recently added assets: %w", err)
+	}
+	return collectSyncRows(rows, scanSyncAsset, nil)
+}

@@ -24,6 +24,7 @@ const (
 	opStage                          // remember stage
 	opUnstage                        // forget stage (Kind, StorageID)
 	opMatch                          // pair staged new file stage with gone asset row (a move)
+	opRelink                         // row (gone, with its metadata) takes the place e of blank asset other, which goes
 )
 
 // op is one pending catalog write.
@@ -35,6 +36,8 @@ type op struct {
 	stage catalog.StageRow
 	// content: the file's content changed (preview to be remade).
 	content bool
+	// other is the blank asset an opRelink replaces.
+	other int64
 	// count says which counter the op adds to once committed.
 	count counter
 }
@@ -208,6 +211,15 @@ func (r *run) apply(tx *catalog.SyncTx, o *op, delta *catalog.Counts) (int64, er
 		return 1, tx.Unstage(o.stage.Kind, o.stage.StorageID)
 	case opMatch:
 		return 1, tx.MatchStaged(o.stage.StorageID, o.row.StorageID, o.row.ID, o.etag)
+	case opRelink:
+		folder, err := r.parentID(tx, o.e.ParentID, delta)
+		if err != nil {
+			return 0, err
+		}
+		if err := tx.PurgeAsset(o.other); err != nil {
+			return 0, err
+		}
+		return 1, tx.UpdateAsset(o.row.ID, folder, fileOf(o.e, o.etag), false)
 	}
 	return 0, fmt.Errorf("sync: unknown catalog operation %d", o.kind)
 }

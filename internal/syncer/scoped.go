@@ -196,6 +196,12 @@ func (r *run) finishScoped(ctx context.Context) (Result, error) {
 	if err := r.matchMoves(ctx); err != nil {
 		return res, err
 	}
+	if err := r.relinkSplitMoves(ctx); err != nil {
+		return res, err
+	}
+	if err := r.flush(ctx); err != nil {
+		return res, err
+	}
 	removals, err := r.store.SyncStageCount(ctx, r.job.AccountID, catalog.StageGoneAsset, true)
 	if err != nil {
 		return res, err
@@ -204,7 +210,11 @@ func (r *run) finishScoped(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	hold := r.guard(removals, recent)
+	// Removing every asset of the library is held for confirmation
+	// whatever its size, as a full sync holds a root that lists nothing:
+	// more often a storage or mount problem than a team emptying it.
+	emptied := removals > 0 && removals >= r.liveAssets
+	hold := emptied || r.guard(removals, recent)
 	expect, kinds := int64(0), []string{catalog.StageNewAsset}
 	if !hold {
 		expect, kinds = removals, append(kinds, catalog.StageGoneFolder)
@@ -219,7 +229,7 @@ func (r *run) finishScoped(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	if hold {
-		return r.needsConfirmation(ctx, res, removals, recent, false)
+		return r.needsConfirmation(ctx, res, removals, recent, emptied)
 	}
 	if err := r.applyRemovals(ctx); err != nil {
 		return res, err
