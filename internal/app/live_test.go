@@ -73,14 +73,27 @@ func (e *env) waitWatched(c *apitest.Client) map[string]any {
 	return body
 }
 
-// waitCaughtUp waits until the catch-up batch a watcher starts with (the
-// re-list of what changed while nobody watched) was applied.
+// waitCaughtUp waits until the catch-up a watcher starts with (a
+// reconciliation of what changed while nobody watched: a queued sync, or
+// for Drive a live batch reading the feed) was applied.
 func (e *env) waitCaughtUp(c *apitest.Client) {
 	e.t.Helper()
 	e.waitWatched(c)
-	waitFor(e.t, "the live catch-up batch", func() bool {
-		for _, it := range c.Must(200, "GET", "/api/v1/sync/runs", nil).List("runs") {
-			if r := it.(map[string]any); r["trigger"] == "live" && r["state"] == "succeeded" {
+	acct := apitest.Num(c.Must(200, "GET", "/api/v1/account", nil).Obj("account")["id"])
+	waitFor(e.t, "the live catch-up", func() bool {
+		ctx := context.Background()
+		if _, err := e.a.Store.ActiveSyncRun(ctx, acct); err == nil {
+			return false
+		}
+		if n, err := e.a.Store.LiveEventsWaiting(ctx, acct); err != nil || n > 0 {
+			return false
+		}
+		runs, err := e.a.Store.ListSyncRuns(ctx, acct, 20)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, r := range runs {
+			if (r.Trigger == catalog.TriggerLive || r.Trigger == catalog.TriggerAuto) && r.State == catalog.RunSucceeded {
 				return true
 			}
 		}

@@ -108,21 +108,32 @@ ON CONFLICT (account_id, path) DO NOTHING`, args...); err != nil {
 	return overflowed, nil
 }
 
-// TakeLiveEvents removes and returns the paths waiting for the account's
-// next live batch once they settled: the newest is at least quiet old, or
-// the oldest at least maxDelay (so a steady stream still gets applied).
-// Nothing is returned (and nothing removed) before that.
-func (s *Store) TakeLiveEvents(ctx context.Context, accountID int64, quiet, maxDelay time.Duration, now time.Time) ([]string, error) {
+// TakeLiveEvents removes and returns up to limit paths waiting for the
+// account's next live batch once they settled: the newest is at least quiet
+// old, or the oldest at least maxDelay (so a steady stream still gets
+// applied). Nothing is returned (and nothing removed) before that. When ""
+// (re-list everything) waits, it alone is returned and every path goes
+// with it.
+func (s *Store) TakeLiveEvents(ctx context.Context, accountID int64, quiet, maxDelay time.Duration, limit int, now time.Time) ([]string, error) {
 	var out []string
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		var oldest, newest sql.NullInt64
-		if err := s.queryRow(ctx, tx, `SELECT MIN(created_at), MAX(created_at) FROM live_events WHERE account_id = ?`, accountID).Scan(&oldest, &newest); err != nil {
+		var all int
+		if err := s.queryRow(ctx, tx, `SELECT MIN(created_at), MAX(created_at), COUNT(CASE WHEN path = '' THEN 1 END)
+FROM live_events WHERE account_id = ?`, accountID).Scan(&oldest, &newest, &all); err != nil {
 			return mapErr(err)
 		}
 		if !newest.Valid || (newest.Int64 > ms(now.Add(-quiet)) && oldest.Int64 > ms(now.Add(-maxDelay))) {
 			return nil
 		}
-		rows, err := s.query(ctx, tx, `DELETE FROM live_events WHERE account_id = ? RETURNING path`, accountID)
+		if all > 0 {
+			out = []string{""}
+			_, err := s.exec(ctx, tx, `DELETE FROM live_events WHERE account_id = ?`, accountID)
+			return err
+		}
+		rows, err := s.query(ctx, tx, `DELETE FROM live_events WHERE account_id = ? AND path IN (
+    SELECT path FROM live_events WHERE account_id = ? ORDER BY created_at, path LIMIT ?)
+RETURNING path`, accountID, accountID, limit)
 		if err != nil {
 			return err
 		}
@@ -327,4 +338,11 @@ func (s *Store) ListLiveWatchers(ctx context.Context) ([]LiveWatcher, error) {
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// LiveEventsWaiting counts the account's changed paths waiting for a batch.
+func (s *Store) LiveEventsWaiting(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM live_events WHERE account_id = ?`, accountID).Scan(&n)
+	return n, mapErr(err)
 }

@@ -3,15 +3,19 @@ package live
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/live/fswatch"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
+	"github.com/shelf-dam/shelf/internal/storage/localfs"
 	"github.com/shelf-dam/shelf/internal/syncrun"
 	"github.com/shelf-dam/shelf/internal/testenv"
 )
@@ -257,11 +261,61 @@ func TestReceiverFloodIsBounded(t *testing.T) {
 		}
 	}
 	r.flush(context.Background())
-	paths, err := s.TakeLiveEvents(context.Background(), ids[0], 0, 0, time.Now().Add(time.Second))
+	paths, err := s.TakeLiveEvents(context.Background(), ids[0], 0, 0, 1000, time.Now().Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(paths, []string{""}) {
 		t.Fatalf("after a flood the account should be re-listed once; waiting: %d paths, first %q", len(paths), paths[:min(3, len(paths))])
 	}
+}
+
+type localConnectors struct{ dir string }
+
+func (c localConnectors) Connector(context.Context, int64) (storage.Connector, error) {
+	return localfs.New(c.dir, []string{c.dir})
+}
+
+// A local folder that cannot be watched (a network mount, the watch
+// limit) is looked at every local_live_poll instead: the Sync page says
+// so, an unchanged folder queues nothing, a change queues a re-list.
+func TestUnwatchableFolderIsPolled(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "sqlite")
+	dir := t.TempDir()
+	pol, err := policy.Parse("local_live_poll = \"1s\"\n[plans.trial]\nlocal_auto = \"live\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, catalog.NewAccount{Name: "nfs"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutConnection(ctx, catalog.Connection{AccountID: a.ID, Kind: string(storage.KindLocal), RootKey: dir}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	bb := newBatches()
+	svc, err := New(Config{Store: s, Policy: pol, Batches: bb, Connectors: localConnectors{dir}, NodeID: "n",
+		LeaseTTL: time.Second, SuperviseEvery: 50 * time.Millisecond, Poll: 20 * time.Millisecond, Quiet: 30 * time.Millisecond,
+		WatchFolder: func(context.Context, string, fswatch.Options, func(fswatch.Batch)) error {
+			return fmt.Errorf("%w: the folder is on nfs", fswatch.ErrUnsupported)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, svc)
+	waitUntil(t, "the catch-up re-list", func() bool { return len(bb.got(a.ID)) == 1 })
+	w, err := s.GetLiveWatcher(ctx, a.ID)
+	if err != nil || w.Mode != ModePolling || !strings.Contains(w.Note, "every 1s") || !strings.Contains(w.Note, "nfs") {
+		t.Fatalf("watcher row of a polled folder: %+v %v", w, err)
+	}
+	time.Sleep(2500 * time.Millisecond) // two looks at an unchanged folder
+	if n := len(bb.got(a.ID)); n != 1 {
+		t.Fatalf("an unchanged folder queued %d re-lists after the catch-up", n-1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "new.jpg"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "a re-list after the change", func() bool { return len(bb.got(a.ID)) == 2 })
 }

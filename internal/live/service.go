@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/live/fswatch"
 	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncrun"
@@ -50,6 +51,9 @@ const (
 	DefaultWorkers    = 4
 	// superviseMax bounds the time between two supervision rounds.
 	superviseMax = 5 * time.Second
+	// maxBatchPaths bounds the paths of one batch, so that the library is
+	// held for a short time; the rest go in the next batch at once.
+	maxBatchPaths = 200
 )
 
 // Batcher applies live batches (syncrun.Service).
@@ -87,6 +91,9 @@ type Config struct {
 	MaxPending int
 	// Workers bounds the batches applied at once by this process.
 	Workers int
+	// WatchFolder watches a local folder (fswatch.Watch when nil; tests
+	// make it refuse, as a network mount does).
+	WatchFolder func(ctx context.Context, root string, opts fswatch.Options, send func(fswatch.Batch)) error
 	// SuperviseEvery is the time between two supervision rounds (renewing,
 	// claiming, releasing); min(LeaseTTL/3, 5 s) when 0.
 	SuperviseEvery time.Duration
@@ -132,6 +139,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.WatchFolder == nil {
+		cfg.WatchFolder = fswatch.Watch
 	}
 	if cfg.SuperviseEvery <= 0 || cfg.SuperviseEvery > cfg.LeaseTTL/3 {
 		cfg.SuperviseEvery = min(cfg.LeaseTTL/3, superviseMax)
@@ -259,7 +269,7 @@ func (s *Service) apply(ctx context.Context, accountID int64) {
 		delete(s.busy, accountID)
 		s.mu.Unlock()
 	}()
-	paths, err := s.cfg.Store.TakeLiveEvents(ctx, accountID, s.cfg.Quiet, s.cfg.MaxDelay, s.cfg.Now())
+	paths, err := s.cfg.Store.TakeLiveEvents(ctx, accountID, s.cfg.Quiet, s.cfg.MaxDelay, maxBatchPaths, s.cfg.Now())
 	if err != nil || len(paths) == 0 {
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("taking storage changes", "account_id", accountID, "error", err)

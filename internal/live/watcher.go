@@ -120,7 +120,7 @@ func (s *Service) watchLocal(ctx context.Context, accountID int64) error {
 	// The watcher's own debounce is short: live_events debounces again.
 	opts := fswatch.Options{Debounce: 50 * time.Millisecond, MaxDelay: s.cfg.MaxDelay, MaxPaths: s.cfg.MaxPending, Logger: s.log,
 		Ready: func() { s.record(ctx, accountID, []string{""}) }}
-	werr := fswatch.Watch(ctx, d.Dir(), opts,
+	werr := s.cfg.WatchFolder(ctx, d.Dir(), opts,
 		func(b fswatch.Batch) {
 			if b.Overflow {
 				s.record(ctx, accountID, []string{""})
@@ -135,8 +135,14 @@ func (s *Service) watchLocal(ctx context.Context, accountID int64) error {
 		return werr
 	}
 	every := s.cfg.Policy.LocalLivePoll()
-	s.record(ctx, accountID, []string{""})
 	s.setMode(ctx, accountID, ModePolling, fmt.Sprintf("This folder cannot be watched (%s), so Shelf looks for changes every %s instead.", werr.Error(), every))
+	// Every look lists the folder (names, sizes, times) without the
+	// catalog; a difference from the last look queues a re-list.
+	last, err := folderFingerprint(ctx, d.Dir())
+	if err != nil {
+		return err
+	}
+	s.record(ctx, accountID, []string{""})
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -144,6 +150,13 @@ func (s *Service) watchLocal(ctx context.Context, accountID int64) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		fp, err := folderFingerprint(ctx, d.Dir())
+		if err != nil {
+			return err
+		}
+		if fp != last {
+			last = fp
 			s.record(ctx, accountID, []string{""})
 		}
 	}

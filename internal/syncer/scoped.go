@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -89,8 +90,14 @@ func (r *run) resolveScopes(ctx context.Context, paths []string) ([]string, map[
 		}
 		return false, scanFailure(err)
 	}
+	// The storage is asked about every path at once, a few at a time: a
+	// batch's time (and so the library's lock) is mostly these round trips.
+	norm := normalizeScopes(paths)
+	if err := r.statAll(ctx, norm, stats, missing); err != nil {
+		return nil, nil, err
+	}
 	var scopes []string
-	for _, p := range normalizeScopes(paths) {
+	for _, p := range norm {
 		found, err := stat(p)
 		if err != nil {
 			return nil, nil, err
@@ -116,6 +123,47 @@ func (r *run) resolveScopes(ctx context.Context, paths []string) ([]string, map[
 		scopes = append(scopes, p)
 	}
 	return normalizeScopes(scopes), stats, nil
+}
+
+// statConcurrency is how many storage lookups a live batch makes at once.
+const statConcurrency = 8
+
+// statAll looks every path up in the storage, statConcurrency at a time,
+// into stats (found) and missing (not found).
+func (r *run) statAll(ctx context.Context, paths []string, stats map[string]storage.Entry, missing map[string]bool) error {
+	type answer struct {
+		p   string
+		e   storage.Entry
+		err error
+	}
+	answers := make([]answer, len(paths))
+	sem := make(chan struct{}, statConcurrency)
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			e, err := r.job.Conn.Stat(ctx, p)
+			answers[i] = answer{p, e, err}
+		}()
+	}
+	wg.Wait()
+	for _, a := range answers {
+		switch {
+		case a.err == nil:
+			if a.e.ID == "" {
+				a.e.ID = a.e.Path
+			}
+			stats[a.p] = a.e
+		case errors.Is(a.err, storage.ErrNotFound):
+			missing[a.p] = true
+		default:
+			return scanFailure(a.err)
+		}
+	}
+	return nil
 }
 
 // normalizeScopes cleans, sorts and de-duplicates paths and drops those

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
+	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncer"
 )
 
@@ -52,6 +54,23 @@ func (r LiveResult) Changes() int64 { return r.Counts.Changes() }
 // Drive the paths are not used, the changes feed says what changed).
 func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string) (LiveResult, error) {
 	log := s.logger.With("account_id", accountID, "trigger", catalog.TriggerLive)
+	if slices.Contains(paths, "") {
+		// Re-listing everything (changes were lost, or nobody watched for
+		// a while) is a reconciliation: a queued sync like any other, with
+		// the library locked and shown so while it lists. Drive's changes
+		// feed says what changed: a live batch reads it.
+		conn, err := s.cat.GetConnection(ctx, accountID)
+		if err != nil {
+			return LiveResult{}, err
+		}
+		if conn.Kind != string(storage.KindGDrive) {
+			run, _, err := s.start(ctx, accountID, catalog.TriggerAuto, 0, s.now(), false)
+			if err == nil {
+				log.Info("storage changes need a full re-list; reconciliation queued", "run_id", run.ID)
+			}
+			return LiveResult{RunID: run.ID, State: run.State}, err
+		}
+	}
 	holder := s.NodeID() + catalog.LiveHolderSuffix
 	now := s.now()
 	var run catalog.SyncRun
