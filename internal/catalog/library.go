@@ -105,6 +105,9 @@ func (s *Store) libraryWriteOnce(ctx context.Context, accountID, intentID int64,
 		if err := s.lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
+		if _, err := s.exec(ctx, tx, `UPDATE accounts SET library_version = library_version + 1 WHERE id = ?`, accountID); err != nil {
+			return fmt.Errorf("counting the library write: %w", err)
+		}
 		live := 0
 		if intentID != 0 {
 			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM write_intents WHERE id = ? AND account_id = ? AND expires_at > ?`,

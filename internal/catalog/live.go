@@ -346,3 +346,16 @@ func (s *Store) LiveEventsWaiting(ctx context.Context, accountID int64) (int, er
 	err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM live_events WHERE account_id = ?`, accountID).Scan(&n)
 	return n, mapErr(err)
 }
+
+// LibraryVersion returns the account's count of library writes made
+// through Shelf: a live batch that read the storage before taking the
+// library uses what it read only if no write came between.
+func (s *Store) LibraryVersion(ctx context.Context, accountID int64) (int64, error) {
+	return s.libraryVersion(ctx, s.db, accountID)
+}
+
+func (s *Store) libraryVersion(ctx context.Context, q querier, accountID int64) (int64, error) {
+	var v int64
+	err := s.queryRow(ctx, q, `SELECT library_version FROM accounts WHERE id = ?`, accountID).Scan(&v)
+	return v, mapErr(err)
+}

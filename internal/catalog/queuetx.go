@@ -149,3 +149,9 @@ func (t *QueueTx) LatestRun(ctx context.Context, accountID int64, trigger string
 	return scanRun(t.s.queryRow(ctx, t.tx, `SELECT `+runColumns+` FROM sync_runs
 WHERE account_id = ? AND trigger = ? AND created_at >= ? ORDER BY id DESC LIMIT 1`, accountID, trigger, ms(since)))
 }
+
+// LibraryVersion returns the account's count of library writes made
+// through Shelf (see Store.LibraryVersion).
+func (t *QueueTx) LibraryVersion(ctx context.Context, accountID int64) (int64, error) {
+	return t.s.libraryVersion(ctx, t.tx, accountID)
+}

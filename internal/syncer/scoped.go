@@ -25,9 +25,16 @@ func (r *run) scoped(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("%w: this storage cannot re-read single paths", errNeedFullScan)
 	}
 	r.enterPhase(ctx, catalog.PhaseListing, nil)
-	scopes, stats, err := r.resolveScopes(ctx, r.job.Paths)
-	if err != nil {
-		return Result{}, err
+	var scopes []string
+	var stats map[string]storage.Entry
+	var subtrees map[string][]storage.Entry
+	if pre := r.job.Prefetched; pre != nil {
+		scopes, stats, subtrees = pre.scopes, pre.stats, pre.subtrees
+	} else {
+		var err error
+		if scopes, stats, err = r.resolveScopes(ctx, r.job.Paths); err != nil {
+			return Result{}, err
+		}
 	}
 	for _, p := range scopes {
 		if err := r.ensureParents(ctx, p, stats); err != nil {
@@ -42,6 +49,14 @@ func (r *run) scoped(ctx context.Context) (Result, error) {
 				return err
 			}
 			if !e.IsDir {
+				return nil
+			}
+			if list, ok := subtrees[p]; ok && list != nil {
+				for _, en := range list {
+					if err := emit(en); err != nil {
+						return err
+					}
+				}
 				return nil
 			}
 			return sub.ScanSortedUnder(ctx, p, emit)

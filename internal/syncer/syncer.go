@@ -184,6 +184,10 @@ type Job struct {
 	// scan. Ignored for storage identified by ID (Drive), whose live
 	// batches read the changes feed.
 	Paths []string
+	// Prefetched, with Paths, is what Engine.Prefetch read of them before
+	// the run: the run then asks the storage nothing more (but for a
+	// subtree too big to hold).
+	Prefetched *Prefetched
 	// ConfirmedMassDelete lets the run remove more than the mass-delete
 	// guard allows, and empty a library whose storage root is now empty:
 	// an admin confirmed it after a run ended in needs_confirmation. Such

@@ -71,13 +71,18 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 			return LiveResult{RunID: run.ID, State: run.State}, err
 		}
 	}
+	// 0. The storage's side, read before the library is taken.
+	pre, version, err := s.prefetch(ctx, accountID, paths)
+	if err != nil {
+		return LiveResult{}, err
+	}
 	holder := s.NodeID() + catalog.LiveHolderSuffix
 	now := s.now()
 	var run catalog.SyncRun
 	var before catalog.Counts
 	var prior string // the hour's run's state before this batch
 	// 1. Idle, the hour's run, the lease.
-	err := s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
+	err = s.store.InQueueTx(ctx, func(t *catalog.QueueTx) error {
 		if _, err := t.LockSchedule(ctx, accountID); err != nil {
 			return err
 		}
@@ -86,9 +91,19 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 		} else if !errors.Is(err, catalog.ErrNotFound) {
 			return err
 		}
+		// A library write since the storage was read may have made what
+		// was read stale: then the batch reads it again, holding the
+		// library.
+		if v, err := t.LibraryVersion(ctx, accountID); err != nil {
+			return err
+		} else if v != version {
+			pre = nil
+		}
 		var err error
 		run, err = t.LatestRun(ctx, accountID, catalog.TriggerLive, now.Truncate(time.Hour))
-		if errors.Is(err, catalog.ErrNotFound) {
+		// A row that failed or holds removals for a confirmation stays as
+		// it is (it says what to do); the batches go on in a new one.
+		if errors.Is(err, catalog.ErrNotFound) || (err == nil && run.State != catalog.RunSucceeded) {
 			run, err = t.CreateRun(ctx, catalog.SyncRun{AccountID: accountID, Trigger: catalog.TriggerLive,
 				State: catalog.RunSucceeded, StartedAt: &now, FinishedAt: &now}, now)
 			if err == nil {
@@ -115,7 +130,7 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 	syncCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stopRenewing := s.holdLease(syncCtx, cancel, accountID, run.ID, holder, now.Add(s.cfg.LeaseTTL))
-	res, syncErr := s.runEngine(syncCtx, log, accountID, func(j *syncer.Job) { j.Paths = paths })
+	res, syncErr := s.runEngine(syncCtx, log, accountID, func(j *syncer.Job) { j.Paths, j.Prefetched = paths, pre })
 	stopRenewing()
 	if errors.Is(context.Cause(syncCtx), errLeaseLost) {
 		return LiveResult{RunID: run.ID}, s.leaseLost(ctx, log, run)
@@ -127,7 +142,16 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 	end := s.now()
 	run.Counts = addCounts(before, res.Counts)
 	run.FinishedAt, run.FullScan = &end, run.FullScan || res.FullScan
+	// Stopped by the process's own shutdown: not a failure anyone needs
+	// to hear of. The paths wait for the next batch (the caller keeps
+	// them), and what was applied already is counted.
+	shutdown := syncErr != nil && ctx.Err() != nil
+	// A new row for a batch that changed nothing is not kept: the history
+	// shows hours with changes.
+	drop := prior == "" && (shutdown || (syncErr == nil && res.State != catalog.RunNeedsConfirmation && res.Counts.Changes() == 0))
 	switch {
+	case shutdown:
+		run.State = prior
 	case syncErr != nil:
 		run.State, run.Error = catalog.RunFailed, syncErr.Error()
 	case res.State == catalog.RunNeedsConfirmation:
@@ -137,10 +161,13 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 		run.State, run.Error = catalog.RunSucceeded, ""
 	}
 	err = s.store.InQueueTx(fctx, func(t *catalog.QueueTx) error {
-		if err := t.FinishRun(fctx, run); err != nil {
+		if err := t.ReleaseLease(fctx, accountID, run.ID, holder); err != nil {
 			return err
 		}
-		return t.ReleaseLease(fctx, accountID, run.ID, holder)
+		if drop {
+			return t.DeleteRun(fctx, accountID, run.ID)
+		}
+		return t.FinishRun(fctx, run)
 	})
 	if err != nil {
 		// The lease expires and the reaper settles the run.
@@ -161,8 +188,41 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 		"updated", res.Counts.Updated, "moved", res.Counts.Moved, "removed", res.Counts.Removed)
 
 	// 4. What follows.
+	if shutdown {
+		return out, syncErr
+	}
 	s.liveFollowUp(fctx, log, run, res.Counts, prior, end)
 	return out, syncErr
+}
+
+// prefetcher is implemented by engines that can read a live batch's
+// storage side ahead of it (syncer.Engine).
+type prefetcher interface {
+	Prefetch(ctx context.Context, accountID int64, conn storage.Connector, paths []string) (*syncer.Prefetched, error)
+}
+
+// prefetch reads the storage side of a live batch before the batch takes
+// the library, with the library's write count at that moment. Nil (the
+// batch reads under the lease) for engines or storage that cannot.
+func (s *Service) prefetch(ctx context.Context, accountID int64, paths []string) (*syncer.Prefetched, int64, error) {
+	pf, ok := s.cfg.Engine.(prefetcher)
+	if !ok {
+		return nil, 0, nil
+	}
+	version, err := s.store.LibraryVersion(ctx, accountID)
+	if err != nil {
+		return nil, 0, err
+	}
+	conn, err := s.cfg.Connections.Connector(ctx, accountID)
+	if err != nil {
+		return nil, 0, &connectError{err: err}
+	}
+	pre, err := pf.Prefetch(ctx, accountID, conn, paths)
+	if err != nil {
+		s.cfg.Connections.MarkFailure(ctx, accountID, err)
+		return nil, 0, err
+	}
+	return pre, version, nil
 }
 
 // liveFollowUp queues previews and the sweep for what the batch changed,

@@ -76,7 +76,7 @@ func (s *Service) ConfirmMassDelete(ctx context.Context, accountID, userID, runI
 	if err != nil {
 		return catalog.SyncRun{}, false, err
 	}
-	latest, err := s.latestRun(ctx, accountID)
+	latest, err := s.latestHeldRun(ctx, accountID)
 	if err != nil {
 		return catalog.SyncRun{}, false, err
 	}
@@ -84,6 +84,23 @@ func (s *Service) ConfirmMassDelete(ctx context.Context, accountID, userID, runI
 		return catalog.SyncRun{}, false, ErrNotConfirmable
 	}
 	return s.start(ctx, accountID, catalog.TriggerManual, userID, now, true)
+}
+
+// latestHeldRun is the run a confirmation may be for: the newest, not
+// counting live runs that applied their batches (a live batch after a held
+// run does not settle what that run held).
+func (s *Service) latestHeldRun(ctx context.Context, accountID int64) (catalog.SyncRun, error) {
+	runs, err := s.cat.ListSyncRuns(ctx, accountID, 100)
+	if err != nil {
+		return catalog.SyncRun{}, err
+	}
+	for _, r := range runs {
+		if r.Trigger == catalog.TriggerLive && r.State == catalog.RunSucceeded {
+			continue
+		}
+		return r, nil
+	}
+	return catalog.SyncRun{}, catalog.ErrNotFound
 }
 
 // start creates a queued run and its River job in one transaction, unless a

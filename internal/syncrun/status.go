@@ -19,7 +19,11 @@ type Status struct {
 	// Running is the queued or running run; nil when idle.
 	Running *catalog.SyncRun
 	// Latest is the newest finished run; nil before the first.
-	Latest         *catalog.SyncRun
+	Latest *catalog.SyncRun
+	// Held is the run whose removals wait for an admin's confirmation
+	// (ConfirmMassDelete takes it); nil when none. Live batches applied
+	// after it do not settle it.
+	Held           *catalog.SyncRun
 	NextAutoSyncAt *time.Time
 	Manual         ManualStatus
 	ManualCooldown time.Duration
@@ -71,6 +75,11 @@ func (s *Service) Status(ctx context.Context, accountID int64, now time.Time) (S
 		st.Latest = &run
 	} else if !errors.Is(err, catalog.ErrNotFound) {
 		return Status{}, fmt.Errorf("reading the latest sync of account %d: %w", accountID, err)
+	}
+	if h, err := s.latestHeldRun(ctx, accountID); err == nil && h.State == catalog.RunNeedsConfirmation {
+		st.Held = &h
+	} else if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		return Status{}, err
 	}
 	conn, err := s.cat.GetConnection(ctx, accountID)
 	switch {

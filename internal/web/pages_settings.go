@@ -144,8 +144,8 @@ func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) erro
 		return err
 	}
 	sv.Runs = runs
-	if sv.Running == nil && sv.Latest != nil && sv.Latest.State == catalog.RunNeedsConfirmation {
-		sv.Held = sv.Latest
+	if sv.Running == nil {
+		sv.Held = st.Held
 	}
 	if sv.PreviewsPending, err = p.s.store.CountPendingPreviews(ctx, v.Account.ID, previewsCountLimit+1); err != nil {
 		return err

@@ -21,3 +21,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Counts the library writes made through Shelf (write-through), so a live
+-- batch that read the storage before taking the library can tell whether
+-- what it read may be stale.
+ALTER TABLE accounts ADD COLUMN library_version BIGINT NOT NULL DEFAULT 0;

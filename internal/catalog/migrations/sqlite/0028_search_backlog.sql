@@ -33,3 +33,8 @@ BEGIN
     INSERT INTO assets_fts (rowid, name, title, description, tags)
     VALUES (new.id, new.name, new.title, new.description, new.tags);
 END;
+
+-- Counts the library writes made through Shelf (write-through), so a live
+-- batch that read the storage before taking the library can tell whether
+-- what it read may be stale.
+ALTER TABLE accounts ADD COLUMN library_version INTEGER NOT NULL DEFAULT 0;
