@@ -161,7 +161,7 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 	if liveSvc != nil {
 		wake = liveSvc.Wake
 	}
-	events := live.NewReceiver(live.ReceiverConfig{Store: a.Store, Connectors: conns, Wake: wake, Logger: a.Logger})
+	events := live.NewReceiver(live.ReceiverConfig{Store: a.Store, Policy: a.Policy, Connectors: conns, Wake: wake, Logger: a.Logger})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -14,13 +14,23 @@ import (
 // belongs to the new root. It refuses with *LockedError while a sync holds
 // the account's lease.
 func (s *Store) ReplaceConnection(ctx context.Context, c Connection, resetLibrary bool, now time.Time) (Connection, error) {
+	var out Connection
+	err := waitLive(ctx, now, func(now time.Time) error {
+		var err error
+		out, err = s.replaceConnection(ctx, c, resetLibrary, now)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) replaceConnection(ctx context.Context, c Connection, resetLibrary bool, now time.Time) (Connection, error) {
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockAccount(ctx, tx, c.AccountID); err != nil {
 			return err
 		}
 		l, err := s.currentLease(ctx, tx, c.AccountID, now)
 		if err == nil {
-			return &LockedError{RunID: l.RunID}
+			return &LockedError{RunID: l.RunID, Live: l.Live()}
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/live/s3event"
+	"github.com/shelf-dam/shelf/internal/policy"
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
@@ -28,6 +29,7 @@ import (
 // takes them.
 type Receiver struct {
 	store    *catalog.Store
+	policy   *policy.Policy
 	conns    Connectors
 	verifier *s3event.Verifier
 	log      *slog.Logger
@@ -44,6 +46,7 @@ type Receiver struct {
 type target struct {
 	accountID int64
 	kind      storage.Kind
+	live      bool // the plan syncs this storage live
 	bucket    string
 	prefix    string
 	found     bool
@@ -59,7 +62,10 @@ const (
 
 // ReceiverConfig configures a Receiver.
 type ReceiverConfig struct {
-	Store      *catalog.Store
+	Store *catalog.Store
+	// Policy says which plans sync live: events of other accounts are
+	// answered 200 and dropped (their syncs list the storage anyway).
+	Policy     *policy.Policy
 	Connectors Connectors
 	// Verifier checks SNS signatures; NewVerifier(nil) when nil.
 	Verifier *s3event.Verifier
@@ -84,7 +90,10 @@ func NewReceiver(cfg ReceiverConfig) *Receiver {
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
 	}
-	return &Receiver{store: cfg.Store, conns: cfg.Connectors, verifier: cfg.Verifier, log: cfg.Logger.With("component", "live-receiver"),
+	if cfg.Policy == nil {
+		cfg.Policy = policy.Default()
+	}
+	return &Receiver{store: cfg.Store, policy: cfg.Policy, conns: cfg.Connectors, verifier: cfg.Verifier, log: cfg.Logger.With("component", "live-receiver"),
 		wake: cfg.Wake, max: cfg.MaxPending, buf: map[int64]map[string]struct{}{}, targets: map[string]target{}}
 }
 
@@ -104,6 +113,11 @@ func (r *Receiver) Receive(ctx context.Context, key string, header http.Header, 
 	t, err := r.resolve(ctx, key)
 	if err != nil {
 		return err
+	}
+	if !t.live {
+		// Not (or no longer) a live plan: nothing will take the changes;
+		// the plan's syncs find them.
+		return nil
 	}
 	if header.Get("X-Goog-Channel-ID") != "" || header.Get("X-Goog-Resource-State") != "" {
 		return r.driveNotification(ctx, t, header)
@@ -220,6 +234,11 @@ func (r *Receiver) lookup(ctx context.Context, key string) (target, error) {
 		return target{}, fmt.Errorf("looking up the events URL: %w", err)
 	}
 	t := target{accountID: conn.AccountID, kind: storage.Kind(conn.Kind), found: true}
+	acct, err := r.store.GetAccount(ctx, conn.AccountID)
+	if err != nil {
+		return target{}, fmt.Errorf("looking up the events URL's account: %w", err)
+	}
+	t.live = r.policy.Live(acct.Plan, conn.Kind)
 	if t.kind == storage.KindS3 {
 		c, err := r.conns.Connector(ctx, conn.AccountID)
 		if err != nil {
@@ -256,16 +275,42 @@ func (r *Receiver) add(accountID int64, paths []string) {
 		if _, dup := set[p]; dup {
 			continue
 		}
-		if len(set) >= r.max || r.buffered >= maxBuffered || p == "" {
-			r.buffered -= len(set)
-			clear(set)
-			set[""] = struct{}{}
-			r.buffered++
+		if r.buffered >= maxBuffered {
+			// Full: the account holding the most gives way (most likely
+			// the one flooding), re-listed instead.
+			r.collapse(r.largest())
+			if _, all := set[""]; all {
+				return
+			}
+		}
+		if len(set) >= r.max || p == "" {
+			r.collapse(accountID)
 			return
 		}
 		set[p] = struct{}{}
 		r.buffered++
 	}
+}
+
+// collapse replaces an account's buffered paths by "" (re-list it).
+func (r *Receiver) collapse(accountID int64) {
+	set := r.buf[accountID]
+	r.buffered -= len(set)
+	clear(set)
+	set[""] = struct{}{}
+	r.buffered++
+}
+
+// largest is the account with the most buffered paths.
+func (r *Receiver) largest() int64 {
+	var best int64
+	n := -1
+	for id, set := range r.buf {
+		if len(set) > n {
+			best, n = id, len(set)
+		}
+	}
+	return best
 }
 
 // Run writes the buffered changes to the catalog every flushEvery until ctx

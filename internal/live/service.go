@@ -111,9 +111,10 @@ type Service struct {
 	sem  chan struct{}
 
 	mu       sync.Mutex
-	watchers map[int64]*watcher  // accounts this process watches
-	busy     map[int64]bool      // a batch of the account is being applied
-	backoff  map[int64]time.Time // the account's next batch waits until then
+	watchers map[int64]*watcher      // accounts this process watches
+	busy     map[int64]bool          // a batch of the account is being applied
+	backoff  map[int64]time.Time     // the account's next batch waits until then
+	wait     map[int64]time.Duration // the account's last wait after a failure
 	wg       sync.WaitGroup
 }
 
@@ -155,7 +156,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		cfg: cfg, log: cfg.Logger.With("component", "live"),
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers),
-		watchers: map[int64]*watcher{}, busy: map[int64]bool{}, backoff: map[int64]time.Time{},
+		watchers: map[int64]*watcher{}, busy: map[int64]bool{}, backoff: map[int64]time.Time{}, wait: map[int64]time.Duration{},
 	}, nil
 }
 
@@ -280,6 +281,7 @@ func (s *Service) apply(ctx context.Context, accountID int64) {
 	if err == nil {
 		s.mu.Lock()
 		delete(s.backoff, accountID)
+		delete(s.wait, accountID)
 		s.mu.Unlock()
 		return
 	}
@@ -291,8 +293,10 @@ func (s *Service) apply(ctx context.Context, accountID int64) {
 	}
 	s.mu.Lock()
 	wait := time.Second
-	if !errors.Is(err, syncrun.ErrLiveBusy) {
-		wait = min(2*max(time.Until(s.backoff[accountID]), 0)+2*time.Second, time.Minute)
+	if !errors.Is(err, syncrun.ErrLiveBusy) && ctx.Err() == nil {
+		// A failure: 2 s, then twice as long each time, up to a minute.
+		wait = min(2*s.wait[accountID]+2*time.Second, time.Minute)
+		s.wait[accountID] = wait
 		s.log.Warn("live batch failed; trying again later", "account_id", accountID, "retry_in", wait, "error", err)
 	}
 	s.backoff[accountID] = time.Now().Add(wait)

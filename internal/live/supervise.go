@@ -56,6 +56,8 @@ func (s *Service) supervise(ctx context.Context) {
 		case !heldSet[id] || want[id].AccountID == 0:
 			drop = append(drop, w)
 			delete(s.watchers, id)
+			delete(s.backoff, id)
+			delete(s.wait, id)
 		case want[id].EventsKey != w.conn:
 			restart = append(restart, w)
 			delete(s.watchers, id)

@@ -147,8 +147,10 @@ func Parse(text string) (*Policy, error) {
 			*fd.target = d
 		}
 		// S3 auto-sync follows the Drive interval unless set on its own.
+		// (A live Drive column makes S3 live only where S3 auto-sync is
+		// on; s3_auto = "live" does on its own.)
 		if fp.S3Auto == nil && fp.DriveAuto != nil {
-			row.S3.AutoInterval, row.S3.Live = row.Drive.AutoInterval, row.Drive.Live
+			row.S3.AutoInterval, row.S3.Live = row.Drive.AutoInterval, row.Drive.Live && p.s3AutoSync
 		}
 		if localFollowsDrive {
 			row.Local = row.Drive

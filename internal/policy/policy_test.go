@@ -232,7 +232,7 @@ local_auto = "10m"
 		auto       time.Duration
 	}{
 		{"medium", "gdrive", true, 6 * time.Hour}, // live: the reconciliation interval
-		{"medium", "s3", true, 6 * time.Hour},     // S3 follows Drive; live counts without s3_auto_sync
+		{"medium", "s3", false, 0},                // S3 follows a live Drive only with s3_auto_sync
 		{"medium", "local", true, 6 * time.Hour},  // local follows Drive
 		{"small", "s3", true, 6 * time.Hour},
 		{"small", "local", false, 10 * time.Minute},

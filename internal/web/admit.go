@@ -141,7 +141,7 @@ func (s *Server) timedOut(r *http.Request, err error) *apiError {
 		return nil
 	}
 	s.logger.WarnContext(r.Context(), "catalog query stopped by the query timeout (SHELF_QUERY_TIMEOUT)",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Duration("timeout", s.admission.queryTimeout), slog.Any("err", err))
+		slog.String("method", r.Method), slog.String("path", logPath(r)), slog.Duration("timeout", s.admission.queryTimeout), slog.Any("err", err))
 	return &apiError{Status: http.StatusServiceUnavailable, Code: "query_timeout", RetryAfter: 5 * time.Second, quiet: true,
 		Message: "the library took longer than " + s.admission.queryTimeout.String() + " to answer and the query was stopped; narrow the search (a folder, more words) or try again in a moment"}
 }

@@ -107,7 +107,7 @@ func (s *Server) answerFor(r *http.Request, err error) *apiError {
 		return t
 	}
 	if !ae.quiet {
-		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		s.logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", logPath(r)), slog.Any("err", err))
 	}
 	return ae
 }

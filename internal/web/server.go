@@ -211,6 +211,6 @@ func (s *Server) routes(reg *prometheus.Registry) {
 
 	s.pageRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no API endpoint %s %s; see docs/api.md", r.Method, r.URL.Path))
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no API endpoint %s %s; see docs/api.md", r.Method, logPath(r)))
 	})
 }

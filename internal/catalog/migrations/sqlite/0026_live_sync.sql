@@ -78,6 +78,12 @@ SELECT id, account_id, trigger, state, requested_by, created_at, started_at, fin
     seen, added, updated, moved, removed, errors, total_estimate, full_scan, error,
     phase, rate_per_second, apply_total, pending_removals, pending_removal_paths
 FROM sync_runs;
+-- Run ids are never reused: the new table's counter goes on from the old.
+INSERT INTO sqlite_sequence (name, seq)
+SELECT 'sync_runs_new', seq FROM sqlite_sequence WHERE name = 'sync_runs'
+  AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'sync_runs_new');
+UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'sync_runs'), 0))
+WHERE name = 'sync_runs_new';
 DROP TABLE sync_runs;
 ALTER TABLE sync_runs_new RENAME TO sync_runs;
 CREATE INDEX sync_runs_account ON sync_runs (account_id, id);

@@ -38,3 +38,6 @@ END;
 -- batch that read the storage before taking the library can tell whether
 -- what it read may be stale.
 ALTER TABLE accounts ADD COLUMN library_version INTEGER NOT NULL DEFAULT 0;
+
+-- A live batch finds the hour's live run by trigger and time.
+CREATE INDEX sync_runs_trigger ON sync_runs (account_id, trigger, created_at);

@@ -17,7 +17,7 @@ import (
 // each event posted as S3 sends it): the objects whose copy and delete
 // fell into different live batches lose their tags (new assets; the tags
 // stay on tombstones), and the next full sync cannot repair it.
-func TestReviewS3FolderMoveLosesTags(t *testing.T) {
+func TestLiveS3FolderMoveKeepsTags(t *testing.T) {
 	e := startLive(t, "sqlite")
 	s3 := s3fake.Start()
 	t.Cleanup(s3.Close)

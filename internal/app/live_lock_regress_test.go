@@ -16,7 +16,7 @@ import (
 // slow storage, a user's write waits liveWaitLimit (10 s) and then gets
 // 423 naming a live run that shows as succeeded, while GET /api/v1/sync
 // says idle (no "Syncing…" banner).
-func TestReviewLiveBatchHoldsLockDuringStorageIO(t *testing.T) {
+func TestLiveBatchReadsStorageBeforeLocking(t *testing.T) {
 	e := startLive(t, "sqlite")
 	s3 := s3fake.Start()
 	t.Cleanup(s3.Close)
@@ -48,7 +48,7 @@ func TestReviewLiveBatchHoldsLockDuringStorageIO(t *testing.T) {
 // for confirmation can no longer be confirmed once the next hour's first
 // live batch created its run: ConfirmMassDelete wants the held run to be
 // the account's latest, and live runs never re-find those removals.
-func TestReviewLiveRunBlocksConfirmingReconciliation(t *testing.T) {
+func TestLiveRunDoesNotBlockConfirmingReconciliation(t *testing.T) {
 	e := startLive(t, "sqlite")
 	s3 := s3fake.Start()
 	t.Cleanup(s3.Close)
@@ -87,7 +87,7 @@ func TestReviewLiveRunBlocksConfirmingReconciliation(t *testing.T) {
 // The same with a realistic bucket: 40 ms per LIST call, 400 objects
 // uploaded at once (aws s3 cp --recursive). The batch stats the 400 paths
 // one after another while holding the library lease.
-func TestReviewLiveBulkUploadLocksLibrary(t *testing.T) {
+func TestLiveBulkUploadDoesNotLockLibrary(t *testing.T) {
 	e := startLive(t, "sqlite")
 	s3 := s3fake.Start()
 	t.Cleanup(s3.Close)

@@ -5,7 +5,7 @@ import "testing"
 // drive_auto = "live" alone (s3_auto_sync off, s3_auto not set) makes the
 // plan's S3 accounts live, with a daily S3 full listing, although S3
 // auto-sync is off by default and the operator never asked for it.
-func TestReviewDriveLiveLeaksToS3(t *testing.T) {
+func TestDriveLiveNeedsS3AutoSyncForS3(t *testing.T) {
 	p, err := Parse("[plans.small]\ndrive_auto = \"live\"\n")
 	if err != nil {
 		t.Fatal(err)

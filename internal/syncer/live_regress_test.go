@@ -59,11 +59,11 @@ func eventPaths(before, after map[string]string) []string {
 	return out
 }
 
-// TestReviewScenariosS3KeyEvents runs every scenario on S3 with each live
+// TestScenariosS3KeyEvents runs every scenario on S3 with each live
 // batch given exactly the object keys an S3 event stream would report
 // (a folder move is one copy+delete per key, never the folder's path), and
 // compares the catalog with the full syncs' golden catalog.
-func TestReviewScenariosS3KeyEvents(t *testing.T) {
+func TestScenariosS3KeyEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "scenarios", "*.txt"))
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txt")
@@ -157,13 +157,13 @@ func runCommand(t *testing.T, e *env, f []string) {
 	}
 }
 
-// TestReviewMoveSplitAcrossBatches: an S3 move is a copy and a delete, two
+// TestLiveMoveSplitAcrossBatchesKeepsMetadata: an S3 move is a copy and a delete, two
 // events; when a batch boundary falls between them (debounce: 250 ms quiet,
 // 1 s max delay — any move of a folder of more than a few objects, or a
 // slow client), the asset is re-created without its metadata and the
 // tagged one becomes a tombstone. A full sync after the same change keeps
 // the metadata; the reconciliation finds nothing to repair afterwards.
-func TestReviewMoveSplitAcrossBatches(t *testing.T) {
+func TestLiveMoveSplitAcrossBatchesKeepsMetadata(t *testing.T) {
 	for _, kind := range []string{"s3", "local"} {
 		for _, order := range []string{"create-first", "delete-first"} {
 			t.Run(kind+"/"+order, func(t *testing.T) {
@@ -194,11 +194,11 @@ func TestReviewMoveSplitAcrossBatches(t *testing.T) {
 	}
 }
 
-// TestReviewLiveEmptiedRoot: SPEC §3 — a listing that finds the root empty
+// TestLiveEmptiedRootIsHeld: SPEC §3 — a listing that finds the root empty
 // while the library is not deletes nothing (held for confirmation whatever
 // the library's size). A full sync holds; the live batches of the same
 // deletion (rm -rf lib/*, aws s3 rm --recursive) empty the library.
-func TestReviewLiveEmptiedRoot(t *testing.T) {
+func TestLiveEmptiedRootIsHeld(t *testing.T) {
 	for _, kind := range []string{"local", "s3"} {
 		for _, mode := range []string{"full", "live"} {
 			t.Run(kind+"/"+mode, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // applied as a live batch of exactly the object keys it touched: the
 // catalog mirrors the bucket after every batch, and a full sync at the end
 // changes nothing.
-func TestReviewS3RandomStream(t *testing.T) {
+func TestLiveS3RandomStream(t *testing.T) {
 	for seed := uint64(1); seed <= 30; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))

@@ -17,7 +17,7 @@ import (
 // longer confirm (409) and the held removals stay in the library until
 // the daily reconciliation — even though the message told them to
 // confirm.
-func TestReviewLiveHeldRemovalsOverwritten(t *testing.T) {
+func TestLiveHeldRemovalsStayConfirmable(t *testing.T) {
 	e := startLive(t, "sqlite")
 	c, acct, _ := e.signup("hold@example.com", "Hold team")
 	for i := 0; i < 50; i++ {
@@ -67,7 +67,7 @@ func TestReviewLiveHeldRemovalsOverwritten(t *testing.T) {
 
 // Stopping a process (a deploy, SIGTERM) while a live batch runs marks the
 // hour's live run failed and tells every user that the sync failed.
-func TestReviewLiveShutdownNotifiesFailure(t *testing.T) {
+func TestLiveShutdownIsNoFailure(t *testing.T) {
 	e := startLive(t, "sqlite")
 	c, acct, user := e.signup("stop@example.com", "Stop team")
 	for i := 0; i < 4000; i++ {

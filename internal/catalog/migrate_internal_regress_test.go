@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// TestReviewMigrate0026WithRows migrates a SQLite catalog at 0025 holding
+// TestMigrate0026WithRows migrates a SQLite catalog at 0025 holding
 // accounts, runs (one running with its lease, a deleted queued one at the
 // top of the id sequence) to 0026, then checks the runs, the foreign keys
 // and the id sequence.
-func TestReviewMigrate0026WithRows(t *testing.T) {
+func TestMigrate0026WithRows(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "shelf.db"), nil)
 	if err != nil {

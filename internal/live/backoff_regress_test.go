@@ -25,7 +25,7 @@ func (f *failing) LiveBatch(context.Context, int64, []string) (syncrun.LiveResul
 // A live batch that keeps failing is retried every 2 s for ever: the
 // backoff is computed from the time left of the previous one, which is
 // always zero when the next attempt runs, so it never grows.
-func TestReviewBackoffNeverGrows(t *testing.T) {
+func TestLiveBackoffGrows(t *testing.T) {
 	s := openStore(t, "sqlite")
 	ids, pol := liveAccounts(t, s, 1)
 	f := &failing{}

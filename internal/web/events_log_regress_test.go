@@ -28,7 +28,7 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // An events request that fails with an internal error (the catalog
 // unreachable for a moment) is logged by answerFor with r.URL.Path: the
 // events URL's secret lands in the error log.
-func TestReviewEventsSecretInErrorLog(t *testing.T) {
+func TestEventsSecretNotInErrorLog(t *testing.T) {
 	ctx := context.Background()
 	broken, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "other.db"), nil)
 	if err != nil {
@@ -65,7 +65,7 @@ func (failingConns) Connector(context.Context, int64) (storage.Connector, error)
 // cannot be opened", 503 "the SNS signing certificate could not be
 // fetched", 502 "confirming the SNS subscription failed") goes through
 // writeError too, which logs "request failed" with r.URL.Path.
-func TestReviewEvents503SecretInErrorLog(t *testing.T) {
+func TestEvents503SecretNotInErrorLog(t *testing.T) {
 	logs := &syncBuf{}
 	f := setupWith(t, "sqlite", fixtureOptions{server: func(s *Server) {
 		s.events = live.NewReceiver(live.ReceiverConfig{Store: s.store, Connectors: failingConns{}})
