@@ -194,6 +194,11 @@ func TestLiveVersitygwWebhook(t *testing.T) {
 		})
 		return cmd
 	}
+	// A file that stays, so deleting the other does not empty the library
+	// (which waits for a confirmation).
+	if err := os.WriteFile(filepath.Join(root, "media", "keep.jpg"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	gw := run()
 	c, acct, _ := e.signup("vgw@example.com", "versitygw live")
 	r := c.Must(200, "PUT", "/api/v1/storage", map[string]any{"kind": "s3", "bucket": "media", "endpoint": endpoint,

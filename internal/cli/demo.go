@@ -87,6 +87,7 @@ first start and kept in DATA_DIR/`+demo.PasswordFile+` (delete it for a new one)
 			defer unsubscribe()
 			if err == nil {
 				waitForSyncJob(ctx, ended, demoSyncWait)
+				waitLiveCaughtUp(ctx, a, acct.ID, demoSyncWait)
 			}
 			if ctx.Err() != nil {
 				return
@@ -143,6 +144,26 @@ func startDemoSync(ctx context.Context, a *app.App, svc *app.Services, accountID
 
 // waitForSyncJob returns when a sync job has been worked (River reports it
 // after the worker's last log line), ctx is done or max has passed.
+// waitLiveCaughtUp waits (at most max) until the demo library is watched
+// live and the catch-up of its watcher (a reconciliation) is done, so that
+// the sign-in is printed after its logs too.
+func waitLiveCaughtUp(ctx context.Context, a *app.App, accountID int64, max time.Duration) {
+	var after int64
+	if r, err := a.Store.LatestFinishedSyncRun(ctx, accountID); err == nil {
+		after = r.ID
+	}
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		r, err := a.Store.LatestFinishedSyncRun(ctx, accountID)
+		waiting, werr := a.Store.LiveEventsWaiting(ctx, accountID)
+		_, aerr := a.Store.ActiveSyncRun(ctx, accountID)
+		if err == nil && r.ID > after && r.Trigger == catalog.TriggerAuto && werr == nil && waiting == 0 && errors.Is(aerr, catalog.ErrNotFound) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func waitForSyncJob(ctx context.Context, ended <-chan *river.Event, max time.Duration) {
 	timeout := time.NewTimer(max)
 	defer timeout.Stop()
