@@ -276,7 +276,11 @@ func (r *run) finishScoped(ctx context.Context) (Result, error) {
 	// Removing every asset of the library is held for confirmation
 	// whatever its size, as a full sync holds a root that lists nothing:
 	// more often a storage or mount problem than a team emptying it.
-	emptied := removals > 0 && removals >= r.liveAssets
+	adding, err := r.store.SyncStageCount(ctx, r.job.AccountID, catalog.StageNewAsset, true)
+	if err != nil {
+		return res, err
+	}
+	emptied := removals > 0 && removals >= r.liveAssets && adding == 0 && r.counts.Added == 0
 	hold := emptied || r.guard(removals, recent)
 	expect, kinds := int64(0), []string{catalog.StageNewAsset}
 	if !hold {
