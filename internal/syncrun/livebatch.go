@@ -71,7 +71,13 @@ func (s *Service) LiveBatch(ctx context.Context, accountID int64, paths []string
 			return LiveResult{RunID: run.ID, State: run.State}, err
 		}
 	}
-	// 0. The storage's side, read before the library is taken.
+	// 0. The storage's side, read before the library is taken — unless a
+	// sync holds the account anyway (then the batch waits, reading nothing).
+	if _, err := s.cat.ActiveSyncRun(ctx, accountID); err == nil {
+		return LiveResult{}, ErrLiveBusy
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return LiveResult{}, err
+	}
 	pre, version, err := s.prefetch(ctx, accountID, paths)
 	if err != nil {
 		return LiveResult{}, err
