@@ -26,6 +26,13 @@ type killResult struct {
 	survivorTo       time.Time
 	reapedWarnings   int // "reaped an expired sync lease" lines in the survivor's log
 	orphanedWarnings int // "sync job running without its worker" lines
+	// River's leader (periodic ticks, moving scheduled jobs to available)
+	// before the kill, and when another took over if it was the victim.
+	leaderBefore string
+	newLeaderAt  time.Time
+	// The survivor's start delays split at 30 s (at most half the
+	// interval) after the kill.
+	soon, later figures
 }
 
 // killPhase SIGKILLs the worker holding the most sync leases the moment it
@@ -62,6 +69,7 @@ func (b *bench) killPhase(ctx context.Context) error {
 			k.leased[l[0]] = l[1]
 		}
 	}
+	k.leaderBefore = b.nodeOf(b.leader(ctx))
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return fmt.Errorf("killing %s: %w", victim.name, err)
 	}
@@ -94,7 +102,12 @@ func (b *bench) killPhase(ctx context.Context) error {
 		want[a] = true
 	}
 	recoverBy := k.at.Add(4*b.o.leaseTTL + 2*b.o.interval)
-	for len(k.recovered) < len(want) && time.Now().Before(recoverBy) {
+	for (len(k.recovered) < len(want) || (k.leaderBefore == victim.name && k.newLeaderAt.IsZero())) && time.Now().Before(recoverBy) {
+		if k.newLeaderAt.IsZero() {
+			if l := b.nodeOf(b.leader(ctx)); l != "other" && l != victim.name {
+				k.newLeaderAt = time.Now()
+			}
+		}
 		runs, err := b.loadRuns(ctx)
 		if err != nil {
 			return err
@@ -148,7 +161,21 @@ func (b *bench) killPhase(ctx context.Context) error {
 		s := int((k.at.Sub(b.due0[account]) + b.o.interval - 1) / b.o.interval)
 		return s, s
 	}
-	k.survivorFigures = b.computeFigures("after the kill ("+survivor.name+" alone)", all, jobs, survivorSlots, k.survivorFrom, k.survivorTo, time.Now())
+	now := time.Now()
+	k.survivorFigures = b.computeFigures("after the kill ("+survivor.name+" alone)", all, jobs, survivorSlots, k.survivorFrom, k.survivorTo, now)
+	splitAfter := min(30*time.Second, b.o.interval/2)
+	split := k.at.Add(splitAfter)
+	dueBefore := func(before bool) slotRange {
+		return func(account int64) (int, int) {
+			s, _ := survivorSlots(account)
+			if b.dueOf(account, s).Before(split) != before {
+				return s, s - 1
+			}
+			return s, s
+		}
+	}
+	k.soon = b.computeFigures(fmt.Sprintf("  slots due in the first %v after the kill", splitAfter), all, jobs, dueBefore(true), k.at, split, now)
+	k.later = b.computeFigures("  slots due later", all, jobs, dueBefore(false), split, k.survivorTo, now)
 	k.survivorJobs = b.computeJobFigures(jobs, k.survivorFrom, k.survivorTo)
 	sum := readLogCounts(survivor.logPath, "reaped an expired sync lease", "sync job running without its worker")
 	k.reapedWarnings, k.orphanedWarnings = sum[0], sum[1]
@@ -203,4 +230,11 @@ func readLogCounts(path string, needles ...string) []int {
 		}
 	}
 	return counts
+}
+
+// leader returns the River client ID of the elected leader ("" if none).
+func (b *bench) leader(ctx context.Context) string {
+	var id string
+	_ = b.pool.QueryRow(ctx, `SELECT leader_id FROM river_leader WHERE expires_at > now() LIMIT 1`).Scan(&id)
+	return id
 }

@@ -17,10 +17,10 @@ var errNoPostgres = errors.New("no PostgreSQL is reachable")
 // startPostgresHint is how to start a throwaway PostgreSQL cluster, the same
 // way scripts/test-all does.
 const startPostgresHint = `This benchmark needs a PostgreSQL server it may create a database on.
-Start a throwaway cluster as scripts/test-all does (initdb refuses root; as
-root run the first three commands through 'runuser -u postgres --'):
+Start a throwaway cluster as scripts/test-all does (initdb refuses to run as
+root: as root, prefix initdb and pg_ctl with 'runuser -u postgres --'):
 
-  D=$(mktemp -d /tmp/shelf-pg.XXXXXX); chown postgres "$D"   # as root
+  D=$(mktemp -d /tmp/shelf-pg.XXXXXX); chmod 755 "$D"; mkdir "$D/pg"; chown postgres "$D/pg"
   /usr/lib/postgresql/15/bin/initdb -D "$D/pg" -U postgres -A trust --no-sync
   /usr/lib/postgresql/15/bin/pg_ctl -D "$D/pg" -l "$D/pg.log" \
     -o "-c listen_addresses=127.0.0.1 -p 55432 -k $D/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \

@@ -101,8 +101,9 @@ type sampler struct {
 	pg    map[int]int64 // backend pid → last CPU ticks seen
 	pgHWM int64         // largest backend VmHWM seen
 
-	stop chan struct{}
-	done chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
 }
 
 type procRecord struct {
@@ -125,6 +126,7 @@ func (s *sampler) add(name string, pid int) {
 
 // start samples every second until halt.
 func (s *sampler) start() {
+	s.started = true
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(time.Second)
@@ -145,6 +147,9 @@ func (s *sampler) start() {
 
 // halt stops sampling after a last sample.
 func (s *sampler) halt() {
+	if !s.started {
+		return
+	}
 	select {
 	case <-s.stop:
 		return

@@ -68,11 +68,11 @@ func (b *bench) reportSchedule(w io.Writer, res results) {
 	fmt.Fprintln(t, "phase\tslots\truns\tsucceeded\tfailed\tretries\tdoubles\tmissed\tlong gaps\tearly\tnot started\tp50\tp95\tp99\tmax\truns/s\trequired/s\t")
 	rows := []figures{res.initial, res.steady}
 	if b.kill != nil {
-		rows = append(rows, b.kill.survivorFigures)
+		rows = append(rows, b.kill.survivorFigures, b.kill.soon, b.kill.later)
 	}
 	required := float64(len(b.accounts)) / b.o.interval.Seconds()
 	for _, f := range rows {
-		rate := float64(f.finishedRuns) / f.windowTo.Sub(f.windowFrom).Seconds()
+		rate := float64(f.finishedRuns) / max(f.windowTo.Sub(f.windowFrom).Seconds(), 1)
 		fmt.Fprintf(t, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t\n",
 			f.label, f.pairs, f.runs, f.succeeded, f.failed, f.retries, f.doubles, f.missed, f.gaps, f.early, f.notStarted,
 			secs(percentile(f.delays, .50)), secs(percentile(f.delays, .95)), secs(percentile(f.delays, .99)), secs(percentile(f.delays, 1)),
@@ -109,6 +109,19 @@ func (b *bench) reportTicks(w io.Writer, j jobFigures) {
 		aheadMed, aheadMax, overMed, overMax)
 	t.Flush()
 	fmt.Fprintln(w, "(wait: scheduled_at → attempted_at of the tick job; queued ahead / overdue: sync jobs the tick inserted; one tick handles at most 1000 due accounts)")
+	s, e := b.marks["steady"], b.marks["steadyEnd"]
+	if tl := readTickLogs([]string{b.w1.logPath, b.w2.logPath}, s.at, e.at); tl.ticks > 0 {
+		full := 0
+		for _, n := range tl.listed {
+			if n >= 1000 {
+				full++
+			}
+		}
+		enqMed, enqMax := intStats(tl.enqueued)
+		lstMed, lstMax := intStats(tl.listed)
+		fmt.Fprintf(w, "worker logs (debug): %d ticks; due accounts handled per tick p50 %d, max %d (%d ticks at the 1000 limit); jobs enqueued per tick p50 %d, max %d\n",
+			tl.ticks, lstMed, lstMax, full, enqMed, enqMax)
+	}
 }
 
 func (b *bench) reportProcesses(w io.Writer, j jobFigures) {
@@ -180,6 +193,14 @@ func (b *bench) reportKill(w io.Writer) {
 	fmt.Fprintf(t, "runs failed\t%d of the killed worker's leased runs (the lease reaper's), %d other runs\n", k.reaperFailed, k.otherFailed)
 	fmt.Fprintf(t, "survivor log\t%d \"reaped an expired sync lease\", %d \"sync job running without its worker\"\n", k.reapedWarnings, k.orphanedWarnings)
 	fmt.Fprintf(t, "SHELF_SYNC_LEASE_TTL\t%v\n", b.o.leaseTTL)
+	switch {
+	case k.leaderBefore != k.victim:
+		fmt.Fprintf(t, "River leader\t%s, not the killed worker\n", k.leaderBefore)
+	case k.newLeaderAt.IsZero():
+		fmt.Fprintf(t, "River leader\tthe killed worker; no new leader seen while waiting for recovery\n")
+	default:
+		fmt.Fprintf(t, "River leader\tthe killed worker; %s leads %.1f s after the kill (seen within 0.5 s)\n", k.survivor, k.newLeaderAt.Sub(k.at).Seconds())
+	}
 	t.Flush()
 }
 
