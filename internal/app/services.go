@@ -177,7 +177,9 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		wg.Wait()
 	}()
 	if opts.Work {
-		if err := q.Start(ctx); err != nil {
+		// Not the signal's context: a SIGTERM lets running jobs finish
+		// (Stop gives them the grace), instead of cancelling them at once.
+		if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 			lcancel()
 			<-done
 			hub.Stop()

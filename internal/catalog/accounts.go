@@ -181,6 +181,19 @@ WHERE next_auto_sync_at IS NOT NULL AND next_auto_sync_at <= ?
 ORDER BY next_auto_sync_at, id LIMIT ?`, ms(now), limit)
 }
 
+// ListDueAccountsAfter is ListDueAccounts from after the account (afterAt,
+// afterID) of an earlier page on, in the same order: a tick goes through
+// every due account a page at a time.
+func (s *Store) ListDueAccountsAfter(ctx context.Context, now, afterAt time.Time, afterID int64, limit int) ([]Account, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return s.listAccounts(ctx, `SELECT `+accountColumns+` FROM accounts
+WHERE next_auto_sync_at IS NOT NULL AND next_auto_sync_at <= ?
+  AND (next_auto_sync_at > ? OR (next_auto_sync_at = ? AND id > ?))
+ORDER BY next_auto_sync_at, id LIMIT ?`, ms(now), ms(afterAt), ms(afterAt), afterID, limit)
+}
+
 // SetLastManualSync records when a manual sync of the account was started.
 func (s *Store) SetLastManualSync(ctx context.Context, accountID int64, at time.Time) error {
 	return s.execOne(ctx, s.db, `UPDATE accounts SET last_manual_sync_at = ?, updated_at = ? WHERE id = ?`, ms(at), ms(at), accountID)

@@ -71,21 +71,39 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickResult, error) {
 		errs = append(errs, err)
 	}
 
-	due, err := s.cat.ListDueAccounts(ctx, now.Add(s.cfg.Lookahead), s.cfg.DueBatch)
+	// Every due account, a page at a time, within two thirds of the tick
+	// interval (the next tick goes on where this one stopped): no fixed
+	// number of accounts per tick caps how many the scheduler keeps up
+	// with.
+	upto := now.Add(s.cfg.Lookahead)
+	budget := time.Now().Add(s.cfg.SchedulerInterval * 2 / 3)
+	due, err := s.cat.ListDueAccounts(ctx, upto, s.cfg.DueBatch)
+	for err == nil && len(due) > 0 {
+		for _, acct := range due {
+			enq, err := s.enqueueAuto(ctx, acct, now)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if enq {
+				res.Enqueued++
+			} else {
+				res.Skipped++
+			}
+		}
+		if len(due) < s.cfg.DueBatch {
+			break
+		}
+		if time.Now().After(budget) {
+			s.logger.Warn("scheduler tick ran out of time before every due account was queued; the next tick goes on",
+				"queued", res.Enqueued, "interval", s.cfg.SchedulerInterval)
+			break
+		}
+		last := due[len(due)-1]
+		due, err = s.cat.ListDueAccountsAfter(ctx, upto, *last.NextAutoSyncAt, last.ID, s.cfg.DueBatch)
+	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing accounts due for auto-sync: %w", err))
-	}
-	for _, acct := range due {
-		enq, err := s.enqueueAuto(ctx, acct, now)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if enq {
-			res.Enqueued++
-		} else {
-			res.Skipped++
-		}
 	}
 	if res.Enqueued+res.Reaped+res.TrialsExpired > 0 {
 		s.logger.Debug("scheduler tick", "enqueued", res.Enqueued, "skipped", res.Skipped, "reaped", res.Reaped, "trials_expired", res.TrialsExpired)

@@ -156,3 +156,31 @@ func TestNextSlot(t *testing.T) {
 		}
 	}
 }
+
+// One tick queues every due account, however many: it goes through them a
+// page (DueBatch) at a time. (At 1,000 a tick and a 30 s tick, 10,000
+// accounts on 5 minutes was the most the scheduler could keep up with.)
+func TestTickQueuesEveryDueAccount(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d dialect) {
+		b := newBundle(t, d)
+		svc := b.service(t, false, func(o *svcOpts) { o.DueBatch = 2 })
+		ctx := context.Background()
+		due := t0.Add(-time.Minute)
+		const n = 7
+		for range n {
+			a := b.account(t, policy.PlanMedium, string(storage.KindLocal))
+			if err := b.store.SetNextAutoSync(ctx, a.ID, &due, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.clock.Set(t0)
+		res, err := svc.Tick(ctx, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Enqueued != n {
+			t.Fatalf("one tick queued %d of %d due accounts (pages of 2)", res.Enqueued, n)
+		}
+	})
+}

@@ -15,6 +15,7 @@ type Catalog interface {
 	SetConnectionStatus(ctx context.Context, accountID int64, status, message string, now time.Time) error
 	SetNextAutoSync(ctx context.Context, accountID int64, at *time.Time, now time.Time) error
 	ListDueAccounts(ctx context.Context, now time.Time, limit int) ([]catalog.Account, error)
+	ListDueAccountsAfter(ctx context.Context, now, afterAt time.Time, afterID int64, limit int) ([]catalog.Account, error)
 	ExpireTrials(ctx context.Context, now time.Time) ([]int64, error)
 
 	GetSyncRun(ctx context.Context, accountID, runID int64) (catalog.SyncRun, error)
