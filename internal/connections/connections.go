@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -37,6 +38,25 @@ type Service struct {
 	// OnNeedsReconnect is told when stored credentials stopped working
 	// (revoked grant, rotated keys), after the connection was marked.
 	OnNeedsReconnect func(ctx context.Context, accountID int64, message string)
+
+	sharedOnce sync.Once
+	shared     *http.Client
+}
+
+// s3HTTPClient is the client every S3 connector of the process shares
+// (HTTPClient when set): a connector is built per sync, preview and
+// request, and each with a transport of its own would keep its idle
+// connections open — thousands after a burst of previews.
+func (s *Service) s3HTTPClient() *http.Client {
+	if s.HTTPClient != nil {
+		return s.HTTPClient
+	}
+	s.sharedOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 64
+		s.shared = &http.Client{Transport: t}
+	})
+	return s.shared
 }
 
 // The stored, non-secret settings of each kind (catalog Connection.Config).
@@ -126,7 +146,7 @@ func (s *Service) s3Config(st s3Settings, sec s3Secret) s3.Config {
 		AccessKeyID: sec.AccessKeyID, SecretAccessKey: sec.SecretAccessKey,
 		UseDefaultChain:  st.UseDefaultCredentials && s.Cfg.S3AllowDefaultChain,
 		ParallelPrefixes: 8,
-		HTTPClient:       s.HTTPClient,
+		HTTPClient:       s.s3HTTPClient(),
 	}
 }
 

@@ -319,3 +319,27 @@ func TestUnwatchableFolderIsPolled(t *testing.T) {
 	}
 	waitUntil(t, "a re-list after the change", func() bool { return len(bb.got(a.ID)) == 2 })
 }
+
+// Paths a failing database could not take back are held in memory,
+// bounded, and put back at the next tick.
+func TestUnsavedChangesAreKept(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "sqlite")
+	ids, pol := liveAccounts(t, s, 2)
+	svc := newService(t, s, pol, "node-a", newBatches())
+	svc.cfg.MaxPending = 3
+	svc.keepUnsaved(ids[0], []string{"a.jpg", "b.jpg"})
+	svc.keepUnsaved(ids[1], []string{"1", "2"})
+	svc.keepUnsaved(ids[1], []string{"3", "4"}) // over the bound: re-list
+	svc.saveUnsaved(context.Background())
+	for i, want := range [][]string{{"a.jpg", "b.jpg"}, {""}} {
+		got, err := s.TakeLiveEvents(context.Background(), ids[i], 0, 0, 100, time.Now().Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("account %d: %q, want %q", i, got, want)
+		}
+	}
+}

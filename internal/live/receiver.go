@@ -345,7 +345,10 @@ func (r *Receiver) flush(ctx context.Context) {
 			paths = append(paths, p)
 		}
 		if _, err := r.store.AddLiveEvents(ctx, acct, paths, r.max, time.Now()); err != nil {
-			r.log.Warn("recording storage events; the next reconciliation finds these changes", "account_id", acct, "paths", len(paths), "error", err)
+			// Kept for the next flush (bounded as ever): the sender was
+			// told 200 already.
+			r.log.Warn("recording storage events failed; trying again", "account_id", acct, "paths", len(paths), "error", err)
+			r.add(acct, paths)
 		}
 	}
 	r.wake()

@@ -115,6 +115,10 @@ type Service struct {
 	busy     map[int64]bool          // a batch of the account is being applied
 	backoff  map[int64]time.Time     // the account's next batch waits until then
 	wait     map[int64]time.Duration // the account's last wait after a failure
+	// unsaved holds paths taken for a batch that failed and could not be
+	// put back into the catalog (the database was failing too): they are
+	// put back at the next tick ("" alone beyond MaxPending).
+	unsaved map[int64][]string
 	wg       sync.WaitGroup
 }
 
@@ -156,7 +160,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		cfg: cfg, log: cfg.Logger.With("component", "live"),
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Workers),
-		watchers: map[int64]*watcher{}, busy: map[int64]bool{}, backoff: map[int64]time.Time{}, wait: map[int64]time.Duration{},
+		watchers: map[int64]*watcher{}, busy: map[int64]bool{}, backoff: map[int64]time.Time{}, wait: map[int64]time.Duration{}, unsaved: map[int64][]string{},
 	}, nil
 }
 
@@ -225,9 +229,34 @@ func (s *Service) shutdown() {
 	}
 }
 
+// keepUnsaved holds paths the catalog could not take back, bounded.
+func (s *Service) keepUnsaved(accountID int64, paths []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := append(s.unsaved[accountID], paths...)
+	if len(kept) > s.cfg.MaxPending {
+		kept = []string{""}
+	}
+	s.unsaved[accountID] = kept
+}
+
+// saveUnsaved puts held paths back into the catalog.
+func (s *Service) saveUnsaved(ctx context.Context) {
+	s.mu.Lock()
+	held := s.unsaved
+	s.unsaved = map[int64][]string{}
+	s.mu.Unlock()
+	for id, paths := range held {
+		if _, err := s.cfg.Store.AddLiveEvents(ctx, id, paths, s.cfg.MaxPending, s.cfg.Now()); err != nil {
+			s.keepUnsaved(id, paths)
+		}
+	}
+}
+
 // dispatch starts a batch for every watched account with changes waiting,
 // up to Config.Workers at once.
 func (s *Service) dispatch(ctx context.Context) {
+	s.saveUnsaved(ctx)
 	ids, err := s.cfg.Store.LiveEventAccounts(ctx, s.Holder())
 	if err != nil {
 		if ctx.Err() == nil {
@@ -289,7 +318,8 @@ func (s *Service) apply(ctx context.Context, accountID int64) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, aerr := s.cfg.Store.AddLiveEvents(rctx, accountID, paths, s.cfg.MaxPending, s.cfg.Now()); aerr != nil {
-		s.log.Warn("keeping storage changes for a later batch", "account_id", accountID, "error", aerr)
+		s.log.Warn("keeping storage changes for a later batch; holding them in memory meanwhile", "account_id", accountID, "error", aerr)
+		s.keepUnsaved(accountID, paths)
 	}
 	s.mu.Lock()
 	wait := time.Second
@@ -308,7 +338,8 @@ func (s *Service) record(ctx context.Context, accountID int64, paths []string) {
 	over, err := s.cfg.Store.AddLiveEvents(ctx, accountID, paths, s.cfg.MaxPending, s.cfg.Now())
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Warn("recording storage changes", "account_id", accountID, "error", err)
+			s.log.Warn("recording storage changes; holding them in memory meanwhile", "account_id", accountID, "error", err)
+			s.keepUnsaved(accountID, paths)
 		}
 		return
 	}
