@@ -135,8 +135,10 @@ func (c *client) waitLive(ctx context.Context) (string, error) {
 		if err := c.call("GET", "/api/v1/sync/runs", nil, http.StatusOK, &runs); err != nil {
 			return false, err
 		}
+		// The watcher's catch-up: a reconciliation (an auto sync) for
+		// S3 and local folders, a live batch reading the feed for Drive.
 		for _, r := range runs.Runs {
-			if r.Trigger == catalog.TriggerLive && r.State == catalog.RunSucceeded {
+			if (r.Trigger == catalog.TriggerLive || r.Trigger == catalog.TriggerAuto) && r.State == catalog.RunSucceeded {
 				return true, nil
 			}
 		}
