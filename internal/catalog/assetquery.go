@@ -332,3 +332,24 @@ func (s *Store) CountAssets(ctx context.Context, q AssetQuery) (int64, error) {
 	}
 	return n, nil
 }
+
+// CountAssetsUpTo counts the assets q selects, stopping past bound: it
+// returns bound and capped true when more than bound match, so the count a
+// search shows stays cheap on a library of millions.
+func (s *Store) CountAssetsUpTo(ctx context.Context, q AssetQuery, bound int) (n int64, capped bool, err error) {
+	// No order to keep: the tag's asset list and the subtree's path range
+	// are the cheapest ways in, however many rows match (filterPlan{}).
+	where, args, err := s.assetFilter(ctx, q, filterPlan{})
+	if err != nil {
+		return 0, false, err
+	}
+	args = append(args, bound+1)
+	err = s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM (SELECT 1 FROM assets a WHERE `+where+` LIMIT ?) t`, args...).Scan(&n)
+	if err != nil {
+		return 0, false, fmt.Errorf("counting matching assets: %w", mapErr(err))
+	}
+	if n > int64(bound) {
+		return int64(bound), true, nil
+	}
+	return n, false, nil
+}

@@ -286,6 +286,34 @@ func testAssetSearch(t *testing.T, open OpenFunc) {
 		}
 	}
 
+	// The bounded count a search shows: exact up to the bound, capped past it.
+	counts := []struct {
+		q      catalog.AssetQuery
+		bound  int
+		want   int64
+		capped bool
+	}{
+		{catalog.AssetQuery{Q: "sunset"}, 10, 2, false},
+		{catalog.AssetQuery{Q: "sunset"}, 2, 2, false},
+		{catalog.AssetQuery{Q: "sunset"}, 1, 1, true},
+		{catalog.AssetQuery{MIME: "image/"}, 2, 2, true},
+		{catalog.AssetQuery{FolderID: &photos.ID, Recursive: true, Q: "sunset"}, 10, 1, false},
+		{catalog.AssetQuery{Tag: "pets"}, 10, 1, false},
+		{catalog.AssetQuery{Q: "nothing-like-this"}, 10, 0, false},
+	}
+	for _, c := range counts {
+		q := c.q
+		q.AccountID = f.accA.ID
+		if q.FolderID == nil {
+			q.Recursive = true
+		}
+		n, capped, err := s.CountAssetsUpTo(ctx, q, c.bound)
+		must(t, err, "CountAssetsUpTo %+v", q)
+		if n != c.want || capped != c.capped {
+			t.Errorf("CountAssetsUpTo(%+v, %d) = %d, %v; want %d, %v", c.q, c.bound, n, capped, c.want, c.capped)
+		}
+	}
+
 	// Tags are normalised and mirrored; replacing them drops the old ones.
 	got, err := s.GetAsset(ctx, f.accA.ID, dog.ID)
 	must(t, err, "GetAsset")
