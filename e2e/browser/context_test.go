@@ -124,4 +124,3 @@ func TestSearchContextAndErrorsInPlace(t *testing.T) {
 		b.checkPage(ctx, "not-found-"+width)
 	}
 }
-
