@@ -30,8 +30,8 @@ type AssetQuery struct {
 	// whole subtree under it (nil: the whole library).
 	FolderID  *int64
 	Recursive bool
-	// Q searches name, title, description and tags: every word must occur
-	// (substring, case-insensitive).
+	// Q searches name, title, description, tags and the values of custom
+	// fields: every word must occur (substring, case-insensitive).
 	Q string
 	// Tag keeps assets carrying this tag (exact, case-insensitive).
 	Tag string
@@ -176,7 +176,7 @@ func (s *Store) assetFilter(ctx context.Context, q AssetQuery, plan filterPlan) 
 }
 
 // searchFilter turns the words of q into conditions: every word must occur
-// in the asset's name, title, description or tags. PostgreSQL matches each
+// in the asset's name, title, description, tags or custom field values. PostgreSQL matches each
 // word with LIKE on asset_search.body, served by its pg_trgm GIN index.
 // SQLite matches words of three or more characters in the FTS5 trigram
 // index and shorter ones with LIKE.
@@ -200,8 +200,9 @@ func (s *Store) searchFilter(q string) ([]string, []any) {
 		case utf8.RuneCountInString(w) >= 3:
 			phrase = append(phrase, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
 		default:
-			where = append(where, `(a.name LIKE ? ESCAPE '\' OR a.title LIKE ? ESCAPE '\' OR a.description LIKE ? ESCAPE '\' OR a.tags LIKE ? ESCAPE '\')`)
-			args = append(args, pattern, pattern, pattern, pattern)
+			where = append(where, `(a.name LIKE ? ESCAPE '\' OR a.title LIKE ? ESCAPE '\' OR a.description LIKE ? ESCAPE '\' OR a.tags LIKE ? ESCAPE '\'`+
+				` OR EXISTS (SELECT 1 FROM json_each(a.custom) j WHERE j.value LIKE ? ESCAPE '\'))`)
+			args = append(args, pattern, pattern, pattern, pattern, pattern)
 		}
 	}
 	if len(likes) > 0 {
@@ -331,4 +332,25 @@ func (s *Store) CountAssets(ctx context.Context, q AssetQuery) (int64, error) {
 		return 0, fmt.Errorf("counting assets: %w", mapErr(err))
 	}
 	return n, nil
+}
+
+// CountAssetsUpTo counts the assets q selects, stopping past bound: it
+// returns bound and capped true when more than bound match, so the count a
+// search shows stays cheap on a library of millions.
+func (s *Store) CountAssetsUpTo(ctx context.Context, q AssetQuery, bound int) (n int64, capped bool, err error) {
+	// No order to keep: the tag's asset list and the subtree's path range
+	// are the cheapest ways in, however many rows match (filterPlan{}).
+	where, args, err := s.assetFilter(ctx, q, filterPlan{})
+	if err != nil {
+		return 0, false, err
+	}
+	args = append(args, bound+1)
+	err = s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM (SELECT 1 FROM assets a WHERE `+where+` LIMIT ?) t`, args...).Scan(&n)
+	if err != nil {
+		return 0, false, fmt.Errorf("counting matching assets: %w", mapErr(err))
+	}
+	if n > int64(bound) {
+		return int64(bound), true, nil
+	}
+	return n, false, nil
 }

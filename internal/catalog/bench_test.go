@@ -213,6 +213,24 @@ func BenchmarkReadPaths(b *testing.B) {
 			}
 		}
 	})
+	// The bounded counts a search page shows ("1,000+ match").
+	countUpTo := func(b *testing.B, q catalog.AssetQuery) {
+		q.AccountID = lib.account
+		for b.Loop() {
+			if _, _, err := lib.store.CountAssetsUpTo(ctx, q, 1000); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("CountUpToSearchNameEverywhere", func(b *testing.B) {
+		countUpTo(b, catalog.AssetQuery{Recursive: true, Q: "needle"})
+	})
+	b.Run("CountUpToEverywhere", func(b *testing.B) {
+		countUpTo(b, catalog.AssetQuery{Recursive: true})
+	})
+	b.Run("CountUpToTagEverywhere", func(b *testing.B) {
+		countUpTo(b, catalog.AssetQuery{Recursive: true, Tag: "night"})
+	})
 	b.Run("RenameBigFolder", func(b *testing.B) {
 		names := []string{"big-renamed", "big"}
 		i := 0

@@ -66,12 +66,13 @@ func (s *Store) FillSearchBacklog(ctx context.Context, accountID int64, limit in
 		}
 		if s.dialect == DialectPostgres {
 			_, err = s.exec(ctx, tx, `INSERT INTO asset_search (asset_id, account_id, body)
-SELECT id, account_id, lower(name || ' ' || title || ' ' || description || ' ' || tags) FROM assets
+SELECT id, account_id, lower(name || ' ' || title || ' ' || description || ' ' || tags || asset_custom_text(custom)) FROM assets
 WHERE account_id = ? AND id >= ? AND id <= ?
 ON CONFLICT (asset_id) DO UPDATE SET body = excluded.body`, accountID, from, upto.Int64)
 		} else {
-			_, err = s.exec(ctx, tx, `INSERT INTO assets_fts (rowid, name, title, description, tags)
-SELECT id, name, title, description, tags FROM assets WHERE account_id = ? AND id >= ? AND id <= ?`, accountID, from, upto.Int64)
+			_, err = s.exec(ctx, tx, `INSERT INTO assets_fts (rowid, name, title, description, tags, custom)
+SELECT a.id, a.name, a.title, a.description, a.tags, (SELECT group_concat(j.value, ' ') FROM json_each(a.custom) j)
+FROM assets a WHERE a.account_id = ? AND a.id >= ? AND a.id <= ?`, accountID, from, upto.Int64)
 		}
 		if err != nil {
 			return fmt.Errorf("indexing assets for search: %w", err)

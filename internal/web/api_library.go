@@ -158,9 +158,13 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, p *p
 		s.writeError(w, r, err)
 		return
 	}
+	if err := nameFieldError(req.Name); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	f, err := s.library.CreateFolder(r.Context(), p.Account.ID, p.User.ID, req.ParentID, strings.TrimSpace(req.Name))
 	if err != nil {
-		s.libraryError(w, r, err)
+		s.writeError(w, r, withField(libraryAPIError(err), "name"))
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"folder": folderJSON(f)})
@@ -188,6 +192,10 @@ func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *pr
 				s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: key, Message: "name must be a string"})
 				return
 			}
+			if err := nameFieldError(name); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 			edit.Name = &name
 		case "parent_id":
 			if err := raw.into(&edit.ParentID); err != nil {
@@ -203,7 +211,7 @@ func (s *Server) handlePatchFolder(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	f, err := s.library.EditFolder(r.Context(), p.Account.ID, p.User.ID, id, edit)
 	if err != nil {
-		s.libraryError(w, r, err)
+		s.writeError(w, r, withField(libraryAPIError(err), soleField(edit.Name != nil && !edit.Move, "name")))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"folder": folderJSON(f)})
@@ -268,15 +276,22 @@ func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, err)
 		return
 	}
+	total, capped, err := s.store.CountAssetsUpTo(r.Context(), q, searchCountBound)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	out := make([]map[string]any, 0, len(assets))
 	for _, a := range assets {
-		out = append(out, assetJSON(a))
+		j := assetJSON(a)
+		j["folder_path"] = assetFolderPath(a)
+		out = append(out, j)
 	}
 	var nextCursor any
 	if next != "" {
 		nextCursor = next
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"assets": out, "next_cursor": nextCursor})
+	writeJSON(w, http.StatusOK, map[string]any{"assets": out, "next_cursor": nextCursor, "total": total, "total_capped": capped})
 }
 
 func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, p *principal) (catalog.Asset, bool) {
@@ -462,7 +477,7 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 	}
 	a, err := s.library.EditAsset(r.Context(), p.Account.ID, p.User.ID, id, edit)
 	if err != nil {
-		s.libraryError(w, r, err)
+		s.writeError(w, r, withField(libraryAPIError(err), soleField(edit.Name != nil && edit.Meta == nil && !edit.Move, "name")))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
@@ -496,6 +511,11 @@ func decodeAssetEdit(r *http.Request) (library.AssetEdit, error) {
 		case "name":
 			var name string
 			err = raw.into(&name)
+			if err == nil {
+				if ferr := nameFieldError(name); ferr != nil {
+					return library.AssetEdit{}, ferr
+				}
+			}
 			edit.Name = &name
 		case "folder_id":
 			err = raw.into(&edit.FolderID)

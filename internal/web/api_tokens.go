@@ -57,7 +57,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" || len(name) > 100 {
-		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "name", Message: "name is required (up to 100 characters): say what the token is for"})
+		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "name", Message: "Enter a name (up to 100 characters) that says what the token is for."})
 		return
 	}
 	token, err := s.issueAPIToken(r, p.User.ID, name)

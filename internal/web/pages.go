@@ -66,6 +66,14 @@ func (s *Server) pageRoutes() {
 	m.HandleFunc("GET /team", p.page(p.handleTeam))
 	m.HandleFunc("GET /tokens", p.page(p.handleTokens))
 	m.HandleFunc("GET /notifications", p.page(p.handleNotifications))
+	m.HandleFunc("/", p.handleNotFound)
+}
+
+// handleNotFound answers an address no page has with the styled error
+// page rather than the mux's plain text.
+func (p *pages) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	p.renderError(w, r, errorf(http.StatusNotFound, "not_found",
+		"There is no page at this address. Check the link for typos, or go back to the library and find the file from there."))
 }
 
 func newPages(s *Server) (*pages, error) {

@@ -175,6 +175,9 @@ type libraryView struct {
 	Subfolders  []catalog.Folder
 	Items       itemsView
 	HasStorage  bool
+	// Search is the count and wording of a search's matches (nil when
+	// browsing).
+	Search *searchSummary
 	// Indexing: search is still catching up with a big import (some
 	// files are not found by search yet).
 	Indexing bool
@@ -222,6 +225,13 @@ func (p *pages) handleLibrary(w http.ResponseWriter, r *http.Request, v *view) e
 	}
 	if lv.Items, err = p.items(r, v, lp); err != nil {
 		return err
+	}
+	if lp.Searching() {
+		sum, err := p.summarizeSearch(ctx, acct, lp, lv.Folder)
+		if err != nil {
+			return err
+		}
+		lv.Search = &sum
 	}
 	if lv.Indexing, err = p.s.store.SearchIndexing(ctx, acct); err != nil {
 		return err

@@ -268,6 +268,10 @@ func testAssetSearch(t *testing.T, open OpenFunc) {
 		{catalog.AssetQuery{Q: "retriever"}, "dog.png"},
 		{catalog.AssetQuery{Q: "rex"}, "dog.png"},
 		{catalog.AssetQuery{Q: "summer"}, "dog.png"},
+		{catalog.AssetQuery{Q: "ann"}, "dog.png"},     // a custom field's value
+		{catalog.AssetQuery{Q: "nn"}, "dog.png"},      // ... by a short word too
+		{catalog.AssetQuery{Q: "photographer"}, ""},   // not its name
+		{catalog.AssetQuery{Q: "rex ann"}, "dog.png"}, // with the other fields
 		{catalog.AssetQuery{Q: "100%"}, ""},
 		{catalog.AssetQuery{Q: `"quoted"`}, ""},
 		{catalog.AssetQuery{Tag: "PETS"}, "dog.png"},
@@ -283,6 +287,46 @@ func testAssetSearch(t *testing.T, open OpenFunc) {
 	for _, c := range cases {
 		if got := search(c.q); got != c.want {
 			t.Errorf("query %+v = [%s], want [%s]", c.q, got, c.want)
+		}
+	}
+
+	// A changed custom value is found by its new value only.
+	_, err = s.UpdateAssetMetadata(ctx, f.accA.ID, dog.ID, catalog.MetadataUpdate{Custom: map[string]string{"photographer": "Bartholomew"}}, now)
+	must(t, err, "UpdateAssetMetadata custom")
+	if got := search(catalog.AssetQuery{Q: "ann"}); got != "" {
+		t.Errorf("search for the old custom value finds [%s]", got)
+	}
+	if got := search(catalog.AssetQuery{Q: "bartholomew"}); got != "dog.png" {
+		t.Errorf("search for the new custom value finds [%s], want [dog.png]", got)
+	}
+	_, err = s.UpdateAssetMetadata(ctx, f.accA.ID, dog.ID, catalog.MetadataUpdate{Custom: map[string]string{"photographer": "Ann"}}, now)
+	must(t, err, "UpdateAssetMetadata custom back")
+
+	// The bounded count a search shows: exact up to the bound, capped past it.
+	counts := []struct {
+		q      catalog.AssetQuery
+		bound  int
+		want   int64
+		capped bool
+	}{
+		{catalog.AssetQuery{Q: "sunset"}, 10, 2, false},
+		{catalog.AssetQuery{Q: "sunset"}, 2, 2, false},
+		{catalog.AssetQuery{Q: "sunset"}, 1, 1, true},
+		{catalog.AssetQuery{MIME: "image/"}, 2, 2, true},
+		{catalog.AssetQuery{FolderID: &photos.ID, Recursive: true, Q: "sunset"}, 10, 1, false},
+		{catalog.AssetQuery{Tag: "pets"}, 10, 1, false},
+		{catalog.AssetQuery{Q: "nothing-like-this"}, 10, 0, false},
+	}
+	for _, c := range counts {
+		q := c.q
+		q.AccountID = f.accA.ID
+		if q.FolderID == nil {
+			q.Recursive = true
+		}
+		n, capped, err := s.CountAssetsUpTo(ctx, q, c.bound)
+		must(t, err, "CountAssetsUpTo %+v", q)
+		if n != c.want || capped != c.capped {
+			t.Errorf("CountAssetsUpTo(%+v, %d) = %d, %v; want %d, %v", c.q, c.bound, n, capped, c.want, c.capped)
 		}
 	}
 
@@ -370,6 +414,8 @@ func testSearchBacklog(t *testing.T, open OpenFunc) {
 	// Edited and deleted while waiting; the asset from before edited too.
 	_, err = s.UpdateAssetMetadata(ctx, f.accA.ID, deferred[1].ID, catalog.MetadataUpdate{Title: ptr("Zebra")}, now)
 	must(t, err, "UpdateAssetMetadata deferred")
+	_, err = s.UpdateAssetMetadata(ctx, f.accA.ID, deferred[3].ID, catalog.MetadataUpdate{Custom: map[string]string{"client": "Okapi Ltd"}}, now)
+	must(t, err, "UpdateAssetMetadata deferred custom")
 	_, err = s.UpdateAssetMetadata(ctx, f.accA.ID, before.ID, catalog.MetadataUpdate{Title: ptr("Yak")}, now)
 	must(t, err, "UpdateAssetMetadata before")
 	must(t, s.SyncApply(ctx, f.accA.ID, now, func(tx *catalog.SyncTx) error { return tx.PurgeAsset(deferred[2].ID) }), "purge deferred")
@@ -395,7 +441,7 @@ func testSearchBacklog(t *testing.T, open OpenFunc) {
 	if got := search(f.accA.ID, "alpha"); got != want {
 		t.Fatalf("after the fill: %q, want %q", got, want)
 	}
-	for q, want := range map[string]string{"zebra": "bulk-alpha-1.jpg", "walrus": "bulk-alpha-0.jpg", "yak": "before-alpha.jpg"} {
+	for q, want := range map[string]string{"zebra": "bulk-alpha-1.jpg", "walrus": "bulk-alpha-0.jpg", "yak": "before-alpha.jpg", "okapi": "bulk-alpha-3.jpg"} {
 		if got := search(f.accA.ID, q); got != want {
 			t.Fatalf("search %q after the fill: %q, want %q", q, got, want)
 		}
@@ -408,7 +454,7 @@ func testSearchBacklog(t *testing.T, open OpenFunc) {
 	} else {
 		var bad int
 		err = s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM assets a FULL JOIN asset_search s ON s.asset_id = a.id
-WHERE a.id IS NULL OR s.asset_id IS NULL OR s.body <> lower(a.name || ' ' || a.title || ' ' || a.description || ' ' || a.tags)`).Scan(&bad)
+WHERE a.id IS NULL OR s.asset_id IS NULL OR s.body <> lower(a.name || ' ' || a.title || ' ' || a.description || ' ' || a.tags || asset_custom_text(a.custom))`).Scan(&bad)
 		must(t, err, "checking asset_search")
 		if bad != 0 {
 			t.Fatalf("%d assets without their exact search row", bad)

@@ -74,26 +74,95 @@
 
   // ---- Dialogs -------------------------------------------------------------
 
-  // ask shows a modal dialog with a text field; resolves to the value or null.
-  function ask(title, label, value = '', okText = 'Save') {
+  // shorten keeps a name readable in a one-line message.
+  function shorten(text, max = 60) {
+    return text.length > max ? text.slice(0, max - 1) + '…' : text;
+  }
+
+  // extensionOf is a file name's extension with its dot ('' when none).
+  function extensionOf(name) {
+    const dot = name.lastIndexOf('.');
+    return dot > 0 ? name.slice(dot).toLowerCase() : '';
+  }
+
+  const MAX_NAME_BYTES = 255; // storage.MaxNameBytes
+
+  // nameProblem is what is wrong with a new name, in words, or ''.
+  function nameProblem(name) {
+    if (name.trim() === '') return 'Enter a name; a name of only spaces cannot be used.';
+    const bytes = new TextEncoder().encode(name.trim()).length;
+    if (bytes > MAX_NAME_BYTES) return 'The name is ' + fmtNum(bytes) + ' bytes long; the limit is ' + MAX_NAME_BYTES + '. Shorten it.';
+    if (name.includes('/')) return 'A name cannot contain “/”.';
+    return '';
+  }
+
+  // askName shows a modal dialog for a file or folder name. On OK it checks
+  // the name, then calls submit(name), which resolves to an api() result:
+  // the dialog closes when it succeeds (or the library is locked) and
+  // otherwise stays open with the error at the field. With file set, the
+  // name is selected without its extension and changing the extension
+  // needs a second OK. Resolves to the name saved, or null.
+  function askName({ title, label, value = '', okText = 'Save', file = false, submit }) {
     return new Promise((resolve) => {
       const d = document.createElement('dialog');
-      d.setAttribute('aria-label', title);
-      d.innerHTML = '<form method="dialog" class="stack"><h2></h2><div class="field"><label for="ask-input"></label><input id="ask-input" required></div><div class="row"><button value="ok" class="primary"></button><button value="cancel" type="button" class="cancel">Cancel</button></div></form>';
+      d.setAttribute('aria-labelledby', 'ask-title');
+      d.innerHTML = '<form method="dialog" class="stack" novalidate><h2 id="ask-title"></h2><div class="field"><label for="ask-input"></label><input id="ask-input" name="name" autocomplete="off" spellcheck="false"><p class="field-warning" id="ask-warning" role="status" hidden></p><p class="field-error" id="ask-error" role="alert" hidden></p></div><div class="row"><button value="ok" class="primary"></button><button value="cancel" type="button" class="cancel">Cancel</button></div></form>';
       $('h2', d).textContent = title;
       $('label', d).textContent = label;
+      const form = $('form', d);
       const input = $('input', d);
+      const error = $('#ask-error', d);
+      const warning = $('#ask-warning', d);
+      const ok = $('button.primary', d);
       input.value = value;
-      $('button.primary', d).textContent = okText;
+      ok.textContent = okText;
+      let saved = null;
+      let warnedFor = null;
+      const show = (el, msg) => {
+        el.textContent = msg;
+        el.hidden = false;
+      };
+      const clear = () => {
+        error.hidden = true; error.textContent = '';
+        warning.hidden = true; warning.textContent = '';
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-describedby');
+        ok.textContent = okText;
+      };
+      const fail = (msg) => {
+        show(error, msg);
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', 'ask-error');
+        input.focus();
+      };
+      input.addEventListener('input', () => { if (input.value !== warnedFor) { clear(); warnedFor = null; } });
       $('.cancel', d).addEventListener('click', () => d.close('cancel'));
-      d.addEventListener('close', () => {
-        const v = d.returnValue === 'ok' ? input.value.trim() : null;
-        d.remove();
-        resolve(v || null);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const name = input.value.trim();
+        const problem = nameProblem(input.value);
+        if (problem) { clear(); fail(problem); return; }
+        if (name === value) { d.close('cancel'); return; }
+        if (file && value && extensionOf(name) !== extensionOf(value) && warnedFor !== input.value) {
+          clear();
+          const from = extensionOf(value) || 'no extension', to = extensionOf(name) || 'no extension';
+          show(warning, 'This changes the extension from “' + from + '” to “' + to + '”; apps may no longer open the file. Select “' + okText + ' anyway” to change it.');
+          input.setAttribute('aria-describedby', 'ask-warning');
+          ok.textContent = okText + ' anyway';
+          warnedFor = input.value;
+          return;
+        }
+        ok.disabled = true;
+        const r = await submit(name);
+        ok.disabled = false;
+        if (r.ok || r.status === 423) { if (r.ok) saved = name; d.close('ok'); return; }
+        fail(r.error.message);
       });
+      d.addEventListener('close', () => { d.remove(); resolve(saved); });
       body.append(d);
       d.showModal();
-      input.select();
+      const dot = file ? value.lastIndexOf('.') : -1;
+      if (dot > 0) input.setSelectionRange(0, dot); else input.select();
     });
   }
 
@@ -128,9 +197,9 @@
     for (const [name, msg] of Object.entries(fields)) {
       const el = document.getElementById((prefix ? prefix + '-' : '') + name + '-error');
       if (!el) { unplaced.push(msg); continue; }
-      el.textContent = msg;
-      el.hidden = false;
       const input = form.querySelector('[name="' + name + '"]');
+      el.textContent = inWords(msg, name, input);
+      el.hidden = false;
       if (input) {
         input.setAttribute('aria-invalid', 'true');
         input.setAttribute('aria-errormessage', el.id);
@@ -148,6 +217,15 @@
         toast(text, 'error');
       }
     }
+  }
+
+  // inWords puts the field's label where a message starts with the API's
+  // name of the field ("account_name is required" → "Team name is
+  // required"), since people know the form, not the API.
+  function inWords(msg, name, input) {
+    const label = input && input.labels && input.labels[0] ? input.labels[0].textContent.trim() : '';
+    if (!label || !msg.startsWith(name + ' ')) return msg;
+    return label + msg.slice(name.length);
   }
 
   function formValues(form) {
@@ -621,17 +699,15 @@
     }
     const nf = $('#new-folder');
     if (nf) nf.addEventListener('click', async () => {
-      const name = await ask('New folder', 'Folder name', '', 'Create');
-      if (!name) return;
-      const r = await api('POST', '/folders', { parent_id: currentFolderID(), name });
-      if (r.ok) { toast('Folder “' + name + '” created.', 'ok'); refreshView(); } else if (r.status !== 423) toast(r.error.message, 'error');
+      const name = await askName({ title: 'New folder', label: 'Folder name', okText: 'Create',
+        submit: (name) => api('POST', '/folders', { parent_id: currentFolderID(), name }) });
+      if (name) { toast('Folder “' + shorten(name) + '” created.', 'ok'); refreshView(); }
     });
     const rf = $('#rename-folder');
     if (rf) rf.addEventListener('click', async () => {
-      const name = await ask('Rename folder', 'New name', rf.dataset.name, 'Rename');
-      if (!name || name === rf.dataset.name) return;
-      const r = await api('PATCH', '/folders/' + rf.dataset.folderId, { name });
-      if (r.ok) location.reload(); else if (r.status !== 423) toast(r.error.message, 'error');
+      const name = await askName({ title: 'Rename folder', label: 'Folder name', value: rf.dataset.name, okText: 'Rename',
+        submit: (name) => api('PATCH', '/folders/' + rf.dataset.folderId, { name }) });
+      if (name) location.reload();
     });
     const df = $('#delete-folder');
     if (df) df.addEventListener('click', async () => {
@@ -644,21 +720,15 @@
 
   // ---- Asset page ---------------------------------------------------------
 
-  async function renameAsset(id, name) {
-    const r = await api('PATCH', '/assets/' + id, { name });
-    if (r.ok) { location.reload(); return r; }
-    if (r.status !== 423) toast(r.error.message, 'error');
-    return r;
-  }
-
   function initAsset() {
     const page = $('.asset-page');
     if (!page || !canEdit) return;
     const id = page.dataset.asset;
     const rn = $('#rename-asset');
     rn.addEventListener('click', async () => {
-      const name = await ask('Rename file', 'New name', rn.dataset.name, 'Rename');
-      if (name && name !== rn.dataset.name) renameAsset(id, name);
+      const name = await askName({ title: 'Rename file', label: 'File name', value: rn.dataset.name, okText: 'Rename', file: true,
+        submit: (name) => api('PATCH', '/assets/' + id, { name }) });
+      if (name) location.reload();
     });
     $('#delete-asset').addEventListener('click', async () => {
       if (!await confirmDialog('Delete “' + $('#delete-asset').dataset.name + '” from the library and the storage?')) return;
@@ -1210,7 +1280,7 @@
   }
 
   // Exposed for tests and the console: the same calls the controls make.
-  window.shelf = { api, renameAsset, setLocked, toast, refreshView, reconcile };
+  window.shelf = { api, setLocked, toast, refreshView, reconcile };
 
   localTimes();
   initNav();
