@@ -38,10 +38,9 @@ const (
 	// folderMoveTTL is how long a rewrite stays with its process after its
 	// latest batch; past it the process is taken for dead.
 	folderMoveTTL = 30 * time.Second
-	// maxWriterYield bounds the pause between two batches on SQLite while
-	// other writers of this process wait for the database, and
-	// writerGap is the pause when none is known to wait (see
-	// yieldToWriters).
+	// maxWriterYield bounds the pause between two batches while other
+	// writers of this process wait for the database, and writerGap is the
+	// pause when none is known to wait (see yieldToWriters).
 	maxWriterYield = 250 * time.Millisecond
 	writerGap      = 10 * time.Millisecond
 	// idListChunk bounds how many ids one SQLite statement lists.
@@ -64,9 +63,10 @@ type FolderMoveTuning struct {
 	// which a subtree is rewritten in the move's own transaction.
 	BatchRows int
 	// AfterBatch, when set, runs after each committed batch with the number
-	// of batches done; an error stops the rewrite there, as if the process
-	// had died.
-	AfterBatch func(batches int) error
+	// of batches done and how long the batch held the account (from taking
+	// its lock to the commit); an error stops the rewrite there, as if the
+	// process had died.
+	AfterBatch func(batches int, held time.Duration) error
 }
 
 // TuneFolderMoves sets how folder moves rewrite big subtrees; call it
@@ -193,10 +193,12 @@ func (s *Store) runFolderMove(ctx context.Context, mv folderMove, now time.Time)
 		batch := left.take(size)
 		last := left.empty()
 		began := time.Now()
+		var locked time.Time
 		err := s.InTx(ctx, func(tx *sql.Tx) error {
 			if err := s.lockAccount(ctx, tx, mv.accountID); err != nil {
 				return err
 			}
+			locked = time.Now()
 			var mine int
 			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM folder_moves WHERE id = ? AND holder = ?`, mv.id, mv.holder).Scan(&mine); err != nil {
 				return fmt.Errorf("checking the folder move: %w", mapErr(err))
@@ -217,7 +219,7 @@ func (s *Store) runFolderMove(ctx context.Context, mv folderMove, now time.Time)
 			return err
 		}
 		if hook := s.moveTuning.AfterBatch; hook != nil {
-			if err := hook(batches); err != nil {
+			if err := hook(batches, time.Since(locked)); err != nil {
 				return err
 			}
 		}
@@ -325,17 +327,16 @@ func (s *Store) idsIn(ids []int64) []idSet {
 	return out
 }
 
-// yieldToWriters pauses between two batches of a rewrite, on SQLite, until
-// a writer of this process that queued behind the batch has begun (or
+// yieldToWriters pauses between two batches of a rewrite until a writer
+// of this process that queued behind the batch got the database (or
 // maxWriterYield passed), or for writerGap when none is known to wait.
-// SQLite writers wait for the lock by polling with growing sleeps, so a
-// rewrite that began its next batch at once would keep them out until the
-// end; the gap gives writers this process does not count (another process,
-// the job queue) their chance. PostgreSQL queues lock waiters in order.
+// Neither database hands a released lock to the writer that waited for
+// it: SQLite writers poll for it with growing sleeps, and a PostgreSQL
+// transaction that finds the account's row free takes it before a waiter
+// that is being woken. A rewrite that began its next batch at once would
+// keep the account's other writes out until its end; the gap gives the
+// writers this process does not see (other processes) their chance.
 func (s *Store) yieldToWriters(ctx context.Context) {
-	if s.dialect != DialectSQLite {
-		return
-	}
 	pause := func(d time.Duration) bool {
 		select {
 		case <-ctx.Done():

@@ -31,6 +31,12 @@ func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, accountID int64) er
 	query := `SELECT id FROM accounts WHERE id = ?`
 	if s.dialect == DialectPostgres {
 		query += ` FOR NO KEY UPDATE`
+		// PostgreSQL writers wait here (SQLite ones in InTx).
+		s.writersWaiting.Add(1)
+		defer func() {
+			s.writersWaiting.Add(-1)
+			s.writersBegun.Add(1)
+		}()
 	}
 	var id int64
 	if err := s.queryRow(ctx, tx, query, accountID).Scan(&id); err != nil {

@@ -55,10 +55,11 @@ type Store struct {
 	commonTagRows int
 	// moveTuning adjusts folder moves (TuneFolderMoves).
 	moveTuning FolderMoveTuning
-	// writersWaiting counts the transactions (and statements of their own)
-	// of this process waiting to begin, and writersBegun those that began:
-	// on SQLite every one is a writer (BEGIN IMMEDIATE), and a long rewrite
-	// lets them in between its batches (yieldToWriters).
+	// writersWaiting counts the writes of this process waiting for the
+	// database (SQLite: to begin, every transaction being a writer with
+	// BEGIN IMMEDIATE; PostgreSQL: for an account's lock), and writersBegun
+	// those that got it: a long rewrite lets them in between its batches
+	// (yieldToWriters).
 	writersWaiting atomic.Int64
 	writersBegun   atomic.Uint64
 }

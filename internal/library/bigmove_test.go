@@ -71,7 +71,7 @@ func testBigFolderMove(t *testing.T, db database) {
 	paused, resume := make(chan struct{}), make(chan struct{})
 	var release sync.Once
 	t.Cleanup(func() { release.Do(func() { close(resume) }) })
-	f.store.TuneFolderMoves(catalog.FolderMoveTuning{BatchRows: 4, AfterBatch: func(n int) error {
+	f.store.TuneFolderMoves(catalog.FolderMoveTuning{BatchRows: 4, AfterBatch: func(n int, _ time.Duration) error {
 		if n == 2 {
 			close(paused)
 			<-resume
@@ -127,7 +127,7 @@ func testCrashedFolderMove(t *testing.T, db database) {
 	f := newFixture(t, db, localBackend, func(o *options) { o.now = func() time.Time { return time.Now().Add(-time.Hour) } })
 	tags := bigFolder(f)
 	errCrash := errors.New("the process died")
-	f.store.TuneFolderMoves(catalog.FolderMoveTuning{BatchRows: 4, AfterBatch: func(n int) error {
+	f.store.TuneFolderMoves(catalog.FolderMoveTuning{BatchRows: 4, AfterBatch: func(n int, _ time.Duration) error {
 		if n == 2 {
 			return errCrash
 		}

@@ -23,7 +23,7 @@ func testBigFolderMoves(t *testing.T, open OpenFunc) {
 	// afterBatch is what the move does after each batch; it is only
 	// changed while no move runs.
 	var afterBatch func(batches int) error
-	s.TuneFolderMoves(catalog.FolderMoveTuning{BatchRows: 5, AfterBatch: func(n int) error {
+	s.TuneFolderMoves(catalog.FolderMoveTuning{BatchRows: 5, AfterBatch: func(n int, _ time.Duration) error {
 		if afterBatch == nil {
 			return nil
 		}
