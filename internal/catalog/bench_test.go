@@ -25,6 +25,8 @@ import (
 // tag, and one
 // in 1,000 carries the word "needle" in its name. SHELF_BENCH_POSTGRES_URL
 // names an empty database to seed and keep instead of a throwaway one.
+// SHELF_BENCH_SQLITE_SEED names a file that keeps a seeded SQLite library
+// between runs (made by the first run, copied by the next ones).
 
 type benchLib struct {
 	store    *catalog.Store
@@ -65,11 +67,57 @@ func benchLibrary(b *testing.B) *benchLib {
 		b.Fatal(err)
 	}
 	lib := &benchLib{store: s}
-	start := time.Now()
-	seedBench(b, lib, n)
-	b.Logf("%s: seeded %d assets in %v", kind, n, time.Since(start).Round(time.Millisecond))
 	b.Cleanup(func() { s.Close() })
+	start := time.Now()
+	if seed := os.Getenv("SHELF_BENCH_SQLITE_SEED"); kind == "sqlite" && seed != "" {
+		if _, err := os.Stat(seed); err == nil {
+			s.Close()
+			copyFile(b, seed, url)
+			if s, err = catalog.Open(ctx, url, nil); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			lib.store = s
+			loadBench(b, lib)
+			b.Logf("sqlite: copied %d seeded assets from %s in %v", len(lib.assetIDs), seed, time.Since(start).Round(time.Millisecond))
+			return lib
+		}
+		seedBench(b, lib, n)
+		if _, err := s.DB().ExecContext(ctx, "VACUUM INTO ?", seed); err != nil {
+			b.Fatalf("keeping the seeded library in %s: %v", seed, err)
+		}
+	} else {
+		seedBench(b, lib, n)
+	}
+	b.Logf("%s: seeded %d assets in %v", kind, n, time.Since(start).Round(time.Millisecond))
 	return lib
+}
+
+// loadBench finds the seeded library in a copy of a seeded database.
+func loadBench(b *testing.B, lib *benchLib) {
+	ctx := context.Background()
+	db := lib.store.DB()
+	if err := db.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = 'bench'`).Scan(&lib.account); err != nil {
+		b.Fatalf("finding the seeded account: %v", err)
+	}
+	for path, id := range map[string]*int64{"big": &lib.bigDir, "top000": &lib.topDir} {
+		if err := db.QueryRowContext(ctx, `SELECT id FROM folders WHERE account_id = ? AND path = ?`, lib.account, path).Scan(id); err != nil {
+			b.Fatalf("finding seeded folder %s: %v", path, err)
+		}
+	}
+	lib.assetIDs = readAssetIDs(b, lib)
+}
+
+func copyFile(b *testing.B, from, to string) {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func seedBench(b *testing.B, lib *benchLib, n int) {
@@ -143,18 +191,28 @@ SELECT account_id, substr(tags, 3, length(tags) - 4), id FROM assets WHERE accou
 	if _, err := s.DB().ExecContext(ctx, "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
-	rows, err := s.DB().QueryContext(ctx, s.Rebind(`SELECT id FROM assets WHERE account_id = ? ORDER BY id`), acct.ID)
+	lib.assetIDs = readAssetIDs(b, lib)
+}
+
+func readAssetIDs(b *testing.B, lib *benchLib) []int64 {
+	s := lib.store
+	rows, err := s.DB().QueryContext(context.Background(), s.Rebind(`SELECT id FROM assets WHERE account_id = ? ORDER BY id`), lib.account)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rows.Close()
+	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			b.Fatal(err)
 		}
-		lib.assetIDs = append(lib.assetIDs, id)
+		ids = append(ids, id)
 	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return ids
 }
 
 func benchList(b *testing.B, lib *benchLib, q catalog.AssetQuery, pages int) {
@@ -234,6 +292,8 @@ func BenchmarkReadPaths(b *testing.B) {
 	b.Run("RenameBigFolder", func(b *testing.B) {
 		names := []string{"big-renamed", "big"}
 		i := 0
+		holds := trackBatchHolds(lib.store)
+		probe := startWriteProbe(lib)
 		for b.Loop() {
 			name := names[i%2]
 			if _, err := lib.store.MoveFolder(ctx, lib.account, 0, lib.bigDir, nil, name, name, time.Now()); err != nil {
@@ -241,7 +301,11 @@ func BenchmarkReadPaths(b *testing.B) {
 			}
 			i++
 		}
+		longest, failed := probe.stop()
 		b.ReportMetric(float64(len(lib.assetIDs)/10), "assets/rename")
+		b.ReportMetric(float64(longest.Milliseconds()), "max-write-wait-ms")
+		b.ReportMetric(float64(failed), "failed-writes")
+		b.ReportMetric(float64(holds().Milliseconds()), "max-batch-hold-ms")
 	})
 	b.Run("GetAsset", func(b *testing.B) {
 		i := 0
@@ -252,4 +316,56 @@ func BenchmarkReadPaths(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// trackBatchHolds records how long each batch of a folder move held the
+// account; the returned function gives the longest.
+func trackBatchHolds(s *catalog.Store) func() time.Duration {
+	var longest time.Duration
+	s.TuneFolderMoves(catalog.FolderMoveTuning{AfterBatch: func(_ int, held time.Duration) error {
+		longest = max(longest, held)
+		return nil
+	}})
+	return func() time.Duration { return longest }
+}
+
+// writeProbe edits one asset outside the renamed folder, over and over,
+// while a benchmark runs: the longest edit is how long the account's
+// library writes were held (the longest transaction holding the account).
+type writeProbe struct {
+	done    chan struct{}
+	stopped chan struct{}
+	longest time.Duration
+	failed  int
+}
+
+func startWriteProbe(lib *benchLib) *writeProbe {
+	p := &writeProbe{done: make(chan struct{}), stopped: make(chan struct{})}
+	asset := lib.assetIDs[len(lib.assetIDs)-1] // seeded last: in a small folder
+	go func() {
+		defer close(p.stopped)
+		ctx := context.Background()
+		for i := 0; ; i++ {
+			select {
+			case <-p.done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			rating := i % 6
+			start := time.Now()
+			_, err := lib.store.UpdateAssetMetadata(ctx, lib.account, asset, catalog.MetadataUpdate{Rating: &rating}, time.Now())
+			p.longest = max(p.longest, time.Since(start))
+			if err != nil {
+				p.failed++ // SQLite gives up after its busy timeout (5 s)
+			}
+		}
+	}()
+	return p
+}
+
+// stop ends the probe and returns the longest edit and how many failed.
+func (p *writeProbe) stop() (time.Duration, int) {
+	close(p.done)
+	<-p.stopped
+	return p.longest, p.failed
 }

@@ -77,9 +77,12 @@ func overlaps(a, b claimedPath) bool {
 // BeginWriteIntentOn is BeginWriteIntent for a write that also claims
 // paths: while the intent lives (until the catalog commit that records the
 // write, EndWriteIntent, or its expiry when the writing process died),
-// every other claim that overlaps is refused with *PathBusyError. The
-// lease check, the claim check and the claim are one transaction holding
-// the account.
+// every other claim that overlaps is refused with *PathBusyError. A folder
+// move whose subtree is still being rewritten claims its old and new trees
+// the same way until its last batch (see MoveFolder). The lease check, the
+// claim check and the claim are one transaction holding the account.
+//
+// A folder move that a dead process left part-way is finished first.
 func (s *Store) BeginWriteIntentOn(ctx context.Context, accountID, userID int64, op string, claim PathClaim, now time.Time, ttl time.Duration) (int64, error) {
 	want := claim.rows()
 	for _, c := range want {
@@ -87,6 +90,18 @@ func (s *Store) BeginWriteIntentOn(ctx context.Context, accountID, userID int64,
 			return 0, fmt.Errorf("claiming %q for a library write: a claimed path is root-relative, without a leading or trailing slash", c.path)
 		}
 	}
+	id, err := s.beginWriteIntentOn(ctx, accountID, userID, op, want, now, ttl)
+	if errors.Is(err, errAbandonedMove) {
+		start := time.Now()
+		if err := s.finishAbandonedMoves(ctx, accountID, now); err != nil {
+			return 0, err
+		}
+		id, err = s.beginWriteIntentOn(ctx, accountID, userID, op, want, now.Add(time.Since(start)), ttl)
+	}
+	return id, err
+}
+
+func (s *Store) beginWriteIntentOn(ctx context.Context, accountID, userID int64, op string, want []claimedPath, now time.Time, ttl time.Duration) (int64, error) {
 	var id int64
 	err := waitLive(ctx, now, func(now time.Time) error {
 		return s.InTx(ctx, func(tx *sql.Tx) error {
@@ -101,8 +116,15 @@ func (s *Store) BeginWriteIntentOn(ctx context.Context, accountID, userID int64,
 			if _, err := s.exec(ctx, tx, `DELETE FROM write_intents WHERE account_id = ? AND expires_at <= ?`, accountID, ms(now)); err != nil {
 				return fmt.Errorf("clearing expired write intents: %w", err)
 			}
+			moves, abandoned, err := s.pendingMoves(ctx, tx, accountID, now)
+			switch {
+			case err != nil:
+				return err
+			case abandoned:
+				return errAbandonedMove
+			}
 			if len(want) > 0 {
-				if err := s.checkClaim(ctx, tx, accountID, want); err != nil {
+				if err := s.checkClaim(ctx, tx, accountID, want, moves); err != nil {
 					return err
 				}
 			}
@@ -110,7 +132,7 @@ func (s *Store) BeginWriteIntentOn(ctx context.Context, accountID, userID int64,
 			if userID != 0 {
 				user = userID
 			}
-			err := s.queryRow(ctx, tx, `INSERT INTO write_intents (account_id, user_id, op, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			err = s.queryRow(ctx, tx, `INSERT INTO write_intents (account_id, user_id, op, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 				accountID, user, op, ms(now), ms(now.Add(ttl))).Scan(&id)
 			if err != nil {
 				return fmt.Errorf("recording write intent: %w", mapErr(err))
@@ -130,10 +152,10 @@ func (s *Store) BeginWriteIntentOn(ctx context.Context, accountID, userID int64,
 	return id, err
 }
 
-// checkClaim returns *PathBusyError when a live claim of the account
-// overlaps one of want. The caller holds the account and has cleared the
-// expired intents.
-func (s *Store) checkClaim(ctx context.Context, tx *sql.Tx, accountID int64, want []claimedPath) error {
+// checkClaim returns *PathBusyError when a live claim of the account, or
+// one of held (the trees of unfinished folder moves), overlaps one of want.
+// The caller holds the account and has cleared the expired intents.
+func (s *Store) checkClaim(ctx context.Context, tx *sql.Tx, accountID int64, want, held []claimedPath) error {
 	rows, err := s.query(ctx, tx, `SELECT p.path, p.tree, i.op FROM write_intent_paths p
 JOIN write_intents i ON i.id = p.intent_id
 WHERE p.account_id = ?`, accountID)
@@ -141,7 +163,6 @@ WHERE p.account_id = ?`, accountID)
 		return fmt.Errorf("reading the paths claimed by library writes: %w", err)
 	}
 	defer rows.Close()
-	var held []claimedPath
 	for rows.Next() {
 		var c claimedPath
 		if err := rows.Scan(&c.path, &c.tree, &c.op); err != nil {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -30,6 +31,12 @@ func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, accountID int64) er
 	query := `SELECT id FROM accounts WHERE id = ?`
 	if s.dialect == DialectPostgres {
 		query += ` FOR NO KEY UPDATE`
+		// PostgreSQL writers wait here (SQLite ones in InTx).
+		s.writersWaiting.Add(1)
+		defer func() {
+			s.writersWaiting.Add(-1)
+			s.writersBegun.Add(1)
+		}()
 	}
 	var id int64
 	if err := s.queryRow(ctx, tx, query, accountID).Scan(&id); err != nil {
@@ -61,34 +68,66 @@ func (s *Store) AcquireIdleLease(ctx context.Context, accountID, runID int64, ho
 	return s.acquireLease(ctx, accountID, runID, holder, now, ttl, true)
 }
 
+// acquireLease takes the lease in a transaction of its own. A folder move
+// that a dead process left part-way is finished first, batch by batch, so
+// the sync finds the catalog whole.
 func (s *Store) acquireLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration, idleOnly bool) (Lease, error) {
-	var l Lease
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		l, err = s.acquireLeaseTx(ctx, tx, accountID, runID, holder, now, ttl, idleOnly)
-		return err
-	})
+	try := func(now time.Time) (Lease, error) {
+		var l Lease
+		err := s.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			l, err = s.acquireLeaseTx(ctx, tx, accountID, runID, holder, now, ttl, idleOnly, false)
+			return err
+		})
+		return l, err
+	}
+	l, err := try(now)
+	if errors.Is(err, errAbandonedMove) {
+		start := time.Now()
+		if err := s.finishAbandonedMoves(ctx, accountID, now); err != nil {
+			return Lease{}, err
+		}
+		l, err = try(now.Add(time.Since(start)))
+	}
 	return l, err
 }
 
 // AcquireIdleLease is Store.AcquireIdleLease inside the transaction (a
-// live batch takes its run and the lease together).
+// live batch takes its run and the lease together). A folder move that a
+// dead process left part-way is finished first, in this transaction.
 func (t *QueueTx) AcquireIdleLease(ctx context.Context, accountID, runID int64, holder string, now time.Time, ttl time.Duration) (Lease, error) {
-	return t.s.acquireLeaseTx(ctx, t.tx, accountID, runID, holder, now, ttl, true)
+	return t.s.acquireLeaseTx(ctx, t.tx, accountID, runID, holder, now, ttl, true, true)
 }
 
-func (s *Store) acquireLeaseTx(ctx context.Context, tx *sql.Tx, accountID, runID int64, holder string, now time.Time, ttl time.Duration, idleOnly bool) (Lease, error) {
+// acquireLeaseTx takes the lease in tx. An abandoned folder move is
+// finished in tx when finishMoves, and gives errAbandonedMove otherwise.
+// An unfinished folder move counts as a write in flight.
+func (s *Store) acquireLeaseTx(ctx context.Context, tx *sql.Tx, accountID, runID int64, holder string, now time.Time, ttl time.Duration, idleOnly, finishMoves bool) (Lease, error) {
 	var l Lease
 	err := func() error {
 		if err := s.lockAccount(ctx, tx, accountID); err != nil {
 			return err
+		}
+		moves, abandoned, err := s.pendingMoves(ctx, tx, accountID, now)
+		switch {
+		case err != nil:
+			return err
+		case abandoned && !finishMoves:
+			return errAbandonedMove
+		case abandoned:
+			if err := s.finishAbandonedMovesTx(ctx, tx, accountID, now); err != nil {
+				return err
+			}
+			if moves, _, err = s.pendingMoves(ctx, tx, accountID, now); err != nil {
+				return err
+			}
 		}
 		if idleOnly {
 			var n int64
 			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM write_intents WHERE account_id = ? AND expires_at > ?`, accountID, ms(now)).Scan(&n); err != nil {
 				return fmt.Errorf("counting write intents: %w", mapErr(err))
 			}
-			if n > 0 {
+			if n > 0 || len(moves) > 0 {
 				return ErrWritesInFlight
 			}
 		}
@@ -167,12 +206,35 @@ func (s *Store) DeleteExpiredLease(ctx context.Context, accountID, runID int64, 
 	return s.execOne(ctx, s.db, `DELETE FROM sync_leases WHERE account_id = ? AND run_id = ? AND expires_at <= ?`, accountID, runID, ms(now))
 }
 
-// CountOpenWriteIntents counts the account's library writes in flight
-// (unexpired at now). A sync holding the lease waits for zero.
+// CountOpenWriteIntents counts the account's library writes in flight:
+// intents unexpired at now, and folder moves whose subtree is still being
+// rewritten. A sync holding the lease waits for zero. A folder move that a
+// dead process left part-way is finished here first, so the sync does not
+// wait for ever.
 func (s *Store) CountOpenWriteIntents(ctx context.Context, accountID int64, now time.Time) (int64, error) {
-	var n int64
-	if err := s.queryRow(ctx, s.db, `SELECT COUNT(*) FROM write_intents WHERE account_id = ? AND expires_at > ?`, accountID, ms(now)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting write intents: %w", mapErr(err))
+	var n, abandoned int64
+	count := func(now time.Time) error {
+		err := s.queryRow(ctx, s.db, `SELECT
+    (SELECT COUNT(*) FROM write_intents WHERE account_id = ? AND expires_at > ?) +
+    (SELECT COUNT(*) FROM folder_moves WHERE account_id = ?),
+    (SELECT COUNT(*) FROM folder_moves WHERE account_id = ? AND expires_at <= ?)`,
+			accountID, ms(now), accountID, accountID, ms(now)).Scan(&n, &abandoned)
+		if err != nil {
+			return fmt.Errorf("counting write intents: %w", mapErr(err))
+		}
+		return nil
+	}
+	if err := count(now); err != nil {
+		return 0, err
+	}
+	if abandoned > 0 {
+		start := time.Now()
+		if err := s.finishAbandonedMoves(ctx, accountID, now); err != nil {
+			return 0, err
+		}
+		if err := count(now.Add(time.Since(start))); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }

@@ -337,13 +337,38 @@ VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+folderColumns, accountID, int64PtrArg(p
 
 // MoveFolder renames and/or moves a folder to parentID (nil: the root)
 // under name, with storageID its new identity ("" keeps it). The paths of
-// every folder and live asset under it are rewritten in the same
-// transaction, a few statements whatever the subtree's size; descendants
-// whose storage identity is their path (S3, local) get the new one too.
-// Moving a folder into itself or its own subtree is refused.
+// every folder and live asset under it follow; descendants whose storage
+// identity is their path (S3, local) get the new one too. Moving a folder
+// into itself or its own subtree is refused, and so is taking the path of
+// a folder around it.
+//
+// A subtree of up to a batch of rows (FolderMoveTuning.BatchRows, 2,000 by
+// default) is rewritten in the move's own transaction. A bigger one is
+// rewritten after it, in batches that each hold the account only for
+// themselves, so the account's other writes go ahead between batches; the
+// move returns when the last batch is done. Meanwhile the move's old and
+// new trees stay claimed (a write under either gets *PathBusyError) and a
+// sync waits for it as for any write in flight. Readers see the folder in
+// its new place at once and browsing by folder stays right throughout, but
+// until the last batch some rows under it still carry the old path: a
+// look-up by path or path-shaped storage ID (GetAssetByStorageID,
+// GetFolderByPath) may miss them, search shows their old paths, and a
+// recursive listing or count of the moved folder (which ranges over its
+// path) shows only the rows already rewritten.
+//
+// If the rewrite stops part-way (the process dies, the database fails),
+// nothing is lost: the rest is recorded in folder_moves and, once the
+// rewrite's process has not renewed it for a while, finished by the next
+// library write or sync of the account, before that sync looks at the
+// catalog. MoveFolder then returns an error wrapping ErrMoveUnfinished.
 func (s *Store) MoveFolder(ctx context.Context, accountID, intentID, folderID int64, parentID *int64, name, storageID string, now time.Time) (Folder, error) {
-	var out Folder
+	var (
+		out     Folder
+		mv      folderMove
+		batched bool
+	)
 	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
+		batched = false
 		f, err := s.getFolder(ctx, tx, accountID, folderID)
 		if err != nil {
 			return err
@@ -361,6 +386,23 @@ func (s *Store) MoveFolder(ctx context.Context, accountID, intentID, folderID in
 		if err != nil {
 			return err
 		}
+		if strings.HasPrefix(f.Path, newPath+"/") {
+			return fmt.Errorf("cannot move folder %q to %q, the path of a folder around it: %w", f.Path, newPath, ErrConflict)
+		}
+		// Another move still rewriting paths under either place would
+		// race this one's rewrite (library writes are refused by their
+		// claims before this).
+		moves, _, err := s.pendingMoves(ctx, tx, accountID, now)
+		if err != nil {
+			return err
+		}
+		for _, m := range moves {
+			for _, p := range []string{f.Path, newPath} {
+				if overlaps(m, claimedPath{path: p, tree: true}) {
+					return &PathBusyError{Path: m.path, Op: m.op}
+				}
+			}
+		}
 		if storageID == "" {
 			storageID = f.StorageID
 		}
@@ -369,14 +411,32 @@ func (s *Store) MoveFolder(ctx context.Context, accountID, intentID, folderID in
 			return fmt.Errorf("moving folder to %q: %w", newPath, err)
 		}
 		if newPath != f.Path {
-			if err := s.rewriteSubtree(ctx, tx, accountID, f.ID, f.Path, newPath, now); err != nil {
+			big, err := s.subtreeLarger(ctx, tx, accountID, f.ID, s.moveBatchRows())
+			switch {
+			case err != nil:
 				return err
+			case big:
+				mv, err = s.startFolderMove(ctx, tx, accountID, f.ID, f.Path, newPath, now)
+				if err != nil {
+					return err
+				}
+				batched = true
+			default:
+				if err := s.rewriteSubtree(ctx, tx, accountID, f.ID, f.Path, newPath, now); err != nil {
+					return err
+				}
 			}
 		}
 		out, err = s.getFolder(ctx, tx, accountID, f.ID)
 		return err
 	})
-	return out, err
+	if err != nil || !batched {
+		return out, err
+	}
+	if err := s.runFolderMove(ctx, mv, now); err != nil {
+		return Folder{}, fmt.Errorf("%w (%q to %q): %w", ErrMoveUnfinished, mv.oldPath, mv.newPath, err)
+	}
+	return out, nil
 }
 
 // rewriteSubtree replaces the oldPath prefix by newPath in the paths (and

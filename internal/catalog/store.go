@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -52,6 +53,15 @@ type Store struct {
 	logger  *slog.Logger
 	// commonTagRows is where a tag or a subtree counts as big (see planFilter).
 	commonTagRows int
+	// moveTuning adjusts folder moves (TuneFolderMoves).
+	moveTuning FolderMoveTuning
+	// writersWaiting counts the writes of this process waiting for the
+	// database (SQLite: to begin, every transaction being a writer with
+	// BEGIN IMMEDIATE; PostgreSQL: for an account's lock), and writersBegun
+	// those that got it: a long rewrite lets them in between its batches
+	// (yieldToWriters).
+	writersWaiting atomic.Int64
+	writersBegun   atomic.Uint64
 }
 
 // Open connects to the catalog database. databaseURL is a SQLite file path or
@@ -225,7 +235,10 @@ func (s *Store) Logger() *slog.Logger { return s.logger }
 // back otherwise. fn must use tx only; other Store methods would take a
 // second connection.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	s.writersWaiting.Add(1)
 	tx, err := s.db.BeginTx(ctx, nil)
+	s.writersWaiting.Add(-1)
+	s.writersBegun.Add(1)
 	if err != nil {
 		return fmt.Errorf("beginning catalog transaction: %w", err)
 	}
@@ -276,6 +289,13 @@ type querier interface {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	if q == s.db { // a write of its own: it waits for the database as InTx does
+		s.writersWaiting.Add(1)
+		defer func() {
+			s.writersWaiting.Add(-1)
+			s.writersBegun.Add(1)
+		}()
+	}
 	res, err := q.ExecContext(ctx, s.Rebind(query), args...)
 	return res, mapErr(err)
 }

@@ -16,6 +16,10 @@ var (
 	// ErrWritesInFlight: library writes are open, and a sync that must not
 	// lock the library while they run (AcquireIdleLease) took nothing.
 	ErrWritesInFlight = errors.New("library writes are in progress")
+	// ErrMoveUnfinished: a folder move was recorded, but rewriting the
+	// paths under it stopped part-way; the next library write or sync of
+	// the account finishes it.
+	ErrMoveUnfinished = errors.New("the folder moved, but updating the paths inside it stopped part-way; the next change or sync of the library finishes it")
 )
 
 // LockedError is returned by every library write while a sync holds the

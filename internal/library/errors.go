@@ -109,6 +109,8 @@ func afterStorage(err error, what string) error {
 			Message: fmt.Sprintf("%s was changed in the storage, but sync run %d started meanwhile; the library shows the change when that sync completes.", what, locked.RunID)}
 	case errors.Is(err, catalog.ErrIntentExpired):
 		return newError(ErrDeferred, err, "%s was changed in the storage, but the write took so long that the next sync will bring the change into the library.", what)
+	case errors.Is(err, catalog.ErrMoveUnfinished):
+		return newError(ErrDeferred, err, "%s was moved, but updating the paths of the items inside it stopped part-way; the next change or sync of this library finishes it.", what)
 	}
 	return fromCatalog(err, what)
 }

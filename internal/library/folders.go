@@ -49,7 +49,10 @@ func (s *Service) CreateFolder(ctx context.Context, accountID, userID int64, par
 }
 
 // relocateFolder moves and/or renames folder f to name inside parentID,
-// with everything inside.
+// with everything inside. The claim on the folder's old and new places
+// lasts until the catalog has rewritten every path under it (see
+// catalog.Store.MoveFolder): writes there get ErrConflict meanwhile, while
+// the account's other writes go ahead.
 func (s *Service) relocateFolder(ctx context.Context, accountID, userID int64, f catalog.Folder, parentID *int64, name string) (catalog.Folder, error) {
 	if err := checkName(name); err != nil {
 		return catalog.Folder{}, err
@@ -84,7 +87,10 @@ func (s *Service) relocateFolder(ctx context.Context, accountID, userID int64, f
 	if err != nil {
 		return catalog.Folder{}, fromStorage(err, what)
 	}
-	out, err := s.cfg.Catalog.MoveFolder(ctx, accountID, w.intentID, f.ID, parentID, e.Name, e.ID, s.cfg.Now())
+	// The storage has moved: the catalog records it to the end (a big
+	// folder's paths are rewritten in batches, for a few seconds) even if
+	// the caller stops waiting.
+	out, err := s.cfg.Catalog.MoveFolder(context.WithoutCancel(ctx), accountID, w.intentID, f.ID, parentID, e.Name, e.ID, s.cfg.Now())
 	if err != nil {
 		return catalog.Folder{}, afterStorage(err, fmt.Sprintf("The folder %q", f.Path))
 	}

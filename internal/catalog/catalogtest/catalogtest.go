@@ -36,6 +36,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("LibraryLock", func(t *testing.T) { t.Parallel(); testLibraryLock(t, open) })
 	t.Run("LiveLock", func(t *testing.T) { t.Parallel(); testLiveLock(t, open) })
 	t.Run("FolderMoves", func(t *testing.T) { t.Parallel(); testFolderMoves(t, open) })
+	t.Run("BigFolderMoves", func(t *testing.T) { t.Parallel(); testBigFolderMoves(t, open) })
 	t.Run("LockRace", func(t *testing.T) { t.Parallel(); testLockRace(t, open) })
 	t.Run("PathClaims", func(t *testing.T) { t.Parallel(); testPathClaims(t, open) })
 	t.Run("Notifications", func(t *testing.T) { t.Parallel(); testNotifications(t, open) })
