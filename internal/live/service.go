@@ -119,7 +119,7 @@ type Service struct {
 	// put back into the catalog (the database was failing too): they are
 	// put back at the next tick ("" alone beyond MaxPending).
 	unsaved map[int64][]string
-	wg       sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 // New returns a Service with cfg's zero fields set to their defaults.
