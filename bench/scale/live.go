@@ -521,17 +521,18 @@ func (b *bench) reportLive(w io.Writer, r *liveResult) {
 }
 
 // gapEnd is when the last change written before every account was watched
-// again became visible (after the kill); 0 when not known.
+// again became visible (after the kill); -1 (printed "–") when no change
+// fell in the gap or one of them was never seen.
 func gapEnd(k *liveKill) time.Duration {
 	var served time.Duration
 	for _, v := range k.servedAgain {
 		served = max(served, v)
 	}
-	var end time.Duration
+	end := time.Duration(-1)
 	for _, ch := range k.changes {
 		if ch.victim && ch.written.Sub(k.at) <= served {
 			if ch.seen.IsZero() {
-				return 0
+				return -1
 			}
 			end = max(end, ch.seen.Sub(k.at))
 		}

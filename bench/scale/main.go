@@ -13,7 +13,10 @@
 // jobs to report double runs, missed intervals, start delays and where the
 // delay comes from, with the peak RSS and CPU of every process. With -kill
 // it then SIGKILLs a worker in the middle of its syncs and reports how the
-// lease reaper and the survivor recover. See README.md.
+// lease reaper and the survivor recover. With -accounts 0 -live N it
+// measures live sync instead: N accounts on a live plan whose folders change
+// once a minute each, the change-to-visible latency, and with -live-kill
+// how long a SIGKILLed worker's live accounts stay unwatched. See README.md.
 package main
 
 import (
