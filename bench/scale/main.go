@@ -13,7 +13,10 @@
 // jobs to report double runs, missed intervals, start delays and where the
 // delay comes from, with the peak RSS and CPU of every process. With -kill
 // it then SIGKILLs a worker in the middle of its syncs and reports how the
-// lease reaper and the survivor recover. See README.md.
+// lease reaper and the survivor recover. With -accounts 0 -live N it
+// measures live sync instead: N accounts on a live plan whose folders change
+// once a minute each, the change-to-visible latency, and with -live-kill
+// how long a SIGKILLed worker's live accounts stay unwatched. See README.md.
 package main
 
 import (
@@ -43,6 +46,9 @@ type options struct {
 	bin               string
 	keep              bool
 	logLevel          string
+	live              int
+	liveMinutes       int
+	liveKill          bool
 }
 
 func parseFlags() options {
@@ -61,7 +67,20 @@ func parseFlags() options {
 	flag.StringVar(&o.bin, "bin", "", "a shelf binary to run (default: go build ./cmd/shelf into a temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's database, folders and process logs (their paths are printed)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "SHELF_LOG_LEVEL of the shelf processes (debug shows every scheduler tick)")
+	flag.IntVar(&o.live, "live", 0, "live phase: this many accounts on a live plan (local folders), each changing one file a minute; needs -accounts 0")
+	flag.IntVar(&o.liveMinutes, "live-minutes", 3, "minutes the live phase's changes are measured")
+	flag.BoolVar(&o.liveKill, "live-kill", false, "after the live phase, SIGKILL the worker watching most live accounts and measure the takeover")
 	flag.Parse()
+	levelSet := false
+	flag.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	if o.live > 0 {
+		// The live phase counts batches from the workers' debug lines.
+		if !levelSet {
+			o.logLevel = "debug"
+		}
+		o.liveKill = o.liveKill || o.kill
+		o.kill = false
+	}
 	if o.slack == 0 {
 		o.slack = o.interval / 2
 	}
@@ -70,7 +89,11 @@ func parseFlags() options {
 
 func main() {
 	o := parseFlags()
-	if o.accounts < 1 || o.files < 1 || o.intervals < 1 || o.interval < time.Second {
+	switch {
+	case o.live > 0 && (o.accounts != 0 || o.liveMinutes < 1):
+		fmt.Fprintln(os.Stderr, "scale: -live needs -accounts 0 (the live phase runs alone) and -live-minutes at least 1")
+		os.Exit(2)
+	case o.live == 0 && (o.accounts < 1 || o.files < 1 || o.intervals < 1 || o.interval < time.Second):
 		fmt.Fprintln(os.Stderr, "scale: -accounts, -files and -intervals must be at least 1 and -interval at least 1s")
 		os.Exit(2)
 	}

@@ -24,6 +24,9 @@ func (b *bench) execute(ctx context.Context) error {
 	if err := b.startNodes(ctx); err != nil {
 		return err
 	}
+	if b.o.live > 0 {
+		return b.executeLive(ctx)
+	}
 	// Time to write every account's due time before the first is due.
 	lead := 10*time.Second + time.Duration(len(b.accounts))*time.Millisecond
 	if err := b.schedule(ctx, lead); err != nil {
@@ -181,4 +184,21 @@ func sleepUntil(ctx context.Context, t time.Time, what string) error {
 	case <-time.After(time.Until(t)):
 		return nil
 	}
+}
+
+// executeLive is the live phase alone: the accounts are on a live plan.
+func (b *bench) executeLive(ctx context.Context) error {
+	r, err := b.livePhase(ctx)
+	if err != nil && r == nil {
+		return err
+	}
+	b.marks["end"] = b.sampler.mark()
+	for _, n := range []*node{b.w1, b.w2, b.server} {
+		n.stop(30 * time.Second)
+	}
+	b.sampler.halt()
+	b.reportSetup(os.Stdout)
+	b.reportLive(os.Stdout, r)
+	b.reportLogs(os.Stdout)
+	return err
 }

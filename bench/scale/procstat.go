@@ -164,6 +164,10 @@ func (s *sampler) sampleProcs() {
 	defer s.mu.Unlock()
 	for _, p := range s.procs {
 		if u := readProc(p.pid); u.ok {
+			// A killed process not yet reaped reads as a zombie with no
+			// memory: its peak stays the last one seen alive.
+			u.hwm = max(u.hwm, p.last.hwm)
+			u.cpuTicks = max(u.cpuTicks, p.last.cpuTicks)
 			p.last = u
 		}
 	}

@@ -41,8 +41,12 @@ func (b *bench) reportSetup(w io.Writer) {
 		return v
 	}
 	fmt.Fprintf(t, "processes\t1 shelf serve --no-workers + 2 shelf worker, PostgreSQL database %s\n", b.dbName)
-	fmt.Fprintf(t, "accounts\t%d, %d files each, plan %s, local auto-sync every %v\n", len(b.accounts), b.o.files, plan, b.o.interval)
-	fmt.Fprintf(t, "required rate\t%.1f syncs/s (accounts / interval)\n", float64(len(b.accounts))/b.o.interval.Seconds())
+	if b.o.live > 0 {
+		fmt.Fprintf(t, "accounts\t%d, %d files each, plan %s, local_auto = \"live\", one change a minute each for %d min\n", len(b.accounts), b.o.files, plan, b.o.liveMinutes)
+	} else {
+		fmt.Fprintf(t, "accounts\t%d, %d files each, plan %s, local auto-sync every %v\n", len(b.accounts), b.o.files, plan, b.o.interval)
+		fmt.Fprintf(t, "required rate\t%.1f syncs/s (accounts / interval)\n", float64(len(b.accounts))/b.o.interval.Seconds())
+	}
 	fmt.Fprintf(t, "SHELF_SYNC_WORKERS\t%s\n", setting(fmt.Sprint(b.o.syncWorkers), "4"))
 	fmt.Fprintf(t, "SHELF_SCHEDULER_INTERVAL\t%s\n", setting(b.o.schedulerInterval.String(), "30s"))
 	fmt.Fprintf(t, "SHELF_SYNC_LEASE_TTL\t%v\n", b.o.leaseTTL)

@@ -71,6 +71,9 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 	}
 	policyFile := filepath.Join(b.work, "policy.toml")
 	text := fmt.Sprintf("[plans.%s]\nlocal_auto = %q\n", plan, o.interval.String())
+	if o.live > 0 {
+		text = fmt.Sprintf("[plans.%s]\nlocal_auto = \"live\"\n", plan)
+	}
 	if err := os.WriteFile(policyFile, []byte(text), 0o644); err != nil {
 		return b, err
 	}
@@ -113,6 +116,11 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 
 func (b *bench) libRoot() string { return filepath.Join(b.work, "libraries") }
 
+// accountDir is the folder of the i-th account.
+func (b *bench) accountDir(i int) string {
+	return filepath.Join(b.libRoot(), fmt.Sprintf("lib%05d", i))
+}
+
 // close stops what is still running and removes the database and folders
 // (unless -keep).
 func (b *bench) close() {
@@ -148,7 +156,11 @@ func (b *bench) close() {
 // the plan, no auto-sync due yet) and its local-folder connection.
 func (b *bench) createAccounts(ctx context.Context) error {
 	began := time.Now()
-	ids := make([]int64, b.o.accounts)
+	count := b.o.accounts
+	if b.o.live > 0 {
+		count = b.o.live
+	}
+	ids := make([]int64, count)
 	jobs := make(chan int)
 	errc := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -169,7 +181,7 @@ func (b *bench) createAccounts(ctx context.Context) error {
 			}
 		}()
 	}
-	for i := range b.o.accounts {
+	for i := range count {
 		select {
 		case jobs <- i:
 		case err := <-errc:
@@ -192,7 +204,7 @@ func (b *bench) createAccounts(ctx context.Context) error {
 }
 
 func (b *bench) createAccount(ctx context.Context, i int) (int64, error) {
-	dir := filepath.Join(b.libRoot(), fmt.Sprintf("lib%05d", i))
+	dir := b.accountDir(i)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
