@@ -99,6 +99,7 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		return nil, err
 	}
 	mediaSvc := media.NewService(media.ServiceConfig{
+		Publish:   dispatcher.Emit,
 		Store:     a.Store,
 		Connect:   conns.Connector,
 		Generator: media.NewGenerator(media.Config{Tools: media.DetectTools(a.Logger), Logger: a.Logger}),

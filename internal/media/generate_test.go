@@ -274,7 +274,7 @@ func TestMakeRecoversFromDecoderPanic(t *testing.T) {
 		func(r io.Reader) (image.Config, error) { panic("boom") })
 	data := append([]byte("BMPANIC"), bytes.Repeat([]byte{0xAA}, 40)...)
 	res := makeResult(t, NewGenerator(Config{}), "x.bmp", "image/bmp", data)
-	if res.State != StateError || !strings.Contains(res.Error, "crashed") {
+	if res.State != StateError || !strings.Contains(res.Detail, "crashed") {
 		t.Fatalf("state = %q, error = %q; want a recorded crash", res.State, res.Error)
 	}
 }

@@ -28,8 +28,8 @@ func (g *Generator) makeImage(data []byte, truncated bool) (res Result) {
 
 	defer func() {
 		if p := recover(); p != nil {
-			res = Result{State: StateError, Facts: res.Facts,
-				Error: fmt.Sprintf("the %s decoder crashed on this file (%v); the file is probably damaged", format, p)}
+			res = Result{State: StateError, Facts: res.Facts, Error: imageUnreadable(format),
+				Detail: fmt.Sprintf("the %s decoder crashed on this file (%v)", format, p)}
 		}
 	}()
 
@@ -39,8 +39,7 @@ func (g *Generator) makeImage(data []byte, truncated bool) (res Result) {
 			return Result{State: StateIcon, Facts: res.Facts,
 				Error: fmt.Sprintf("the file is larger than %d MiB, the limit for previews", g.cfg.MaxImageBytes>>20)}
 		}
-		return Result{State: StateError, Facts: res.Facts,
-			Error: fmt.Sprintf("cannot read this %s file: %v", format, err)}
+		return Result{State: StateError, Facts: res.Facts, Error: imageUnreadable(format), Detail: err.Error()}
 	}
 	w, h := cfg.Width, cfg.Height
 	if ex.Orientation >= 5 { // rotated by 90°: the displayed image is transposed
@@ -64,7 +63,7 @@ func (g *Generator) makeImage(data []byte, truncated bool) (res Result) {
 
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		res.State, res.Error = StateError, fmt.Sprintf("cannot decode this %s file: %v", format, err)
+		res.State, res.Error, res.Detail = StateError, imageUnreadable(format), err.Error()
 		return res
 	}
 	// Shrink before rotating: turning a full-size photo costs more than
@@ -72,7 +71,7 @@ func (g *Generator) makeImage(data []byte, truncated bool) (res Result) {
 	img = orient(prescale(img, g.cfg.PreviewSize), ex.Orientation)
 	thumb, preview, err := g.encodePreviews(img)
 	if err != nil {
-		res.State, res.Error = StateError, err.Error()
+		res.State, res.Error, res.Detail = StateError, msgNotSaved, err.Error()
 		return res
 	}
 	res.State, res.Thumb, res.Preview = StateReady, thumb, preview

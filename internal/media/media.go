@@ -36,8 +36,12 @@ type Result struct {
 	// preview can be made for this type or size; Error may say why) or
 	// StateError (the content could not be decoded; Error says why).
 	State string
+	// Error says in plain words why there is no preview; it is shown to
+	// people, so it never carries a tool's output or a server path.
 	Error string
-	Facts Facts
+	// Detail is the technical cause (a tool's message), for the log only.
+	Detail string
+	Facts  Facts
 	// Thumb is a JPEG whose long edge is at most Config.ThumbSize; Preview
 	// one at most Config.PreviewSize. Both nil unless State is StateReady.
 	Thumb   []byte

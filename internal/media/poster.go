@@ -21,11 +21,11 @@ func (g *Generator) makeVideo(ctx context.Context, file string) (Result, error) 
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		return Result{State: StateError, Error: "cannot read this video: " + err.Error()}, nil
+		return toolFailed(msgVideoUnreadable, err), nil
 	}
 	probe, err := parseProbe(out)
 	if err != nil {
-		return Result{State: StateError, Error: "cannot read this video: " + err.Error()}, nil
+		return toolFailed(msgVideoUnreadable, err), nil
 	}
 	res.Facts = probe.facts()
 	if !probe.hasVideo {
@@ -49,8 +49,9 @@ func (g *Generator) makeVideo(ctx context.Context, file string) (Result, error) 
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		res.State, res.Error = StateError, "cannot make a poster for this video: "+err.Error()
-		return res, nil
+		failed := toolFailed(msgVideoNoFrame, err)
+		failed.Facts = res.Facts
+		return failed, nil
 	}
 	return g.posterFromPNG(res, frame, false), nil
 }
@@ -69,10 +70,10 @@ func (g *Generator) makePDF(ctx context.Context, file string) (Result, error) {
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		return Result{State: StateError, Error: "cannot render this PDF: " + err.Error()}, nil
+		return toolFailed(msgPDFUnreadable, err), nil
 	}
 	if len(out) == 0 {
-		return Result{State: StateError, Error: "cannot render this PDF: pdftoppm produced no page"}, nil
+		return Result{State: StateError, Error: msgPDFUnreadable, Detail: "pdftoppm produced no page"}, nil
 	}
 	return g.posterFromPNG(Result{}, out, true), nil
 }
@@ -83,12 +84,12 @@ func (g *Generator) makePDF(ctx context.Context, file string) (Result, error) {
 func (g *Generator) posterFromPNG(res Result, png []byte, document bool) (out Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			out = Result{State: StateError, Facts: res.Facts, Error: fmt.Sprintf("decoding the poster crashed: %v", p)}
+			out = Result{State: StateError, Facts: res.Facts, Error: msgPosterUnreadable, Detail: fmt.Sprintf("decoding the poster crashed: %v", p)}
 		}
 	}()
 	img, _, err := image.Decode(bytes.NewReader(png))
 	if err != nil {
-		res.State, res.Error = StateError, "cannot decode the poster the tool made: "+err.Error()
+		res.State, res.Error, res.Detail = StateError, msgPosterUnreadable, "decoding the poster failed: "+err.Error()
 		return res
 	}
 	if !document {
@@ -97,7 +98,7 @@ func (g *Generator) posterFromPNG(res Result, png []byte, document bool) (out Re
 	}
 	thumb, preview, err := g.encodePreviews(img)
 	if err != nil {
-		res.State, res.Error = StateError, err.Error()
+		res.State, res.Error, res.Detail = StateError, msgNotSaved, err.Error()
 		return res
 	}
 	res.State, res.Thumb, res.Preview = StateReady, thumb, preview

@@ -60,8 +60,26 @@ func TestVideoThatCannotBeReadIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != StateError || !strings.Contains(res.Error, "video") {
-		t.Fatalf("state %q, error %q; want an error about the video", res.State, res.Error)
+	if res.State != StateError || res.Error != msgVideoUnreadable {
+		t.Fatalf("state %q, error %q; want %q", res.State, res.Error, msgVideoUnreadable)
+	}
+	// The tool's own message names the temporary copy: log only.
+	if !strings.Contains(res.Detail, "ffprobe") {
+		t.Errorf("detail %q, want ffprobe's message for the log", res.Detail)
+	}
+}
+
+func TestLegacyReasonsAreReworded(t *testing.T) {
+	t.Parallel()
+	raw := "cannot read this video: ffprobe failed (exit status 1): /tmp/shelf-media-123.mp4: Invalid data found when processing input"
+	if got := Reason(raw); got != msgVideoUnreadable || strings.Contains(got, "/tmp") {
+		t.Errorf("Reason(%q) = %q, want %q", raw, got, msgVideoUnreadable)
+	}
+	if got := Reason("cannot decode this jpeg file: unexpected EOF"); strings.Contains(got, "EOF") {
+		t.Errorf("Reason kept the decoder's message: %q", got)
+	}
+	if got := Reason(""); got != "" {
+		t.Errorf("Reason(\"\") = %q, want empty", got)
 	}
 }
 
@@ -73,7 +91,7 @@ func TestToolTimeoutIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != StateError || !strings.Contains(res.Error, "was stopped") {
+	if res.State != StateError || res.Error != msgToolTooSlow || !strings.Contains(res.Detail, "was stopped") {
 		t.Fatalf("state %q, error %q; want the timeout recorded", res.State, res.Error)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/storage"
 )
 
@@ -39,6 +40,10 @@ type ServiceConfig struct {
 	OnMissLimit int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Publish sends a live event (typically notify.Dispatcher.Emit): an
+	// asset.updated event when an asset's preview state changes, so open
+	// pages show the new thumbnail or the reason there is none. Optional.
+	Publish func(ctx context.Context, ev notify.Event) error
 }
 
 // Service makes an asset's previews and records its facts in the catalog.
@@ -105,13 +110,17 @@ func (s *Service) Generate(ctx context.Context, accountID, assetID int64) error 
 		if res.State == StateError {
 			s.cfg.Logger.Warn("no preview for an asset",
 				slog.Int64("account_id", accountID), slog.Int64("asset_id", assetID),
-				slog.String("path", a.Path), slog.String("error", res.Error))
+				slog.String("path", a.Path), slog.String("error", res.Error), slog.String("detail", res.Detail))
 		}
 		ok, err := s.cfg.Store.SetAssetPreview(ctx, a, toUpdate(res), s.cfg.Now())
 		if err != nil {
 			return fmt.Errorf("recording the preview of asset %d failed: %w", assetID, err)
 		}
 		if ok {
+			if a.PreviewState != res.State || a.PreviewError != res.Error {
+				a.PreviewState, a.PreviewError = res.State, res.Error
+				s.published(ctx, a)
+			}
 			return nil
 		}
 		// The file changed while we read it: start over with the new version.
@@ -132,9 +141,9 @@ func (s *Service) produce(ctx context.Context, a catalog.Asset) (Result, error) 
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		// The next sync removes it; a re-added file gets a new job.
-		return Result{State: StateError, Error: "the file is no longer in the storage"}, nil
+		return Result{State: StateError, Error: "The file is no longer in the storage; the next sync removes it from the library."}, nil
 	case errors.Is(err, storage.ErrPermission):
-		return Result{State: StateError, Error: "the storage does not allow reading this file: " + err.Error()}, nil
+		return Result{State: StateError, Error: msgNoPermission, Detail: err.Error()}, nil
 	case err != nil:
 		return Result{}, fmt.Errorf("reading %q from storage failed: %w", a.Path, err)
 	}

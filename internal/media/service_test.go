@@ -3,6 +3,7 @@ package media_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/media"
+	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/storage/localfs"
 	"github.com/shelf-dam/shelf/internal/testenv"
@@ -110,6 +112,46 @@ func testJPEG(t *testing.T, w, h int) []byte {
 }
 
 func runServiceSuite(t *testing.T, databaseURL func(t *testing.T) string) {
+	t.Run("GenerateAnnouncesTheNewPreview", func(t *testing.T) {
+		t.Parallel()
+		b := setupService(t, databaseURL(t))
+		var events []notify.Event
+		svc := media.NewService(media.ServiceConfig{
+			Store:     b.store,
+			Connect:   func(context.Context, int64) (storage.Connector, error) { return b.conn, nil },
+			Generator: media.NewGenerator(media.Config{TempDir: t.TempDir()}),
+			Thumbs:    b.thumbs,
+			Publish:   func(_ context.Context, ev notify.Event) error { events = append(events, ev); return nil },
+		})
+		a := b.addFile(t, "photo.jpg", testJPEG(t, 90, 60))
+		pendingVersion := media.ThumbVersion(a)
+		if err := svc.Generate(context.Background(), b.account.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].Type != notify.AssetUpdated || events[0].AccountID != b.account.ID {
+			t.Fatalf("events %+v, want one asset.updated of the account", events)
+		}
+		var got media.PreviewPayload
+		if err := json.Unmarshal(events[0].Data, &got); err != nil {
+			t.Fatal(err)
+		}
+		a = b.reload(t, a.ID)
+		if got.ID != a.ID || got.PreviewState != media.StateReady || got.PreviewVersion != media.ThumbVersion(a) {
+			t.Errorf("payload %+v, want asset %d ready at version %s", got, a.ID, media.ThumbVersion(a))
+		}
+		// The thumbnail URL changes, so a page that showed the icon fetches the image.
+		if got.PreviewVersion == pendingVersion {
+			t.Errorf("the ready preview kept the pending version %q", pendingVersion)
+		}
+		// Remaking an unchanged preview (another node lacked the file) is no news.
+		if err := svc.Generate(context.Background(), b.account.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 {
+			t.Errorf("%d events after remaking the same preview, want still 1", len(events))
+		}
+	})
+
 	t.Run("GenerateRecordsFactsAndWritesThumbs", func(t *testing.T) {
 		t.Parallel()
 		b := setupService(t, databaseURL(t))

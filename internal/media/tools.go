@@ -78,7 +78,7 @@ func (g *Generator) runTool(ctx context.Context, bin string, args ...string) ([]
 	}
 	name := bin[strings.LastIndexByte(bin, '/')+1:]
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%s took longer than %s and was stopped", name, g.cfg.ToolTimeout)
+		return nil, fmt.Errorf("%s took longer than %s and was stopped: %w", name, g.cfg.ToolTimeout, errToolTimeout)
 	}
 	msg := strings.TrimSpace(stderr.String())
 	if msg == "" {

@@ -33,8 +33,8 @@ func assetJSON(a catalog.Asset) map[string]any {
 		"size": a.Size, "mime": a.MIME, "native": a.Native,
 		"title": a.Title, "description": a.Description, "tags": tags, "rating": a.Rating, "custom": custom,
 		"width": a.Width, "height": a.Height, "duration_ms": a.DurationMS, "taken_at": timeOrNil(a.TakenAt), "camera": a.Camera,
-		"modified_at": timeOrNil(a.ModTime), "preview_state": a.PreviewState,
-		"thumb_url":    fmt.Sprintf("/api/v1/assets/%d/thumb", a.ID),
+		"modified_at": timeOrNil(a.ModTime), "preview_state": a.PreviewState, "preview_error": media.Reason(a.PreviewError),
+		"thumb_url":    fmt.Sprintf("/api/v1/assets/%d/thumb?v=%s", a.ID, media.ThumbVersion(a)),
 		"download_url": fmt.Sprintf("/api/v1/assets/%d/download", a.ID),
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 )
 
@@ -306,6 +307,8 @@ func (p *pages) handleHome(w http.ResponseWriter, r *http.Request) {
 func (p *pages) funcs() template.FuncMap {
 	return template.FuncMap{
 		"bytes":    humanBytes,
+		"thumbv":   media.ThumbVersion,
+		"reason":   media.Reason,
 		"duration": humanDuration,
 		"time":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"timep": func(t *time.Time) string {

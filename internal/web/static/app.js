@@ -421,9 +421,12 @@
       case 'sync.needs_confirmation':
         runFinished(run, ev.type);
         break;
+      case 'asset.updated':
+        // A preview was made (or could not be): swap it in where shown.
+        if (ev.data && ev.data.preview_version) { showPreview(ev.data); break; }
+        // falls through
       case 'library.changed':
       case 'asset.created':
-      case 'asset.updated':
       case 'asset.moved':
       case 'asset.deleted':
         // Someone changed the library: show it, once per burst of changes.
@@ -443,6 +446,37 @@
         if (location.pathname === '/notifications') loadNotifications();
         break;
     }
+  }
+
+  // showPreview puts an asset's new preview state on the page: the
+  // thumbnail under its new versioned URL (the browser fetches it, not the
+  // icon it kept), and "Processing…" or the reason there is no preview.
+  function showPreview(a) {
+    const thumb = '/api/v1/assets/' + a.id + '/thumb?v=' + encodeURIComponent(a.preview_version);
+    $$('[data-asset="' + a.id + '"]').forEach((el) => {
+      const img = $('img.thumb, img.icon-thumb', el);
+      if (img) img.src = thumb;
+      if (el.dataset.preview !== undefined) el.dataset.preview = a.preview_state;
+      const status = $('.preview-status', el);
+      if (status) previewStatus(status, a);
+    });
+    const fig = $('.asset-page[data-asset="' + a.id + '"] figure.preview');
+    if (!fig) return;
+    fig.dataset.preview = a.preview_state;
+    const big = thumb.replace('?', '?size=preview&');
+    const img = $('img', fig), video = $('video', fig), note = $('#preview-note', fig);
+    if (video) video.poster = big; else if (img) img.src = big;
+    if (note) {
+      note.textContent = a.preview_state === 'pending' ? 'The preview is being made.'
+        : a.preview_state === 'error' ? 'No preview: ' + (a.preview_error || 'it could not be made.') : '';
+      note.hidden = !note.textContent;
+    }
+  }
+
+  function previewStatus(el, a) {
+    el.hidden = a.preview_state !== 'pending' && a.preview_state !== 'error';
+    el.textContent = a.preview_state === 'pending' ? 'Processing…' : a.preview_state === 'error' ? 'No preview' : '';
+    if (a.preview_state === 'error') el.title = a.preview_error || ''; else el.removeAttribute('title');
   }
 
   // reconcile asks the server for the sync state, for events missed while
