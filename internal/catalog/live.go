@@ -153,11 +153,15 @@ RETURNING path`, accountID, accountID, limit)
 	return out, nil
 }
 
-// LiveEventAccounts returns the accounts watched by holder that have
-// changes waiting.
-func (s *Store) LiveEventAccounts(ctx context.Context, holder string) ([]int64, error) {
-	rows, err := s.query(ctx, s.db, `SELECT DISTINCT e.account_id FROM live_events e
-JOIN live_watchers w ON w.account_id = e.account_id WHERE w.holder = ?`, holder)
+// LiveEventAccounts returns the accounts watched by holder whose waiting
+// changes settled at now (see TakeLiveEvents), the longest waiting first:
+// every account gets its turn however many wait.
+func (s *Store) LiveEventAccounts(ctx context.Context, holder string, quiet, maxDelay time.Duration, now time.Time) ([]int64, error) {
+	rows, err := s.query(ctx, s.db, `SELECT e.account_id FROM live_events e
+JOIN live_watchers w ON w.account_id = e.account_id WHERE w.holder = ?
+GROUP BY e.account_id
+HAVING MAX(e.created_at) <= ? OR MIN(e.created_at) <= ?
+ORDER BY MIN(e.created_at), e.account_id`, holder, ms(now.Add(-quiet)), ms(now.Add(-maxDelay)))
 	if err != nil {
 		return nil, fmt.Errorf("listing accounts with storage changes: %w", err)
 	}

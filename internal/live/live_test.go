@@ -343,3 +343,34 @@ func TestUnsavedChangesAreKept(t *testing.T) {
 		}
 	}
 }
+
+// Accounts get their batches in the order their changes waited, and only
+// once settled: an account whose changes are still coming takes no turn
+// from the others (a thousand accounts, four workers: none is left behind).
+func TestSettledAccountsLongestWaitingFirst(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, "sqlite")
+	ids, _ := liveAccounts(t, s, 3)
+	ctx := context.Background()
+	now := time.Now()
+	for _, id := range ids {
+		if _, ok, err := s.ClaimLiveWatcher(ctx, id, "n", now, time.Minute); err != nil || !ok {
+			t.Fatal(err)
+		}
+	}
+	add := func(id int64, p string, at time.Time) {
+		if _, err := s.AddLiveEvents(ctx, id, []string{p}, 100, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(ids[2], "old.jpg", now.Add(-5*time.Second))          // waiting longest
+	add(ids[0], "newer.jpg", now.Add(-2*time.Second))        // settled
+	add(ids[1], "coming.jpg", now.Add(-10*time.Millisecond)) // not settled yet
+	got, err := s.LiveEventAccounts(ctx, "n", 250*time.Millisecond, time.Second, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []int64{ids[2], ids[0]}) {
+		t.Fatalf("accounts to apply: %v, want %v (longest waiting first, the unsettled one later)", got, []int64{ids[2], ids[0]})
+	}
+}

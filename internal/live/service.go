@@ -253,11 +253,11 @@ func (s *Service) saveUnsaved(ctx context.Context) {
 	}
 }
 
-// dispatch starts a batch for every watched account with changes waiting,
-// up to Config.Workers at once.
+// dispatch starts a batch for every watched account whose changes settled,
+// the longest waiting first, up to Config.Workers at once.
 func (s *Service) dispatch(ctx context.Context) {
 	s.saveUnsaved(ctx)
-	ids, err := s.cfg.Store.LiveEventAccounts(ctx, s.Holder())
+	ids, err := s.cfg.Store.LiveEventAccounts(ctx, s.Holder(), s.cfg.Quiet, s.cfg.MaxDelay, s.cfg.Now())
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("looking for storage changes", "error", err)
