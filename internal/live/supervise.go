@@ -3,9 +3,16 @@ package live
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
+
+// rowTTL is how long a live_watchers (and live_nodes) row lives without
+// renewal: LeaseTTL less one supervision round, so that a dead process's
+// accounts are claimed by another (at its next round after the rows
+// expired) within LeaseTTL of the death. Rows are renewed every round.
+func (s *Service) rowTTL() time.Duration { return s.cfg.LeaseTTL - s.cfg.SuperviseEvery }
 
 // supervise keeps this process's share of the live accounts watched: it
 // renews the rows it holds, stops watching accounts it lost or that are no
@@ -16,14 +23,14 @@ import (
 func (s *Service) supervise(ctx context.Context) {
 	now := s.cfg.Now()
 	holder := s.Holder()
-	others, err := s.cfg.Store.LiveHeartbeat(ctx, holder, now, s.cfg.LeaseTTL)
+	others, err := s.cfg.Store.LiveHeartbeat(ctx, holder, now, s.rowTTL())
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("live sync heartbeat", "error", err)
 		}
 		return
 	}
-	held, err := s.cfg.Store.RenewLiveWatchers(ctx, holder, now, s.cfg.LeaseTTL)
+	held, err := s.cfg.Store.RenewLiveWatchers(ctx, holder, now, s.rowTTL())
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("renewing live watchers", "error", err)
@@ -108,7 +115,7 @@ func (s *Service) supervise(ctx context.Context) {
 		if r, ok := taken[id]; ok && r.ExpiresAt.After(now) {
 			continue
 		}
-		prev, ok, err := s.cfg.Store.ClaimLiveWatcher(ctx, id, holder, now, s.cfg.LeaseTTL)
+		prev, ok, err := s.cfg.Store.ClaimLiveWatcher(ctx, id, holder, now, s.rowTTL())
 		if err != nil {
 			s.log.Warn("claiming a live account", "account_id", id, "error", err)
 			continue
