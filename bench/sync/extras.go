@@ -116,14 +116,14 @@ func runExtras(ctx context.Context, w io.Writer, list, dir string) error {
 	for _, x := range strings.Split(list, ",") {
 		var err error
 		switch strings.TrimSpace(x) {
-		case "":
+		case "", "rclone": // rclone: with the table (main)
 			continue
 		case "drive":
 			err = driveScanCost(ctx, w, filepath.Clean(dir), 30*time.Millisecond)
 		case "s3parallel":
 			err = s3ParallelListing(ctx, w, 30*time.Millisecond, 16)
 		default:
-			err = fmt.Errorf("unknown extra %q (want drive, s3parallel)", x)
+			err = fmt.Errorf("unknown extra %q (want drive, s3parallel, rclone)", x)
 		}
 		if err != nil {
 			return err

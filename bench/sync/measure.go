@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,7 +22,10 @@ import (
 
 // result is one row of the table.
 type result struct {
-	list, full, noop time.Duration
+	// list is the mean of two raw listings, list1 before the full sync
+	// and list2 after the no-op, so that a change of the machine's load
+	// during the row skews the ratios less.
+	list, list1, list2, full, noop time.Duration
 	// search is the search index's catch-up after a full sync that
 	// deferred it (a background job in Shelf; 0 when not deferred).
 	search             time.Duration
@@ -32,13 +37,14 @@ type result struct {
 
 func measure(ctx context.Context, src *source, db, dir string, batch int) (result, error) {
 	var r result
+	ctx = pprof.WithLabels(ctx, pprof.Labels("storage", src.kind, "catalog", db, "objects", strconv.Itoa(src.n)))
 	sc, ok := src.conn.(storage.SortedScanner)
 	if !ok {
 		return r, errors.New("the storage has no sorted scan")
 	}
 	listed := 0
 	var err error
-	r.list, r.listCPU, _, err = phase(func() error {
+	r.list1, r.listCPU, _, err = phase(ctx, "list", func() error {
 		return sc.ScanSorted(ctx, func(storage.Entry) error { listed++; return nil })
 	})
 	if err != nil {
@@ -63,7 +69,7 @@ func measure(ctx context.Context, src *source, db, dir string, batch int) (resul
 	}
 	job := syncer.Job{AccountID: acct.ID, Conn: src.conn}
 	var res syncer.Result
-	r.full, r.fullCPU, r.fullRSS, err = phase(func() error {
+	r.full, r.fullCPU, r.fullRSS, err = phase(ctx, "full", func() error {
 		res, err = eng.Run(ctx, job)
 		return err
 	})
@@ -74,20 +80,11 @@ func measure(ctx context.Context, src *source, db, dir string, batch int) (resul
 		return r, fmt.Errorf("full sync saw %d entries, the raw listing %d", res.Counts.Seen, listed)
 	}
 	r.fullRows = res.Writes + res.StageWrites
-	if res.SearchDeferred {
-		r.search, _, _, err = phase(func() error {
-			for {
-				done, err := store.FillSearchBacklog(ctx, acct.ID, 5000)
-				if err != nil || done {
-					return err
-				}
-			}
-		})
-		if err != nil {
-			return r, fmt.Errorf("search catch-up: %w", err)
-		}
+	r.search, err = searchCatchUp(ctx, store, acct.ID, res)
+	if err != nil {
+		return r, fmt.Errorf("search catch-up: %w", err)
 	}
-	r.noop, r.noopCPU, r.noopRSS, err = phase(func() error {
+	r.noop, r.noopCPU, r.noopRSS, err = phase(ctx, "noop", func() error {
 		res, err = eng.Run(ctx, job)
 		return err
 	})
@@ -95,8 +92,20 @@ func measure(ctx context.Context, src *source, db, dir string, batch int) (resul
 		return r, fmt.Errorf("no-op sync: %w", err)
 	}
 	r.noopRows = res.Writes + res.StageWrites
+	r.list2, _, _, err = phase(ctx, "list", func() error {
+		return sc.ScanSorted(ctx, func(storage.Entry) error { return nil })
+	})
+	if err != nil {
+		return r, fmt.Errorf("second raw listing: %w", err)
+	}
+	r.list = (r.list1 + r.list2) / 2
 	return r, nil
 }
+
+// keepCatalogs (-keep) leaves each catalog in place after its row, for
+// inspection: the SQLite file or the PostgreSQL database is named on
+// stderr.
+var keepCatalogs bool
 
 // openCatalog opens a fresh, migrated catalog.
 func openCatalog(ctx context.Context, db, dir string) (*catalog.Store, func(), error) {
@@ -112,6 +121,10 @@ func openCatalog(ctx context.Context, db, dir string) (*catalog.Store, func(), e
 		}
 		return s, func() {
 			s.Close()
+			if keepCatalogs {
+				fmt.Fprintf(os.Stderr, "kept the SQLite catalog %s\n", path)
+				return
+			}
 			for _, suffix := range []string{"", "-wal", "-shm"} {
 				os.Remove(path + suffix)
 			}
@@ -144,6 +157,10 @@ func openCatalog(ctx context.Context, db, dir string) (*catalog.Store, func(), e
 		}
 		return s, func() {
 			s.Close()
+			if keepCatalogs {
+				fmt.Fprintf(os.Stderr, "kept the PostgreSQL database %s\n", name)
+				return
+			}
 			if c, err := pgx.Connect(context.Background(), admin); err == nil {
 				_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 				c.Close(context.Background())
