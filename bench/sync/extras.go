@@ -41,7 +41,7 @@ func driveScanCost(ctx context.Context, w io.Writer, dir string, latency time.Du
 	if err != nil {
 		return err
 	}
-	store, cleanup, err := openCatalog(ctx, "sqlite", dir)
+	store, _, cleanup, err := openCatalog(ctx, "sqlite", dir)
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,9 @@ func main() {
 					st, db, n, load, r.list.Seconds(), r.list1.Seconds(), r.list2.Seconds(), r.listCPU.Seconds(), r.full.Seconds(), r.full.Seconds()/r.list.Seconds(),
 					float64(n)/r.full.Seconds(), r.fullCPU.Seconds(), mib(r.fullRSS), r.fullRows, r.search.Seconds(),
 					r.noop.Seconds(), r.noop.Seconds()/r.list.Seconds(), r.noopCPU.Seconds(), mib(r.noopRSS), r.noopRows)
+				notes = append(notes, fmt.Sprintf("CPU s, this process / PostgreSQL / storage server, %s into %s, %d objects: list %.1f / - / %.1f; full %.1f / %.1f / %.1f; search - / %.1f / -; no-op %.1f / %.1f / %.1f",
+					st, db, n, r.listCPU.Seconds(), r.srv.list.store.Seconds(), r.fullCPU.Seconds(), r.srv.full.pg.Seconds(), r.srv.full.store.Seconds(),
+					r.srv.search.pg.Seconds(), r.noopCPU.Seconds(), r.srv.noop.pg.Seconds(), r.srv.noop.store.Seconds()))
 				fmt.Fprintf(os.Stderr, "done: %s into %s, %d objects: list %.2f s (%.2f, %.2f), full %.2f s, search %.2f s, no-op %.2f s\n",
 					st, db, n, r.list.Seconds(), r.list1.Seconds(), r.list2.Seconds(), r.full.Seconds(), r.search.Seconds(), r.noop.Seconds())
 			}

@@ -32,8 +32,10 @@ type source struct {
 	// access and secret are the S3 keys.
 	access, secret string
 	n              int
-	conn           storage.Connector
-	close          func()
+	// serverPID is the storage server's process (S3 fake, versitygw).
+	serverPID int
+	conn      storage.Connector
+	close     func()
 }
 
 // objectKey is the i-th object's key: 100 files per folder, 10 folders per
@@ -112,7 +114,7 @@ func s3FakeSourceWith(ctx context.Context, n int, listLatency time.Duration, par
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
-	return &source{kind: "s3fake", n: n, endpoint: endpoint, access: "bench", secret: "bench", conn: conn, close: func() {
+	return &source{kind: "s3fake", n: n, endpoint: endpoint, access: "bench", secret: "bench", serverPID: cmd.Process.Pid, conn: conn, close: func() {
 		stdin.Close()
 		_ = cmd.Wait()
 	}}, nil
@@ -219,7 +221,7 @@ func versityGWSource(ctx context.Context, n int, dir, fill string) (*source, err
 		stop()
 		return nil, err
 	}
-	return &source{kind: "versitygw", n: n, endpoint: endpoint, access: vgwAccess, secret: vgwSecret, conn: conn, close: stop}, nil
+	return &source{kind: "versitygw", n: n, endpoint: endpoint, access: vgwAccess, secret: vgwSecret, serverPID: cmd.Process.Pid, conn: conn, close: stop}, nil
 }
 
 const vgwAccess, vgwSecret = "bench", "benchsecret"
