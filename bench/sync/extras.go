@@ -41,7 +41,7 @@ func driveScanCost(ctx context.Context, w io.Writer, dir string, latency time.Du
 	if err != nil {
 		return err
 	}
-	store, cleanup, err := openCatalog(ctx, "sqlite", dir)
+	store, _, cleanup, err := openCatalog(ctx, "sqlite", dir)
 	if err != nil {
 		return err
 	}
@@ -116,14 +116,14 @@ func runExtras(ctx context.Context, w io.Writer, list, dir string) error {
 	for _, x := range strings.Split(list, ",") {
 		var err error
 		switch strings.TrimSpace(x) {
-		case "":
+		case "", "rclone": // rclone: with the table (main)
 			continue
 		case "drive":
 			err = driveScanCost(ctx, w, filepath.Clean(dir), 30*time.Millisecond)
 		case "s3parallel":
 			err = s3ParallelListing(ctx, w, 30*time.Millisecond, 16)
 		default:
-			err = fmt.Errorf("unknown extra %q (want drive, s3parallel)", x)
+			err = fmt.Errorf("unknown extra %q (want drive, s3parallel, rclone)", x)
 		}
 		if err != nil {
 			return err

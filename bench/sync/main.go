@@ -5,6 +5,7 @@
 // written.
 //
 //	go run ./bench/sync -n 100000,1000000 -storage s3fake,local -db sqlite,postgres
+//	go run ./bench/sync -n 1000000 -storage versitygw -db sqlite,postgres -extra rclone
 //
 // The S3 fake runs in a child process (this program re-executed), so the
 // RSS measured is the engine's and the catalog driver's, not the fake's.
@@ -35,11 +36,16 @@ func main() {
 		batch    = flag.Int("batch", 1000, "sync batch size")
 		serve    = flag.Int("serve-s3fake", -1, "internal: serve an S3 fake holding this many objects")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-		extras   = flag.String("extra", "", "comma-separated extra measurements: drive (files.list calls of a 10k-folder Drive scan at 30 ms latency), s3parallel (parallel vs sequential S3 listing at 30 ms per LIST)")
+		extras   = flag.String("extra", "", "comma-separated extra measurements: drive (files.list calls of a 10k-folder Drive scan at 30 ms latency), s3parallel (parallel vs sequential S3 listing at 30 ms per LIST), rclone (rclone lsf and sync --dry-run on each S3 storage of the table, after Shelf's rows)")
+		warmup   = flag.Bool("warmup", true, "list each storage once, untimed, before its rows, so the first raw listing does not pay for a cold cache (inodes, versitygw's attributes) that the syncs after it do not")
+		keep     = flag.Bool("keep", false, "keep each catalog (SQLite file, PostgreSQL database) for inspection instead of removing it")
+		vgwFill  = flag.String("versitygw-fill", "direct", "how a new versitygw data directory is filled: direct (written as versitygw's posix backend stores objects) or api (uploaded; slow)")
 		latency  = flag.Duration("s3-list-latency", 0, "internal: latency of the served S3 fake's LIST calls")
 		perTop   = flag.Int("s3-per-prefix", 1000, "internal: objects per top-level prefix in the served S3 fake")
 	)
 	flag.Parse()
+	startLoad := loadAverage()
+	keepCatalogs = *keep
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err != nil {
@@ -72,8 +78,13 @@ func main() {
 			return
 		}
 	}
+	withRclone := false
+	for _, x := range strings.Split(*extras, ",") {
+		withRclone = withRclone || strings.TrimSpace(x) == "rclone"
+	}
+	var notes []string
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "storage\tcatalog\tobjects\tlist s\tlist CPU s\tfull s\tfull/list\tfull obj/s\tfull CPU s\tfull RSS MiB\tfull rows\tsearch s\tnoop s\tnoop/list\tnoop CPU s\tnoop RSS MiB\tnoop rows\t")
+	fmt.Fprintln(tw, "storage\tcatalog\tobjects\tload1\tlist s\tlists s\tlist CPU s\tfull s\tfull/list\tfull obj/s\tfull CPU s\tfull RSS MiB\tfull rows\tsearch s\tnoop s\tnoop/list\tnoop CPU s\tnoop RSS MiB\tnoop rows\t")
 	for _, ns := range strings.Split(*sizes, ",") {
 		if ns == "" {
 			continue
@@ -83,36 +94,85 @@ func main() {
 			log.Fatalf("bad -n value %q", ns)
 		}
 		for _, st := range strings.Split(*storages, ",") {
-			src, err := openSource(ctx, strings.TrimSpace(st), n, dir)
+			src, err := openSource(ctx, strings.TrimSpace(st), n, dir, *vgwFill)
 			if err != nil {
 				log.Fatalf("preparing %s with %d objects: %v", st, n, err)
 			}
+			if *warmup {
+				took, err := timeSorted(ctx, src.conn)
+				if err != nil {
+					src.close()
+					log.Fatalf("warm-up listing of %s: %v", st, err)
+				}
+				fmt.Fprintf(os.Stderr, "warm-up listing of %s, %d objects: %.2f s\n", st, n, took.Seconds())
+			}
+			var lastList time.Duration
 			for _, db := range strings.Split(*dbs, ",") {
+				load, _, _ := strings.Cut(loadAverage(), " ")
 				r, err := measure(ctx, src, strings.TrimSpace(db), dir, *batch)
 				if err != nil {
 					src.close()
 					log.Fatalf("%s into %s: %v", st, db, err)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%d\t\n",
-					st, db, n, r.list.Seconds(), r.listCPU.Seconds(), r.full.Seconds(), r.full.Seconds()/r.list.Seconds(),
+				lastList = r.list
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.2f\t%.1f/%.1f\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f\t%.0f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%d\t\n",
+					st, db, n, load, r.list.Seconds(), r.list1.Seconds(), r.list2.Seconds(), r.listCPU.Seconds(), r.full.Seconds(), r.full.Seconds()/r.list.Seconds(),
 					float64(n)/r.full.Seconds(), r.fullCPU.Seconds(), mib(r.fullRSS), r.fullRows, r.search.Seconds(),
 					r.noop.Seconds(), r.noop.Seconds()/r.list.Seconds(), r.noopCPU.Seconds(), mib(r.noopRSS), r.noopRows)
-				fmt.Fprintf(os.Stderr, "done: %s into %s, %d objects\n", st, db, n)
+				notes = append(notes, fmt.Sprintf("CPU s, this process / PostgreSQL / storage server, %s into %s, %d objects: list %.1f / - / %.1f; full %.1f / %.1f / %.1f; search - / %.1f / -; no-op %.1f / %.1f / %.1f",
+					st, db, n, r.listCPU.Seconds(), r.srv.list.store.Seconds(), r.fullCPU.Seconds(), r.srv.full.pg.Seconds(), r.srv.full.store.Seconds(),
+					r.srv.search.pg.Seconds(), r.noopCPU.Seconds(), r.srv.noop.pg.Seconds(), r.srv.noop.store.Seconds()))
+				fmt.Fprintf(os.Stderr, "done: %s into %s, %d objects: list %.2f s (%.2f, %.2f), full %.2f s, search %.2f s, no-op %.2f s\n",
+					st, db, n, r.list.Seconds(), r.list1.Seconds(), r.list2.Seconds(), r.full.Seconds(), r.search.Seconds(), r.noop.Seconds())
+			}
+			if withRclone && src.endpoint != "" {
+				load := loadAverage()
+				runs, err := measureRclone(ctx, src, dir)
+				if err != nil {
+					src.close()
+					log.Fatal(err)
+				}
+				for _, rc := range runs {
+					notes = append(notes, fmt.Sprintf("%s, %s, %d objects (load %s): %.2f s = %.2f × the raw listing of the row above (%.2f s), CPU %.2f s, peak RSS %.0f MiB, %d lines",
+						rc.cmd, st, n, load, rc.wall.Seconds(), rc.wall.Seconds()/lastList.Seconds(), lastList.Seconds(), rc.cpu.Seconds(), mib(rc.rss), rc.lines))
+				}
 			}
 			src.close()
 		}
 	}
 	tw.Flush()
+	for _, note := range notes {
+		fmt.Println(note)
+	}
+	fmt.Printf("load average (1, 5, 15 min) at the start: %s, at the end: %s\n", startLoad, loadAverage())
+}
+
+// loadAverage is the system's load average over 1, 5 and 15 minutes
+// (Linux), "?" when unknown.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // phase measures a phase's wall time, CPU time (this process) and peak RSS.
-func phase(fn func() error) (wall, cpu time.Duration, rss int64, err error) {
+// Its samples in a -cpuprofile carry the label phase=name besides ctx's
+// (storage, catalog, objects), and so do those of the goroutines it
+// starts: go tool pprof -top -tagfocus phase=noop (one filter; profile
+// one storage and catalog per run to tell them apart).
+func phase(ctx context.Context, name string, fn func() error) (wall, cpu time.Duration, rss int64, err error) {
 	resetPeakRSS()
 	c0 := cpuTime()
 	start := time.Now()
-	err = fn()
+	pprof.Do(ctx, pprof.Labels("phase", name), func(context.Context) { err = fn() })
 	return time.Since(start), cpuTime() - c0, peakRSS(), err
 }
 

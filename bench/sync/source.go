@@ -29,9 +29,13 @@ import (
 type source struct {
 	kind     string
 	endpoint string // S3
-	n        int
-	conn     storage.Connector
-	close    func()
+	// access and secret are the S3 keys.
+	access, secret string
+	n              int
+	// serverPID is the storage server's process (S3 fake, versitygw).
+	serverPID int
+	conn      storage.Connector
+	close     func()
 }
 
 // objectKey is the i-th object's key: 100 files per folder, 10 folders per
@@ -45,14 +49,14 @@ func keyFor(i, perTop int) string {
 
 func objectBody(i int) []byte { return []byte("benchmark object " + strconv.Itoa(i)) }
 
-func openSource(ctx context.Context, kind string, n int, dir string) (*source, error) {
+func openSource(ctx context.Context, kind string, n int, dir, vgwFill string) (*source, error) {
 	switch kind {
 	case "s3fake":
 		return s3FakeSourceWith(ctx, n, 0, 0, 1000)
 	case "local":
 		return localSource(n, dir)
 	case "versitygw":
-		return versityGWSource(ctx, n, dir)
+		return versityGWSource(ctx, n, dir, vgwFill)
 	}
 	return nil, fmt.Errorf("unknown storage %q (want s3fake, local or versitygw)", kind)
 }
@@ -110,7 +114,7 @@ func s3FakeSourceWith(ctx context.Context, n int, listLatency time.Duration, par
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
-	return &source{kind: "s3fake", n: n, endpoint: endpoint, conn: conn, close: func() {
+	return &source{kind: "s3fake", n: n, endpoint: endpoint, access: "bench", secret: "bench", serverPID: cmd.Process.Pid, conn: conn, close: func() {
 		stdin.Close()
 		_ = cmd.Wait()
 	}}, nil
@@ -147,9 +151,16 @@ func localSource(n int, dir string) (*source, error) {
 	return &source{kind: "local", n: n, conn: conn, close: func() {}}, nil
 }
 
-// versityGWSource starts versitygw on a posix directory and uploads n
-// objects through its S3 API.
-func versityGWSource(ctx context.Context, n int, dir string) (*source, error) {
+// versityGWSource starts versitygw on a posix directory holding n
+// objects, filled once and kept in dir for later runs (like the local
+// tree): fill "direct" uploads the first 100 objects through the S3 API and
+// writes the rest into the posix backend's directory as versitygw stores
+// them (vgwfill_linux.go; checked against the uploaded ones), "api"
+// uploads them all (about an hour per million objects here).
+func versityGWSource(ctx context.Context, n int, dir, fill string) (*source, error) {
+	if fill != "direct" && fill != "api" {
+		return nil, fmt.Errorf("unknown -versitygw-fill %q (want direct or api)", fill)
+	}
 	bin, err := exec.LookPath("versitygw")
 	if err != nil {
 		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
@@ -159,6 +170,13 @@ func versityGWSource(ctx context.Context, n int, dir string) (*source, error) {
 		}
 	}
 	data := filepath.Join(dir, fmt.Sprintf("versitygw-%d", n))
+	done := data + ".done"
+	filled := false
+	if _, err := os.Stat(done); err == nil {
+		filled = true
+	} else if err := os.RemoveAll(data); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
@@ -168,7 +186,7 @@ func versityGWSource(ctx context.Context, n int, dir string) (*source, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "--port", addr, "--access", "bench", "--secret", "benchsecret", "posix", data)
+	cmd := exec.Command(bin, "--port", addr, "--access", vgwAccess, "--secret", vgwSecret, "posix", data)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -187,11 +205,38 @@ func versityGWSource(ctx context.Context, n int, dir string) (*source, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	raw := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("bench", "benchsecret", "")})
-	if _, err := raw.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+	if !filled {
+		if err := fillVersityGW(ctx, endpoint, filepath.Join(data, "bench"), n, fill); err != nil {
+			stop()
+			return nil, err
+		}
+		if err := os.WriteFile(done, nil, 0o644); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	conn, err := s3.New(ctx, s3.Config{Bucket: "bench", Endpoint: endpoint, PathStyle: true,
+		AccessKeyID: vgwAccess, SecretAccessKey: vgwSecret}, nil)
+	if err != nil {
 		stop()
-		return nil, fmt.Errorf("creating the versitygw bucket: %w", err)
+		return nil, err
+	}
+	return &source{kind: "versitygw", n: n, endpoint: endpoint, access: vgwAccess, secret: vgwSecret, serverPID: cmd.Process.Pid, conn: conn, close: stop}, nil
+}
+
+const vgwAccess, vgwSecret = "bench", "benchsecret"
+
+// fillVersityGW creates bucket "bench" and its n objects (see
+// versityGWSource).
+func fillVersityGW(ctx context.Context, endpoint, bucketDir string, n int, fill string) error {
+	raw := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(vgwAccess, vgwSecret, "")})
+	if _, err := raw.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+		return fmt.Errorf("creating the versitygw bucket: %w", err)
+	}
+	viaAPI := n
+	if fill == "direct" {
+		viaAPI = min(n, 100)
 	}
 	jobs := make(chan int)
 	errs := make(chan error, 16)
@@ -212,22 +257,26 @@ func versityGWSource(ctx context.Context, n int, dir string) (*source, error) {
 			}
 		}()
 	}
-	for i := range n {
+	for i := range viaAPI {
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
 	select {
 	case err := <-errs:
-		stop()
-		return nil, fmt.Errorf("uploading to versitygw: %w", err)
+		return fmt.Errorf("uploading to versitygw: %w", err)
 	default:
 	}
-	conn, err := s3.New(ctx, s3.Config{Bucket: "bench", Endpoint: endpoint, PathStyle: true,
-		AccessKeyID: "bench", SecretAccessKey: "benchsecret"}, nil)
-	if err != nil {
-		stop()
-		return nil, err
+	if viaAPI == n {
+		return nil
 	}
-	return &source{kind: "versitygw", n: n, conn: conn, close: func() { stop(); _ = os.RemoveAll(data) }}, nil
+	if err := vgwAttrsMatch(bucketDir, 0); err != nil {
+		return fmt.Errorf("cannot write versitygw's directory directly (use -versitygw-fill api): %w", err)
+	}
+	start := time.Now()
+	if err := writeVGWObjects(bucketDir, viaAPI, n); err != nil {
+		return fmt.Errorf("writing versitygw's directory: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "versitygw: %d objects uploaded, %d written into its directory in %.0f s\n", viaAPI, n-viaAPI, time.Since(start).Seconds())
+	return nil
 }
