@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,11 +52,19 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fmt.Println(crashStartMarker)
 	if _, err := eng.Run(ctx, syncer.Job{AccountID: account, Conn: conn}); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Println("CHILD-SYNC-DONE")
+	fmt.Println(crashDoneMarker)
 }
+
+// The child prints these around its sync; the parent times kills from the
+// first.
+const (
+	crashStartMarker = "CHILD-SYNC-START"
+	crashDoneMarker  = "CHILD-SYNC-DONE"
+)
 
 // crashBulkAfter makes the crash test's syncs defer search indexing early,
 // so kills land in that path too.
@@ -117,24 +126,27 @@ func crashConvergence(t *testing.T, db string) {
 
 	// One uninterrupted child run measures how long a run takes.
 	w.mutate()
-	start := time.Now()
-	if killed := runChild(t, dbPath, w.dir, acct.ID, 0); killed {
-		t.Fatal("the measuring run was killed")
-	}
-	span := time.Since(start)
+	_, span := runChild(t, dbPath, w.dir, acct.ID, 0)
 	t.Logf("an uninterrupted child sync takes %v", span)
+	// The first run pays for cold caches: on a busy machine it can take
+	// several times as long as the later ones, and a kill window that long
+	// mostly lands after the child is done. Every run that finishes before
+	// its kill narrows the window a little, never below what it took.
 	e.mustSync()
 	w.check(e)
 
 	kills := 0
 	for round := 0; kills < 20; round++ {
-		if round >= 80 {
+		if round >= 120 {
 			t.Fatalf("only %d of %d runs were killed while working", kills, round)
 		}
 		w.mutate()
 		delay := time.Duration(rng.Int64N(int64(span)))
-		if runChild(t, dbPath, w.dir, acct.ID, delay) {
+		killed, took := runChild(t, dbPath, w.dir, acct.ID, delay)
+		if killed {
 			kills++
+		} else if took < span {
+			span = max(took, span*3/4)
 		}
 		res := e.mustSync()
 		w.check(e)
@@ -188,36 +200,88 @@ func openStoreAt(t *testing.T, path string) *catalog.Store {
 	return s
 }
 
-// runChild starts a child sync and kills it after delay (0: lets it
-// finish). It reports whether the kill landed before the run completed.
-func runChild(t *testing.T, db, dir string, account int64, delay time.Duration) bool {
+// runChild starts a child sync and kills it delay after the child says
+// its sync has started (0: lets it finish), so process start-up and opening
+// the catalog never use up the kill window. It reports whether the kill
+// landed before the sync completed and, for a sync that completed, how long
+// the sync itself took.
+func runChild(t *testing.T, db, dir string, account int64, delay time.Duration) (killed bool, took time.Duration) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashEnvDB+"="+db, crashEnvDir+"="+dir, crashEnvAccount+"="+strconv.FormatInt(account, 10))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &markerWriter{started: make(chan time.Time, 1)}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if delay == 0 {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("child sync failed: %v\n%s", err, out.String())
-		}
-		return false
-	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	fail := func(err error) {
+		t.Fatalf("child sync failed: %v\n%s", err, out.String())
+	}
+	var syncStart time.Time
+	select {
+	case syncStart = <-out.started:
+	case err := <-done:
+		fail(fmt.Errorf("exited before its sync started: %v", err))
+	}
+	if delay == 0 {
+		if err := <-done; err != nil {
+			fail(err)
+		}
+		return false, out.doneAt().Sub(syncStart)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("child sync failed: %v\n%s", err, out.String())
+			fail(err)
 		}
-		return false
+		return false, out.doneAt().Sub(syncStart)
 	case <-time.After(delay):
 		_ = cmd.Process.Kill()
 		<-done
-		return !strings.Contains(out.String(), "CHILD-SYNC-DONE")
+		if at := out.doneAt(); !at.IsZero() {
+			return false, at.Sub(syncStart) // it finished just before the kill
+		}
+		return true, 0
 	}
+}
+
+// markerWriter collects a child's output and notes when it printed the
+// start and done markers.
+type markerWriter struct {
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	started  chan time.Time
+	sawStart bool
+	done     time.Time
+}
+
+func (w *markerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	w.buf.Write(p)
+	if !w.sawStart && strings.Contains(w.buf.String(), crashStartMarker) {
+		w.sawStart = true
+		w.started <- now
+	}
+	if w.done.IsZero() && strings.Contains(w.buf.String(), crashDoneMarker) {
+		w.done = now
+	}
+	return len(p), nil
+}
+
+func (w *markerWriter) doneAt() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done
+}
+
+func (w *markerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // crashWorld is the local folder the crash test changes, with the path of
