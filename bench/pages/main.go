@@ -159,9 +159,15 @@ func accountID(c *http.Client, base string) (int64, error) {
 	return me.Account.ID, nil
 }
 
-// seed writes the folders and assets in batches, as a first sync would.
+// seed writes the folders and assets in batches the way a first sync of a
+// big library does since issue 12: the search index left to catch up after
+// the rows (StartSearchBacklog), multi-row inserts (COPY on PostgreSQL),
+// then the backlog filled and the planner statistics refreshed.
 func seed(ctx context.Context, store *catalog.Store, acct int64, opt options) error {
 	now := time.Now().UTC()
+	if err := store.StartSearchBacklog(ctx, acct, now); err != nil {
+		return err
+	}
 	var leaves []int64
 	var bigID int64
 	err := store.SyncApply(ctx, acct, now, func(tx *catalog.SyncTx) error {
@@ -198,6 +204,8 @@ func seed(ctx context.Context, store *catalog.Store, acct int64, opt options) er
 	for done := 0; done < opt.assets; {
 		end := min(done+opt.batch, opt.assets)
 		err := store.SyncApply(ctx, acct, now, func(tx *catalog.SyncTx) error {
+			var folders []*int64
+			var files []catalog.SyncFile
 			for i := done; i < end; i++ {
 				folder := bigID
 				if i >= opt.big {
@@ -208,11 +216,10 @@ func seed(ctx context.Context, store *catalog.Store, acct int64, opt options) er
 				p := paths[folder] + "/" + name
 				mod := now.Add(-time.Duration(i) * time.Minute)
 				f := folder
-				if _, err := tx.AddAsset(&f, catalog.SyncFile{StorageID: p, Name: name, Path: p, Size: int64(1000 + (i*7919)%5_000_000), ETag: fmt.Sprintf("e%d", i), ModTime: &mod, MIME: k.mime}); err != nil {
-					return err
-				}
+				folders = append(folders, &f)
+				files = append(files, catalog.SyncFile{StorageID: p, Name: name, Path: p, Size: int64(1000 + (i*7919)%5_000_000), ETag: fmt.Sprintf("e%d", i), ModTime: &mod, MIME: k.mime})
 			}
-			return nil
+			return tx.AddAssets(folders, files)
 		})
 		if err != nil {
 			return fmt.Errorf("seeding assets %d–%d: %w", done, end, err)
@@ -222,7 +229,18 @@ func seed(ctx context.Context, store *catalog.Store, acct int64, opt options) er
 			fmt.Fprintf(os.Stderr, "seeded %d assets\n", done)
 		}
 	}
-	return nil
+	start := time.Now()
+	for {
+		finished, err := store.FillSearchBacklog(ctx, acct, 5000)
+		if err != nil {
+			return fmt.Errorf("filling the search index: %w", err)
+		}
+		if finished {
+			break
+		}
+	}
+	fmt.Fprintf(os.Stderr, "search index caught up in %s\n", time.Since(start).Round(time.Second))
+	return store.SyncAnalyze(ctx, "assets", "folders")
 }
 
 // page is one measured URL.
