@@ -20,6 +20,7 @@ import (
 	"log"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,7 @@ func main() {
 		batch    = flag.Int("batch", 1000, "sync batch size")
 		serve    = flag.Int("serve-s3fake", -1, "internal: serve an S3 fake holding this many objects")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		traceOut = flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace): where the merge waits")
 		extras   = flag.String("extra", "", "comma-separated extra measurements: drive (files.list calls of a 10k-folder Drive scan at 30 ms latency), s3parallel (parallel vs sequential S3 listing at 30 ms per LIST), rclone (rclone lsf and sync --dry-run on each S3 storage of the table, after Shelf's rows)")
 		warmup   = flag.Bool("warmup", true, "list each storage once, untimed, before its rows, so the first raw listing does not pay for a cold cache (inodes, versitygw's attributes) that the syncs after it do not")
 		keep     = flag.Bool("keep", false, "keep each catalog (SQLite file, PostgreSQL database) for inspection instead of removing it")
@@ -55,6 +57,16 @@ func main() {
 			log.Fatal(err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			log.Fatal(err)
+		}
+		defer trace.Stop()
 	}
 	if *serve >= 0 {
 		serveS3Fake(*serve, *latency, *perTop)

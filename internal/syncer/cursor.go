@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -14,34 +15,73 @@ type keyedRow struct {
 }
 
 // tableCursor pages through one table (folders or assets) in sort-key
-// order, reading the next page in the background while the current one is
-// consumed. A short page means the end: rows the run itself adds later are
-// never read back (they are the storage entries just handled; a page is
-// always requested, and waited for, before the run adds anything past the
-// previous page's last key).
+// order. A reader goroutine fetches pages one after another, up to
+// readAhead pages ahead of the page being consumed, so a slow or jittery
+// catalog read (PostgreSQL on a busy machine) overlaps the merge instead
+// of stalling it. A short page means the end: rows the run itself adds
+// later are never read back. Every page after the first is requested with
+// the previous page's last key, and the run adds nothing past a page's
+// last key before it has received the next page (the merge must peek a
+// row at or past a key before it can add that key), so a page never holds
+// a row the run wrote.
 type tableCursor struct {
-	fetch   func(ctx context.Context, after string) ([]catalog.SyncRow, error)
-	dirs    bool
-	limit   int
-	buf     []keyedRow
-	after   string
-	done    bool
-	pending chan pageResult // the page being read ahead, if any
+	fetch func(ctx context.Context, after string) ([]catalog.SyncRow, error)
+	dirs  bool
+	limit int
+	buf   []keyedRow
+	done  bool
+	pages chan pageResult // from the reader; nil until the first peek
+	stop  chan struct{}   // closed by close: the reader gives up
 }
+
+// readAhead is how many pages the reader may hold ready: with
+// DefaultReadPage rows a page, a few megabytes at most.
+const readAhead = 3
 
 type pageResult struct {
 	rows []catalog.SyncRow
 	err  error
 }
 
+func (t *tableCursor) start(ctx context.Context) {
+	pages, stop := make(chan pageResult, readAhead), make(chan struct{})
+	t.pages, t.stop = pages, stop
+	fetch, limit := t.fetch, t.limit
+	go func() {
+		defer close(pages)
+		after := ""
+		for {
+			rows, err := fetch(ctx, after)
+			select {
+			case pages <- pageResult{rows, err}:
+			case <-stop:
+				return
+			}
+			if err != nil || len(rows) < limit {
+				return
+			}
+			after = keyOf(rows[len(rows)-1])
+		}
+	}()
+}
+
+// close stops the reader (the merge ended early, or is done).
+func (t *tableCursor) close() {
+	if t.stop != nil {
+		close(t.stop)
+		t.stop = nil
+	}
+}
+
 func (t *tableCursor) peek(ctx context.Context) (keyedRow, bool, error) {
 	if len(t.buf) == 0 && !t.done {
-		var res pageResult
-		if t.pending != nil {
-			res = <-t.pending
-			t.pending = nil
-		} else {
-			res.rows, res.err = t.fetch(ctx, t.after)
+		if t.pages == nil {
+			t.start(ctx)
+		}
+		res, ok := <-t.pages
+		if !ok {
+			// The reader only stops without a last page when told to.
+			return keyedRow{}, false, errors.New("reading the catalog: the cursor was closed")
 		}
 		if res.err != nil {
 			return keyedRow{}, false, res.err
@@ -52,18 +92,6 @@ func (t *tableCursor) peek(ctx context.Context) (keyedRow, bool, error) {
 		t.buf = make([]keyedRow, 0, len(res.rows))
 		for _, row := range res.rows {
 			t.buf = append(t.buf, keyedRow{row, keyOf(row)})
-		}
-		if len(t.buf) > 0 {
-			t.after = t.buf[len(t.buf)-1].key
-		}
-		if !t.done {
-			ch := make(chan pageResult, 1)
-			t.pending = ch
-			after := t.after
-			go func() {
-				rows, err := t.fetch(ctx, after)
-				ch <- pageResult{rows, err}
-			}()
 		}
 	}
 	if len(t.buf) == 0 {
@@ -128,6 +156,12 @@ func (c *catalogCursor) peek(ctx context.Context) (keyedRow, bool, error) {
 	}
 	c.cur = nil
 	return keyedRow{}, false, nil
+}
+
+// close stops both readers; the cursor is not used after.
+func (c *catalogCursor) close() {
+	c.folders.close()
+	c.assets.close()
 }
 
 // next consumes the row the last peek returned.

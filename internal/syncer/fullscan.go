@@ -136,6 +136,7 @@ func (r *run) mergeScan(ctx context.Context, sc storage.SortedScanner) error {
 // says the listing is the whole storage (it counts toward the next run's
 // estimate).
 func (r *run) merge(ctx context.Context, cur *catalogCursor, scan func(context.Context, func(storage.Entry) error) error, listed bool) error {
+	defer cur.close()
 	prev := ""
 	first := true
 	err := pipeScan(ctx, scan, func(e storage.Entry) error {
