@@ -35,6 +35,15 @@ func (b *browser) axeSerious(ctx context.Context) []axeViolation {
 		.map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\s+/g, ' ').slice(0, 160))})))`)
 }
 
+// axeClean fails the test for each serious or critical axe violation of
+// the page as it is now (what, say "the open drawer", names the state).
+func (b *browser) axeClean(ctx context.Context, what string) {
+	b.t.Helper()
+	for _, v := range b.axeSerious(ctx) {
+		b.t.Errorf("%s: axe %s (%s): %s\n\t%s", what, v.ID, v.Impact, v.Help, strings.Join(v.Targets, "\n\t"))
+	}
+}
+
 // fitsWidth reports what makes the page wider than the window (the
 // elements whose right edge passes it), or "" when nothing does.
 const fitsWidth = `(() => {
@@ -62,9 +71,7 @@ func TestEveryPageFitsAndPassesAxe(t *testing.T) {
 	check := func(w width, p sitePage) {
 		t.Helper()
 		name := p.name + "-" + w.name
-		for _, v := range b.axeSerious(ctx) {
-			t.Errorf("%s: axe %s (%s): %s\n\t%s", name, v.ID, v.Impact, v.Help, strings.Join(v.Targets, "\n\t"))
-		}
+		b.axeClean(ctx, name)
 		if w.phone {
 			if wide := eval[string](b, ctx, fitsWidth); wide != "" {
 				t.Errorf("%s: the page scrolls sideways at 390: %s", name, wide)

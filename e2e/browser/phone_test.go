@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -27,6 +28,21 @@ func shown(sel string) string {
 		const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
 		return el.offsetParent !== null && cs.visibility === 'visible' && r.width > 0 && r.left >= 0 && r.right <= innerWidth; })()`
 }
+
+// folderAction presses a folder action button (new-folder, rename-folder,
+// delete-folder), opening the folder menu first where the actions are
+// folded into one (phones).
+func (b *browser) folderAction(ctx context.Context, id string) {
+	b.t.Helper()
+	if eval[bool](b, ctx, `getComputedStyle(document.querySelector('.menu-toggle')).display !== 'none'`) {
+		b.do(ctx, "opening the folder menu", chromedp.Click(chromedp.CSS(".menu-toggle")))
+		b.waitFor(ctx, "the folder menu", shown("#"+id))
+	}
+	b.do(ctx, "pressing "+id, chromedp.Click(chromedp.ID(id)))
+}
+
+// drawerClosed is true once the folder drawer has slid away.
+const drawerClosed = `getComputedStyle(document.getElementById('folders-drawer')).visibility === 'hidden' && document.querySelector('.drawer-backdrop').hidden`
 
 // TestPhoneFolderShowsTwoRowsAndDrawer: inside a folder at 390×844 the
 // first screen holds two full rows of thumbnails: the folder tree is in a
@@ -74,17 +90,19 @@ func TestPhoneFolderShowsTwoRowsAndDrawer(t *testing.T) {
 	if !eval[bool](b, ctx, `document.activeElement.getAttribute('aria-current') === 'page'`) {
 		t.Error("the drawer does not focus the current folder")
 	}
+	b.axeClean(ctx, "the open drawer")
 	b.screenshot(ctx, "phone-drawer")
 	b.do(ctx, "pressing Esc", chromedp.KeyEvent(kb.Escape))
-	b.waitFor(ctx, "the drawer to close on Esc", `!`+shown("#tree")+` && document.activeElement === document.querySelector('.drawer-toggle')`)
+	b.waitFor(ctx, "the drawer to close on Esc", drawerClosed+` && document.activeElement === document.querySelector('.drawer-toggle')`)
 	b.do(ctx, "opening the folders again", chromedp.Click(chromedp.CSS(".drawer-toggle")))
 	b.waitFor(ctx, "the drawer to open", shown("#tree"))
 	b.do(ctx, "tapping the backdrop", chromedp.MouseClickXY(375, 500))
-	b.waitFor(ctx, "the drawer to close on the backdrop", `!`+shown("#tree")+` && document.querySelector('.drawer-backdrop').hidden`)
+	b.waitFor(ctx, "the drawer to close on the backdrop", drawerClosed)
 
 	// The filters, and sort and view, behind one button.
 	b.do(ctx, "showing the filters", chromedp.Click(chromedp.CSS(".filters-toggle")))
 	b.waitFor(ctx, "the filters", shown("#tag")+` && `+shown("#type")+` && `+shown("#scope")+` && `+shown("#view-opts"))
+	b.axeClean(ctx, "the open filters")
 	b.screenshot(ctx, "phone-filters")
 	b.do(ctx, "hiding the filters", chromedp.Click(chromedp.CSS(".filters-toggle")))
 	b.waitFor(ctx, "the filters to hide", `!`+shown("#tag"))
@@ -92,10 +110,11 @@ func TestPhoneFolderShowsTwoRowsAndDrawer(t *testing.T) {
 	// The folder actions in a menu: Esc closes it; a choice runs.
 	b.do(ctx, "opening the folder menu", chromedp.Click(chromedp.CSS(".menu-toggle")))
 	b.waitFor(ctx, "the folder menu", shown("#new-folder")+` && `+shown("#rename-folder")+` && `+shown("#delete-folder"))
+	b.axeClean(ctx, "the open folder menu")
 	b.screenshot(ctx, "phone-folder-menu")
 	b.do(ctx, "pressing Esc", chromedp.KeyEvent(kb.Escape))
 	b.waitFor(ctx, "the menu to close", `!`+shown("#rename-folder")+` && document.activeElement === document.querySelector('.menu-toggle')`)
-	b.do(ctx, "renaming from the menu", chromedp.Click(chromedp.CSS(".menu-toggle")), chromedp.Click(chromedp.ID("rename-folder")))
+	b.folderAction(ctx, "rename-folder")
 	b.waitFor(ctx, "the rename dialog", `document.querySelector('dialog[open] #ask-input') && document.getElementById('ask-input').value === 'Studio'`)
 	b.do(ctx, "closing the dialog", chromedp.KeyEvent(kb.Escape))
 	b.waitFor(ctx, "the dialog to close", `!document.querySelector('dialog[open]')`)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 // The two widths every page is checked at.
@@ -20,9 +18,9 @@ var widths = []width{{"desktop", false}, {"phone", true}}
 func (b *browser) setWidth(ctx context.Context, w width) {
 	b.t.Helper()
 	if w.phone {
-		b.do(ctx, "phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		b.phone(ctx)
 	} else {
-		b.do(ctx, "desktop width", chromedp.EmulateViewport(1366, 900))
+		b.desktop(ctx)
 	}
 }
 
