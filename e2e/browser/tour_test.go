@@ -58,15 +58,7 @@ func tourPages(t *testing.T, b *browser, ctx context.Context, s *shelf, visitSig
 		}
 	}
 	b.open(ctx, s.URL, "/library")
-	studio := eval[string](b, ctx, `(async () => {
-		const ph = [...document.querySelectorAll('#tree a')].find(a => a.textContent.trim() === 'Photography');
-		const html = await (await fetch('/library/tree?parent=' + ph.closest('li').dataset.folder)).text();
-		const m = html.match(/href="(\/library\/folder\/\d+)">Studio</);
-		return m ? m[1] : '';
-	})()`)
-	if studio == "" {
-		t.Fatal("Photography/Studio is not in the tree")
-	}
+	studio := studioFolder(b, ctx)
 	b.open(ctx, s.URL, studio)
 	asset := eval[string](b, ctx, `document.querySelector('#items .card a').getAttribute('href')`)
 	return []sitePage{
@@ -75,6 +67,22 @@ func tourPages(t *testing.T, b *browser, ctx context.Context, s *shelf, visitSig
 		{"storage", "/settings/storage"}, {"team", "/team"}, {"tokens", "/tokens"},
 		{"webhooks", "/settings/webhooks"}, {"notifications", "/notifications"}, {"not-found", "/no/such/page"},
 	}
+}
+
+// studioFolder is the path of the sample library's Photography/Studio
+// folder, found through the tree of the library page open in the tab.
+func studioFolder(b *browser, ctx context.Context) string {
+	b.t.Helper()
+	studio := eval[string](b, ctx, `(async () => {
+		const ph = [...document.querySelectorAll('#tree a')].find(a => a.textContent.trim() === 'Photography');
+		const html = await (await fetch('/library/tree?parent=' + ph.closest('li').dataset.folder)).text();
+		const m = html.match(/href="(\/library\/folder\/\d+)">Studio</);
+		return m ? m[1] : '';
+	})()`)
+	if studio == "" {
+		b.t.Fatal("Photography/Studio is not in the tree")
+	}
+	return studio
 }
 
 // openSettled opens a page and waits for what its script loads.

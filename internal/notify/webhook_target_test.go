@@ -1,19 +1,15 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
-	"github.com/shelf-dam/shelf/internal/secrets"
 )
 
 // fixedResolver answers host names from a table; others do not resolve.
@@ -35,18 +31,7 @@ func fixedResolver(table map[string]string) func(context.Context, string) ([]net
 func TestWebhookToPrivateAddressRefusedWhenAdded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "shelf.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	box, err := secrets.NewBox(bytes.Repeat([]byte{4}, secrets.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, box := settingsStore(t)
 	acct, _, err := store.CreateAccountWithAdmin(ctx, catalog.NewAccount{Name: "Acme"}, catalog.NewUser{Email: "a@acme.test", PasswordHash: "x"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
