@@ -36,12 +36,15 @@ func (b *browser) axeSerious(ctx context.Context) []axeViolation {
 }
 
 // axeClean fails the test for each serious or critical axe violation of
-// the page as it is now (what, say "the open drawer", names the state).
-func (b *browser) axeClean(ctx context.Context, what string) {
+// the page as it is now (what, say "the open drawer", names the state),
+// and returns how many there are.
+func (b *browser) axeClean(ctx context.Context, what string) int {
 	b.t.Helper()
-	for _, v := range b.axeSerious(ctx) {
+	found := b.axeSerious(ctx)
+	for _, v := range found {
 		b.t.Errorf("%s: axe %s (%s): %s\n\t%s", what, v.ID, v.Impact, v.Help, strings.Join(v.Targets, "\n\t"))
 	}
+	return len(found)
 }
 
 // fitsWidth reports what makes the page wider than the window (the
@@ -68,10 +71,17 @@ func TestEveryPageFitsAndPassesAxe(t *testing.T) {
 	s := startShelf(t)
 	b := newBrowser(t)
 	ctx := b.ctx
+	// One row a page and width for the report: load time, page weight,
+	// serious/critical axe violations.
+	var report []string
 	check := func(w width, p sitePage) {
 		t.Helper()
 		name := p.name + "-" + w.name
-		b.axeClean(ctx, name)
+		n := b.axeClean(ctx, name)
+		m := eval[map[string]float64](b, ctx, `(() => { const nav = performance.getEntriesByType('navigation')[0];
+			const bytes = [nav, ...performance.getEntriesByType('resource')].reduce((s, e) => s + (e.encodedBodySize || 0), 0);
+			return {ms: nav.loadEventEnd - nav.startTime, kb: bytes / 1024}; })()`)
+		report = append(report, fmt.Sprintf("| %s | %s | %.0f ms | %.0f kB | %d |", p.name, w.name, m["ms"], m["kb"], n))
 		if w.phone {
 			if wide := eval[string](b, ctx, fitsWidth); wide != "" {
 				t.Errorf("%s: the page scrolls sideways at 390: %s", name, wide)
@@ -96,6 +106,7 @@ func TestEveryPageFitsAndPassesAxe(t *testing.T) {
 			check(w, p)
 		}
 	}
+	t.Logf("page | width | load | weight | axe serious+critical\n%s", strings.Join(report, "\n"))
 	// The webhook's delivery log opens inside its card, still on screen.
 	b.setWidth(ctx, widths[1])
 	b.openSettled(ctx, s.URL, "/settings/webhooks")
