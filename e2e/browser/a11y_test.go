@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -47,6 +48,15 @@ func (b *browser) axeClean(ctx context.Context, what string) int {
 	return len(found)
 }
 
+// colorScheme makes the tab prefer a "dark" or "light" colour scheme.
+func (b *browser) colorScheme(ctx context.Context, scheme string) {
+	b.t.Helper()
+	p := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, p); err != nil {
+		b.t.Fatalf("preferring the %s colour scheme: %v", scheme, err)
+	}
+}
+
 // fitsWidth reports what makes the page wider than the window (the
 // elements whose right edge passes it), or "" when nothing does.
 const fitsWidth = `(() => {
@@ -63,7 +73,8 @@ const hiddenActions = `[...document.querySelectorAll('main table button, main .n
 	.map(b => b.textContent.trim() + ' (' + (b.closest('tr') || b).innerText.replace(/\s+/g, ' ').slice(0, 60) + ')')`
 
 // TestEveryPageFitsAndPassesAxe visits every page of the app at 1366×900
-// and at 390×844: axe-core finds no serious or critical violation, and at
+// and at 390×844, light and dark: axe-core finds no serious or critical
+// violation, and at
 // phone width no page scrolls sideways and every action of a table (the
 // Team page's Remove, the Tokens page's Revoke, the webhooks' buttons) is
 // on screen.
@@ -106,6 +117,19 @@ func TestEveryPageFitsAndPassesAxe(t *testing.T) {
 			check(w, p)
 		}
 	}
+	// Dark mode (prefers-color-scheme: dark) passes too, at both widths.
+	b.colorScheme(ctx, "dark")
+	for _, w := range widths {
+		b.setWidth(ctx, w)
+		for _, p := range pages {
+			b.openSettled(ctx, s.URL, p.path)
+			b.axeClean(ctx, p.name+"-"+w.name+"-dark")
+			if p.name == "folder" || p.name == "webhooks" {
+				b.screenshot(ctx, p.name+"-"+w.name+"-dark")
+			}
+		}
+	}
+	b.colorScheme(ctx, "light")
 	t.Logf("page | width | load | weight | axe serious+critical\n%s", strings.Join(report, "\n"))
 	// The webhook's delivery log opens inside its card, still on screen.
 	b.setWidth(ctx, widths[1])
