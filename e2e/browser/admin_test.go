@@ -1,7 +1,10 @@
 package browser
 
 import (
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -68,5 +71,49 @@ func TestAdminPagesKeepUp(t *testing.T) {
 	}
 	if code, body := apiJSON(b, ctx, "GET", "/webhooks", nil); code != 200 || len(body["webhooks"].([]any)) != 2 {
 		t.Errorf("webhooks stored: %d %v, want the two public ones only", code, body)
+	}
+}
+
+// TestDisabledWebhookShowsInTheAdminsNotifications: a webhook whose
+// receiver is down disables itself after 15 failed deliveries in a row;
+// the admin then finds a notification saying which webhook and what to do,
+// and the Webhooks page says it is disabled and offers Enable.
+func TestDisabledWebhookShowsInTheAdminsNotifications(t *testing.T) {
+	s := startShelf(t) // private targets allowed: the dead receiver is on loopback
+	b := newBrowser(t)
+	ctx := b.ctx
+	b.signUp(ctx, s.URL, "hooks-admin@example.com")
+	b.connectLocal(ctx, s.URL, s.Root)
+	waitIdle(b, ctx)
+	dead := "http://127.0.0.1:9/receiver-is-down"
+	if code, body := apiJSON(b, ctx, "POST", "/webhooks", map[string]any{"url": dead, "events": []string{"folder.*"}}); code != 201 {
+		t.Fatalf("adding the webhook: %d %v", code, body)
+	}
+	for i := range 15 {
+		if code, body := apiJSON(b, ctx, "POST", "/folders", map[string]any{"parent_id": nil, "name": fmt.Sprintf("Event %02d", i)}); code != 201 {
+			t.Fatalf("creating a folder: %d %v", code, body)
+		}
+	}
+	for deadline := time.Now().Add(waitLimit); ; time.Sleep(200 * time.Millisecond) {
+		_, body := apiJSON(b, ctx, "GET", "/notifications?limit=20", nil)
+		notes, _ := body["notifications"].([]any)
+		if slices.ContainsFunc(notes, func(n any) bool { m, _ := n.(map[string]any); return m["kind"] == "webhook.disabled" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no webhook.disabled notification within %s: %v", waitLimit, notes)
+		}
+	}
+	for _, w := range widths {
+		b.setWidth(ctx, w)
+		b.openSettled(ctx, s.URL, "/notifications")
+		if !eval[bool](b, ctx, `[...document.querySelectorAll('#notifications li')].some(li => li.textContent.includes('`+dead+`') && li.textContent.includes('15 failed deliveries') && li.textContent.includes('Settings → Webhooks'))`) {
+			t.Errorf("%s: the notifications page does not say which webhook was disabled and what to do: %s", w.name, eval[string](b, ctx, `document.getElementById('notifications').innerText`))
+		}
+		b.screenshot(ctx, "webhook-disabled-notification-"+w.name)
+		b.openSettled(ctx, s.URL, "/settings/webhooks")
+		if !eval[bool](b, ctx, `[...document.querySelectorAll('#webhooks tr')].some(tr => tr.textContent.includes('disabled after 15 failed deliveries') && [...tr.querySelectorAll('button')].some(b => b.textContent === 'Enable'))`) {
+			t.Errorf("%s: the Webhooks page does not show the webhook disabled with Enable", w.name)
+		}
 	}
 }
