@@ -114,15 +114,7 @@ func TestSyncNowLocksLibraryAndReportsLive(t *testing.T) {
 	b.checkPage(lib, "library")
 
 	// A nested folder's grid shows real thumbnails (made in the background).
-	studio := eval[string](b, lib, `(async () => {
-		const ph = [...document.querySelectorAll('#tree a')].find(a => a.textContent.trim() === 'Photography');
-		const html = await (await fetch('/library/tree?parent=' + ph.closest('li').dataset.folder)).text();
-		const m = html.match(/href="(\/library\/folder\/\d+)">Studio</);
-		return m ? m[1] : '';
-	})()`)
-	if studio == "" {
-		t.Fatal("Photography/Studio is not in the tree")
-	}
+	studio := studioFolder(b, lib)
 	deadline := time.Now().Add(waitLimit)
 	for {
 		b.open(lib, s.URL, studio)

@@ -53,7 +53,7 @@ func TestSearchContextAndErrorsInPlace(t *testing.T) {
 
 		// New folder: errors stay in the dialog, at the field.
 		b.open(ctx, s.URL, "/library")
-		b.do(ctx, "new folder", chromedp.Click(chromedp.ID("new-folder")))
+		b.folderAction(ctx, "new-folder")
 		answerDialog(b, ctx, "   ")
 		b.waitFor(ctx, "the only-spaces message", `document.querySelector('dialog[open] #ask-error:not([hidden])') && document.getElementById('ask-error').textContent.includes('only spaces')`)
 		long := strings.Repeat("n", 305)

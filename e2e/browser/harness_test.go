@@ -71,6 +71,9 @@ func startShelfWith(t *testing.T, mod func(*config.Config)) *shelf {
 		LogLevel:    "warn",
 		LogFormat:   "text",
 		SecretKey:   strings.Repeat("ab", 32),
+		// The tests' webhook receivers listen on loopback, as the
+		// operator's SHELF_WEBHOOK_ALLOW_PRIVATE would allow.
+		WebhookAllowPrivate: true,
 	}
 	if mod != nil {
 		mod(cfg)

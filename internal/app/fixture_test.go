@@ -73,6 +73,7 @@ func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak fun
 		GoogleClientID: oauthClientID, GoogleClientSecret: oauthClientSecret,
 		GoogleAuthURL: drive.AuthURL(), GoogleTokenURL: drive.TokenURL(), DriveEndpoint: drive.URL(),
 		LogLevel: "warn", LogFormat: "text",
+		WebhookAllowPrivate: true, // the tests' webhook receivers listen on loopback
 	}
 	if mod != nil {
 		mod(cfg)

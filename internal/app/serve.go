@@ -23,7 +23,7 @@ func (a *App) Handler(svc *Services) *web.Server {
 		Config:   a.Cfg,
 		Logger:   a.Logger,
 		Accounts: a.Accounts,
-		Webhooks: notify.NewWebhooks(a.Store, a.Box, a.Now),
+		Webhooks: notify.NewWebhooks(a.Store, a.Box, a.Now, notify.AllowPrivateTargets(a.Cfg.WebhookAllowPrivate)),
 		Clock:    a.Now,
 		Registry: a.Registry,
 		Plans:    plans{store: a.Store, syncs: svc.Syncs, now: a.Now},

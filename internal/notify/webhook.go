@@ -127,6 +127,7 @@ func (d *Dispatcher) deliver(ctx context.Context, a WebhookArgs, attempt int) er
 			return fmt.Errorf("disabling webhook %d: %w", hook.ID, err)
 		}
 		d.logger.Warn("webhook disabled", "webhook_id", hook.ID, "account_id", hook.AccountID, "failures", n)
+		d.webhookDisabled(ctx, hook, reason)
 		return river.JobCancel(postErr)
 	}
 	return postErr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -60,24 +61,34 @@ var _ WebhookStore = (*catalog.Store)(nil)
 // Webhooks adds and changes an account's webhooks: it checks the URL and
 // the events, and keeps the signing secret sealed with the secret box.
 type Webhooks struct {
-	store WebhookStore
-	box   *secrets.Box
-	now   func() time.Time
+	store        WebhookStore
+	box          *secrets.Box
+	now          func() time.Time
+	allowPrivate bool
+	lookup       func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // NewWebhooks returns the webhook settings on store, sealing secrets with
-// box; now is the clock (nil: time.Now).
-func NewWebhooks(store WebhookStore, box *secrets.Box, now func() time.Time) *Webhooks {
+// box; now is the clock (nil: time.Now). Webhooks to loopback, private and
+// link-local addresses are refused unless opts allow them.
+func NewWebhooks(store WebhookStore, box *secrets.Box, now func() time.Time, opts ...WebhooksOption) *Webhooks {
 	if now == nil {
 		now = time.Now
 	}
-	return &Webhooks{store: store, box: box, now: now}
+	w := &Webhooks{store: store, box: box, now: now, lookup: systemLookup}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
 }
 
 // Create adds an enabled webhook and returns it with its signing secret,
 // which is stored sealed and cannot be read back later.
 func (w *Webhooks) Create(ctx context.Context, accountID int64, rawURL string, events []string) (catalog.Webhook, string, error) {
 	if err := checkWebhook(rawURL, events); err != nil {
+		return catalog.Webhook{}, "", err
+	}
+	if err := w.checkTarget(ctx, rawURL); err != nil {
 		return catalog.Webhook{}, "", err
 	}
 	secret, err := auth.NewSecret(32)
@@ -118,6 +129,12 @@ func (w *Webhooks) Update(ctx context.Context, accountID, webhookID int64, u Web
 	if err := checkWebhook(h.URL, h.Events); err != nil {
 		return catalog.Webhook{}, err
 	}
+	// A new URL, or one enabled again, must lead somewhere deliverable.
+	if u.URL != nil || (u.Enabled != nil && *u.Enabled) {
+		if err := w.checkTarget(ctx, h.URL); err != nil {
+			return catalog.Webhook{}, err
+		}
+	}
 	if u.Enabled != nil {
 		h.Enabled = *u.Enabled
 		if h.Enabled {
@@ -129,7 +146,8 @@ func (w *Webhooks) Update(ctx context.Context, accountID, webhookID int64, u Web
 
 // checkWebhook refuses a URL that is not http(s) or is longer than
 // MaxWebhookURL, and events that are missing or unknown. (Where the URL
-// leads is checked when delivering: see ssrf.go.)
+// leads is checked by checkTarget when saving and when delivering: see
+// ssrf.go.)
 func checkWebhook(rawURL string, events []string) error {
 	if len(rawURL) > MaxWebhookURL {
 		return &WebhookError{Field: "url", Message: fmt.Sprintf("url is %d characters long; the limit is %d: use a shorter URL", len(rawURL), MaxWebhookURL)}

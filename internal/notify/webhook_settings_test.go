@@ -15,21 +15,29 @@ import (
 	"github.com/shelf-dam/shelf/internal/secrets"
 )
 
-func TestWebhookSettings(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	store, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "shelf.db"), slog.New(slog.DiscardHandler))
+// settingsStore is a fresh SQLite catalog and a secret box for the
+// webhook settings.
+func settingsStore(t *testing.T) (*catalog.Store, *secrets.Box) {
+	t.Helper()
+	store, err := catalog.Open(context.Background(), filepath.Join(t.TempDir(), "shelf.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
+	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	box, err := secrets.NewBox(bytes.Repeat([]byte{3}, secrets.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store, box
+}
+
+func TestWebhookSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, box := settingsStore(t)
 	now := time.Now()
 	var accts []catalog.Account
 	for _, email := range []string{"a@acme.test", "b@acme.test"} {

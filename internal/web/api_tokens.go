@@ -24,14 +24,22 @@ func tokenJSON(t catalog.APIToken) map[string]any {
 // issueAPIToken creates a token for userID and returns it; only its hash is
 // stored, so this is the one time it can be shown.
 func (s *Server) issueAPIToken(r *http.Request, userID int64, name string) (string, error) {
+	token, _, err := s.createAPIToken(r, userID, name)
+	return token, err
+}
+
+// createAPIToken is issueAPIToken that also returns the stored row (for
+// the list the Tokens page shows at once).
+func (s *Server) createAPIToken(r *http.Request, userID int64, name string) (string, catalog.APIToken, error) {
 	token, hash, prefix, err := auth.NewAPIToken()
 	if err != nil {
-		return "", err
+		return "", catalog.APIToken{}, err
 	}
-	if _, err := s.store.CreateAPIToken(r.Context(), catalog.APIToken{UserID: userID, Name: name, TokenHash: hash, Prefix: prefix, CreatedAt: s.now()}); err != nil {
-		return "", err
+	row, err := s.store.CreateAPIToken(r.Context(), catalog.APIToken{UserID: userID, Name: name, TokenHash: hash, Prefix: prefix, CreatedAt: s.now()})
+	if err != nil {
+		return "", catalog.APIToken{}, err
 	}
-	return token, nil
+	return token, row, nil
 }
 
 func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -60,12 +68,14 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.writeError(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid_field", Field: "name", Message: "Enter a name (up to 100 characters) that says what the token is for."})
 		return
 	}
-	token, err := s.issueAPIToken(r, p.User.ID, name)
+	token, row, err := s.createAPIToken(r, p.User.ID, name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "name": name, "note": "copy this token now: it is shown only once"})
+	body := tokenJSON(row)
+	body["token"], body["note"] = token, "copy this token now: it is shown only once"
+	writeJSON(w, http.StatusCreated, body)
 }
 
 func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, p *principal) {

@@ -101,6 +101,9 @@ func setupWith(t *testing.T, dialect string, opts fixtureOptions) *fixture {
 	}
 	f := &fixture{t: t, store: store, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.cfg = &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
+	// The tests' webhook receivers listen on loopback, as the operator's
+	// SHELF_WEBHOOK_ALLOW_PRIVATE would allow.
+	f.cfg.WebhookAllowPrivate = true
 	if opts.config != nil {
 		opts.config(f.cfg)
 	}
@@ -110,7 +113,7 @@ func setupWith(t *testing.T, dialect string, opts fixtureOptions) *fixture {
 	}
 	s := New(Deps{Store: store, Config: f.cfg, Logger: slog.New(slog.DiscardHandler), Policy: pol,
 		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: f.cfg.TrialLength, SignupOpen: f.cfg.SignupOpen, Now: f.clock}),
-		Webhooks: notify.NewWebhooks(store, box, f.clock), Clock: f.clock, Plans: planSetter{f},
+		Webhooks: notify.NewWebhooks(store, box, f.clock, notify.AllowPrivateTargets(f.cfg.WebhookAllowPrivate)), Clock: f.clock, Plans: planSetter{f},
 		Syncs: newSyncs(t, store, pol, f.clock)})
 	if opts.server != nil {
 		opts.server(s)

@@ -111,7 +111,7 @@ func TestTokensPageShowsTheTeamsTokensToAdmins(t *testing.T) {
 		t.Fatalf("token: %d %v", code, body)
 	}
 	_, _, page := admin.get("/tokens")
-	if !strings.Contains(page, "Your team's tokens") || !strings.Contains(page, "<td>ed@example.com</td><td>ed-laptop</td>") || !strings.Contains(page, `class="danger revoke-team-token"`) {
+	if !strings.Contains(page, "Your team's tokens") || !strings.Contains(page, `<td data-label="Member">ed@example.com</td><td data-label="Name">ed-laptop</td>`) || !strings.Contains(page, `class="danger revoke-team-token"`) {
 		t.Errorf("the admin's tokens page lacks ed's token and its revoke button")
 	}
 	_, _, page = ed.get("/tokens")

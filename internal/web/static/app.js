@@ -1163,20 +1163,40 @@
       out.focus();
       out.select();
       form.reset();
+      $('#tokens').prepend(tokenRow(r.data));
+      $$('#tokens .empty-row').forEach((tr) => tr.remove());
     });
-    $('#copy-token').addEventListener('click', async () => {
-      try { await navigator.clipboard.writeText($('#new-token-value').value); toast('Copied.', 'ok'); } catch (e) { $('#new-token-value').select(); }
-    });
-    $$('.revoke-token').forEach((b) => b.addEventListener('click', async () => {
+    $('#tokens').addEventListener('click', async (e) => {
+      const b = e.target.closest('.revoke-token');
+      if (!b) return;
       if (!await confirmDialog('Revoke the token “' + b.dataset.name + '”? Scripts using it stop working.', 'Revoke')) return;
       const r = await api('DELETE', '/tokens/' + b.dataset.token);
       if (r.ok) b.closest('tr').remove(); else toast(r.error.message, 'error');
-    }));
+    });
     $$('.revoke-team-token').forEach((b) => b.addEventListener('click', async () => {
       if (!await confirmDialog('Revoke ' + b.dataset.email + '’s token “' + b.dataset.name + '”? Scripts using it stop working.', 'Revoke')) return;
       const r = await api('DELETE', '/account/tokens/' + b.dataset.token);
       if (r.ok) { b.closest('tr').remove(); toast('Token revoked.', 'ok'); } else toast(r.error.message, 'error');
     }));
+  }
+
+  // tokenRow is a new token's row in the Tokens list, as the page has it.
+  function tokenRow(t) {
+    const tr = document.createElement('tr');
+    tr.dataset.token = t.id;
+    const cell = (label, text, cls) => { const td = document.createElement('td'); td.dataset.label = label; td.textContent = text; if (cls) td.className = cls; tr.append(td); return td; };
+    cell('Name', t.name);
+    cell('Starts with', t.prefix + '…', 'mono');
+    fillTime(cell('Created', ''), t.created_at);
+    cell('Last used', 'never');
+    const act = document.createElement('td');
+    act.className = 'actions-cell';
+    const b = document.createElement('button');
+    Object.assign(b, { type: 'button', className: 'danger revoke-token', textContent: 'Revoke' });
+    Object.assign(b.dataset, { token: t.id, name: t.name });
+    act.append(b);
+    tr.append(act);
+    return tr;
   }
 
   let unread = 0;
@@ -1231,10 +1251,10 @@
     if (!hooks.length) tb.innerHTML = '<tr><td colspan="4" class="muted">No webhooks yet.</td></tr>';
     hooks.forEach((h) => {
       const tr = document.createElement('tr');
-      const url = document.createElement('td'); url.textContent = h.url; url.className = 'mono';
-      const ev = document.createElement('td'); ev.textContent = (h.events || []).join(', ');
-      const st = document.createElement('td'); st.textContent = h.enabled ? 'enabled' : ('disabled' + (h.disabled_reason ? ': ' + h.disabled_reason : ''));
-      const act = document.createElement('td');
+      const url = document.createElement('td'); url.textContent = h.url; url.className = 'mono'; url.dataset.label = 'URL';
+      const ev = document.createElement('td'); ev.textContent = (h.events || []).join(', '); ev.dataset.label = 'Events';
+      const st = document.createElement('td'); st.dataset.label = 'State'; st.textContent = h.enabled ? 'enabled' : ('disabled' + (h.disabled_reason ? ': ' + h.disabled_reason : ''));
+      const act = document.createElement('td'); act.className = 'actions-cell';
       const tog = document.createElement('button'); tog.type = 'button'; tog.textContent = h.enabled ? 'Disable' : 'Enable';
       tog.addEventListener('click', async () => { const x = await api('PATCH', '/webhooks/' + h.id, { enabled: !h.enabled }); if (x.ok) loadWebhooks(); else toast(x.error.message, 'error'); });
       const del = document.createElement('button'); del.type = 'button'; del.className = 'danger'; del.textContent = 'Delete';

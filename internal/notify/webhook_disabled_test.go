@@ -1,0 +1,73 @@
+package notify_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/notify"
+)
+
+// TestDisabledWebhookNotifiesAdmins: when failed deliveries disable a
+// webhook, the account's admins get a notification saying which webhook,
+// why and where to enable it again, and an email (SMTP configured); an
+// editor, who cannot fix it, gets neither.
+func TestDisabledWebhookNotifiesAdmins(t *testing.T) {
+	t.Parallel()
+	smtp := startSMTP(t)
+	f := setup(t, dialects[0], notify.DispatcherConfig{MaxFailures: 2, RetryBase: time.Hour,
+		Mailer:    notify.NewMailer(notify.SMTPConfig{Addr: smtp.Addr, From: "shelf@example.test"}),
+		PublicURL: "https://shelf.example.test"})
+	ctx := context.Background()
+	editor, err := f.store.CreateUser(ctx, catalog.NewUser{AccountID: f.acct.ID, Email: "ed@acme.test", PasswordHash: "x", Role: catalog.RoleEditor}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv, srv := newReceiver("k", http.StatusServiceUnavailable, http.StatusServiceUnavailable)
+	defer srv.Close()
+	f.webhook(t, srv.URL+"/in", "k", "*")
+	for range 2 {
+		if err := f.disp.Emit(ctx, notify.Event{Type: notify.AssetCreated, AccountID: f.acct.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv.next(t)
+	recv.next(t)
+
+	var notes []catalog.Notification
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if notes, err = f.store.ListNotifications(ctx, f.acct.ID, f.admin.ID, false, 0, 10); err != nil {
+			t.Fatal(err)
+		}
+		if len(notes) > 0 {
+			break
+		}
+	}
+	if len(notes) != 1 || notes[0].Kind != notify.WebhookDisabled {
+		t.Fatalf("the admin's notifications = %+v, want one %s", notes, notify.WebhookDisabled)
+	}
+	for _, want := range []string{srv.URL + "/in", "2 failed deliveries", "503", "Settings → Webhooks"} {
+		if !strings.Contains(notes[0].Message, want) {
+			t.Errorf("notification %q lacks %q", notes[0].Message, want)
+		}
+	}
+	if n, _ := f.store.ListNotifications(ctx, f.acct.ID, editor.ID, false, 0, 10); len(n) != 0 {
+		t.Errorf("the editor got %+v, want nothing (only admins can fix a webhook)", n)
+	}
+	select {
+	case m := <-smtp.got:
+		if strings.Join(m.To, ",") != "ada@acme.test" {
+			t.Errorf("email to %v, want the admin only", m.To)
+		}
+		for _, want := range []string{"Subject: Shelf: a webhook was disabled", srv.URL + "/in", "https://shelf.example.test/settings/webhooks"} {
+			if !strings.Contains(m.Data, want) {
+				t.Errorf("email lacks %q:\n%s", want, m.Data)
+			}
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no email within 30s")
+	}
+}
