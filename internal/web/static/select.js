@@ -36,6 +36,8 @@
     });
     const n = selected.size;
     bar.hidden = n === 0;
+    // Toasts rise above the bar rather than cover its buttons.
+    document.documentElement.style.setProperty('--bulk-bar-h', n ? bar.offsetHeight + 'px' : '0px');
     const count = $('#bulk-count'), text = n + ' selected';
     // Only on change: the observer below sees text changes too.
     if (count.textContent !== text) count.textContent = text;
