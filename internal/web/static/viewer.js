@@ -14,7 +14,9 @@
   const items = () => Array.from(document.querySelectorAll('#items [data-asset]'));
 
   const MIN = 1, MAX = 8;
-  let current = null; // the grid item shown
+  let currentId = null; // the asset shown
+  // The grid is replaced when the page refreshes: find the item again.
+  const itemByID = (id) => (id ? $('#items [data-asset="' + id + '"]') : null);
   let zoom = { s: 1, x: 0, y: 0 };
 
   // previewURL is the large preview of an item, at the version its
@@ -26,7 +28,7 @@
   }
 
   function show(item) {
-    current = item;
+    currentId = item.dataset.asset;
     const list = items();
     const i = list.indexOf(item);
     resetZoom();
@@ -46,14 +48,26 @@
   function open(item) {
     show(item);
     if (!dlg.open) dlg.showModal();
-    $('#viewer-close').focus();
+    // The stage, not a button: the Enter that opened the viewer must not
+    // press one of its buttons too.
+    stage.focus();
   }
 
   function step(by) {
     const list = items();
-    const next = list[list.indexOf(current) + by];
+    const i = list.indexOf(itemByID(currentId));
+    const next = i < 0 ? null : list[i + by];
     if (next) show(next);
   }
+
+  // A preview made while it is shown (its card's thumbnail changes to the
+  // new version, see app.js) replaces the icon shown meanwhile.
+  new MutationObserver(() => {
+    const item = dlg.open && itemByID(currentId);
+    if (!item) return;
+    const url = new URL(previewURL(item), location.href).href;
+    if (img.src !== url) img.src = url;
+  }).observe($('main') || document.body, { subtree: true, attributes: true, attributeFilter: ['src'] });
 
   // ---- Zoom and pan ------------------------------------------------------
 
@@ -98,7 +112,7 @@
   const spread = () => { const [a, b] = Array.from(pointers.values()); return Math.hypot(a.x - b.x, a.y - b.y); };
   stage.addEventListener('pointerdown', (e) => {
     pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
-    stage.setPointerCapture(e.pointerId);
+    try { stage.setPointerCapture(e.pointerId); } catch (err) { /* a pointer already gone */ }
     if (pointers.size === 2) pinch = { d: spread(), s: zoom.s };
   });
   stage.addEventListener('pointermove', (e) => {
@@ -145,13 +159,11 @@
   $('#viewer-close').addEventListener('click', () => dlg.close());
   dlg.addEventListener('close', () => {
     img.removeAttribute('src');
-    const id = current && current.dataset.asset;
-    // The grid may have been refreshed meanwhile: find the card again.
-    const item = id && document.querySelector('#items [data-asset="' + id + '"]');
+    const item = itemByID(currentId);
     const link = item && item.querySelector('a[href^="/assets/"]');
     if (link) { link.focus(); item.scrollIntoView({ block: 'nearest' }); }
-    current = null;
+    currentId = null;
   });
 
-  window.shelfViewer = { open: (id) => { const el = document.querySelector('#items [data-asset="' + id + '"]'); if (el) open(el); } };
+  window.shelfViewer = { open: (id) => { const el = itemByID(String(id)); if (el) open(el); } };
 })();
