@@ -50,6 +50,16 @@ func (b *browser) key(ctx context.Context, keys string) {
 // back to the card; "?" lists the shortcuts.
 func TestViewerAndKeyboard(t *testing.T) {
 	s := startShelf(t)
+	// A folder of more files than a page of the grid holds.
+	const many = 70
+	if err := os.MkdirAll(filepath.Join(s.Root, "Many"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range many {
+		if err := os.WriteFile(filepath.Join(s.Root, "Many", fmt.Sprintf("note-%03d.txt", i)), []byte("note"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	b := newBrowser(t)
 	ctx := b.ctx
 	b.signUp(ctx, s.URL, "viewer@example.com")
@@ -168,6 +178,18 @@ func TestViewerAndKeyboard(t *testing.T) {
 		b.screenshot(ctx, width+"-shortcuts")
 		b.key(ctx, kb.Escape)
 		b.waitFor(ctx, "the shortcut list closed", `!document.getElementById('shortcuts').open`)
+
+		// → past the last file the grid has loaded loads the next page.
+		b.open(ctx, s.URL, fmt.Sprintf("/library/folder/%d", folderOf(t, s, acct, "Many")))
+		loaded := eval[int](b, ctx, `document.querySelectorAll('#items [data-asset]').length`)
+		if loaded >= many {
+			t.Fatalf("%s: all %d files on the first page; nothing to page", width, loaded)
+		}
+		eval[bool](b, ctx, `(() => { const c = [...document.querySelectorAll('#items [data-asset]')]; shelfViewer.open(c[c.length - 1].dataset.asset); return true; })()`)
+		b.waitFor(ctx, "the viewer on the last loaded file", fmt.Sprintf(`document.getElementById('viewer').open && document.getElementById('viewer-pos').textContent === '%d of %d' && !document.getElementById('viewer-next').disabled`, loaded, loaded))
+		b.key(ctx, kb.ArrowRight)
+		b.waitFor(ctx, "the first file of the next page", fmt.Sprintf(`document.getElementById('viewer-name').textContent === 'note-%03d.txt' && document.getElementById('viewer-pos').textContent.startsWith('%d of ')`, loaded, loaded+1))
+		b.key(ctx, kb.Escape)
 	}
 }
 

@@ -40,7 +40,7 @@
     name.title = 'Open the details of ' + item.dataset.name;
     $('#viewer-pos').textContent = (i + 1) + ' of ' + list.length;
     $('#viewer-prev').disabled = i <= 0;
-    $('#viewer-next').disabled = i >= list.length - 1;
+    $('#viewer-next').disabled = i >= list.length - 1 && !more();
     // Load the neighbours' previews now, so ← / → show them at once.
     [list[i - 1], list[i + 1]].forEach((n) => { if (n) new Image().src = previewURL(n); });
   }
@@ -53,11 +53,27 @@
     stage.focus();
   }
 
+  // more is the grid's "Load more" link while the folder has more files
+  // than the page shows.
+  const more = () => $('#items [data-more]');
+
   function step(by) {
     const list = items();
     const i = list.indexOf(itemByID(currentId));
-    const next = i < 0 ? null : list[i + by];
-    if (next) show(next);
+    if (i < 0) return;
+    if (list[i + by]) { show(list[i + by]); return; }
+    // Past the last file loaded: load the next page of the grid (app.js
+    // does it on the link's click), then go on.
+    const link = by > 0 && more();
+    if (!link) return;
+    if (!link.dataset.loading) link.click();
+    const from = currentId, deadline = Date.now() + 15000;
+    const wait = () => {
+      if (!dlg.open || currentId !== from) return;
+      const next = items()[i + by];
+      if (next) show(next); else if (Date.now() < deadline) setTimeout(wait, 100);
+    };
+    wait();
   }
 
   // A preview made while it is shown (its card's thumbnail changes to the
