@@ -13,6 +13,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -118,6 +119,14 @@ func TestBulkActions(t *testing.T) {
 		}
 		b.do(ctx, "clearing", chromedp.Click(chromedp.ID("bulk-clear")))
 		b.waitFor(ctx, "nothing selected", `!document.querySelector('#items .card.selected') && document.getElementById('bulk-bar').hidden`)
+		// The same by keyboard: Ctrl+A in the grid, Esc.
+		b.do(ctx, "focusing the first file", chromedp.Focus(chromedp.CSS(card(1)+" a.thumb-link")))
+		b.do(ctx, "Ctrl+A", chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+		if got := selectedNames(b, ctx); len(got) != len(names) {
+			t.Errorf("%s: Ctrl+A selected %d of %d", tc.width, len(got), len(names))
+		}
+		b.do(ctx, "Esc", chromedp.KeyEvent(kb.Escape))
+		b.waitFor(ctx, "Esc clears the selection", `!document.querySelector('#items .card.selected') && document.getElementById('bulk-bar').hidden`)
 
 		// Move two; the second's name is taken in the destination.
 		taken := filepath.Join(s.Root, filepath.FromSlash(tc.dest), names[1])
