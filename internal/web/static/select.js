@@ -38,9 +38,7 @@
     bar.hidden = n === 0;
     // Toasts rise above the bar rather than cover its buttons.
     document.documentElement.style.setProperty('--bulk-bar-h', n ? bar.offsetHeight + 'px' : '0px');
-    const count = $('#bulk-count'), text = n + ' selected';
-    // Only on change: the observer below sees text changes too.
-    if (count.textContent !== text) count.textContent = text;
+    $('#bulk-count').textContent = n + ' selected';
     const all = $('#bulk-all');
     all.disabled = n === ids.size;
     const grid = $('#items');
@@ -308,7 +306,10 @@
   initDelete();
   initZip();
   // After a refresh or "Load more", the new grid shows the selection.
-  new MutationObserver(() => show()).observe($('main') || body, { childList: true, subtree: true });
+  const holdsFiles = (n) => n.nodeType === 1 && (n.matches('[data-asset], #items, .library') || !!n.querySelector('[data-asset]'));
+  new MutationObserver((muts) => {
+    if (muts.some((m) => Array.from(m.addedNodes).some(holdsFiles) || Array.from(m.removedNodes).some(holdsFiles))) show();
+  }).observe($('main') || body, { childList: true, subtree: true });
   show();
   window.shelfSelection = { size: () => selected.size, ids, clear };
 })();
