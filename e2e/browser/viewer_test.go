@@ -23,17 +23,7 @@ func focusedCard(b *browser, ctx context.Context) int {
 // window, not the whole page) under the artifact directory.
 func (b *browser) viewportShot(ctx context.Context, name string) {
 	b.t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, waitLimit)
-	defer cancel()
-	png, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	p := filepath.Join(b.shotDir, b.t.Name()+"-"+name+".png")
-	if err := os.WriteFile(p, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot: %s", p)
+	b.shoot(ctx, name, chromedp.CaptureScreenshot())
 }
 
 func (b *browser) key(ctx context.Context, keys string) {
