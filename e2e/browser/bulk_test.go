@@ -183,6 +183,20 @@ func TestBulkActions(t *testing.T) {
 			t.Errorf("%s: the page reloaded during the bulk actions", tc.width)
 		}
 		b.do(ctx, "clearing", chromedp.Click(chromedp.ID("bulk-clear")))
+
+		// A zip that cannot be made says why, and the page stays.
+		gone := names[3]
+		b.clickWith(ctx, fmt.Sprintf(`#items .card[data-name=%q] .select-box`, gone))
+		goneID := eval[float64](b, ctx, fmt.Sprintf(`+document.querySelector('#items .card[data-name=%q]').dataset.asset`, gone))
+		if code, body := apiJSON(b, ctx, "DELETE", fmt.Sprintf("/assets/%d", int64(goneID)), nil); code != 204 {
+			t.Fatalf("%s: deleting %s behind the page's back: %d %v", tc.width, gone, code, body)
+		}
+		b.do(ctx, "downloading a file gone", chromedp.Click(chromedp.ID("bulk-zip")))
+		b.waitFor(ctx, "the refusal in a toast", `[...document.querySelectorAll('#toasts .toast.error')].some(t => t.textContent.includes('can be downloaded'))`)
+		if !eval[bool](b, ctx, `window.__sameLoad === true && !!document.getElementById('items')`) {
+			t.Errorf("%s: a refused zip replaced the page", tc.width)
+		}
+		b.waitFor(ctx, "the selection cleared after the refresh", `document.getElementById('bulk-bar').hidden`)
 	}
 
 	// A sync holds the library: the page offers no change, and a bulk

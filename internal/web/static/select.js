@@ -288,8 +288,17 @@
     });
   }
 
-  // The zip is a form post: the browser downloads the stream itself.
+  // The zip is a form post into a hidden frame: the browser downloads the
+  // stream itself, and a refusal (JSON in the frame) is shown here.
   function initZip() {
+    const frame = $('#zip-frame');
+    frame.addEventListener('load', () => {
+      let error = null;
+      try {
+        error = JSON.parse(frame.contentDocument.body.textContent).error;
+      } catch (e) { /* not JSON: nothing to say */ }
+      if (error) shelf().toast(error.message, 'error', 12000);
+    });
     $('#bulk-zip').addEventListener('click', () => {
       const form = $('#zip-form');
       form.elements.asset_ids.value = ids().join(',');
