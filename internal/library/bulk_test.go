@@ -48,7 +48,21 @@ func TestBulkTagAddsAndRemovesPerFile(t *testing.T) {
 
 func TestBulkMoveWritesThroughAndFailsPerFile(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, sqliteDB, localBackend)
+	forBackends(t, testBulkMove)
+}
+
+// forBackends runs a test on each in-process storage.
+func forBackends(t *testing.T, fn func(t *testing.T, be backend)) {
+	for _, be := range []backend{localBackend, s3FakeBackend, driveFakeBackend} {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, be)
+		})
+	}
+}
+
+func testBulkMove(t *testing.T, be backend) {
+	f := newFixture(t, sqliteDB, be)
 	f.seed(append(seedTree, "photos/2024/top.txt")...)
 	a, readme, top := f.asset("photos/a.jpg"), f.asset("docs/readme.txt"), f.asset("top.txt")
 	res, err := f.svc.BulkMove(f.ctx, f.acct.ID, f.user.ID, []int64{a.ID, top.ID, readme.ID}, f.folderID("photos/2024"))
@@ -72,7 +86,11 @@ func TestBulkMoveWritesThroughAndFailsPerFile(t *testing.T) {
 
 func TestBulkDeleteWritesThrough(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, sqliteDB, localBackend)
+	forBackends(t, testBulkDelete)
+}
+
+func testBulkDelete(t *testing.T, be backend) {
+	f := newFixture(t, sqliteDB, be)
 	f.seed(seedTree...)
 	a, top := f.asset("photos/a.jpg"), f.asset("top.txt")
 	res, err := f.svc.BulkDelete(f.ctx, f.acct.ID, f.user.ID, []int64{a.ID, top.ID, a.ID + top.ID + 1000})

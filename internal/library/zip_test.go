@@ -40,9 +40,13 @@ func (s *openSpy) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 
 func TestZipStreamsFilesWithUniqueNames(t *testing.T) {
 	t.Parallel()
+	forBackends(t, testZipStreams)
+}
+
+func testZipStreams(t *testing.T, be backend) {
 	out := &countingWriter{}
 	spy := &openSpy{out: out, written: map[string]int64{}}
-	f := newFixture(t, sqliteDB, localBackend, func(o *options) {
+	f := newFixture(t, sqliteDB, be, func(o *options) {
 		o.wrap = func(c storage.Connector) storage.Connector { spy.Connector = c; return spy }
 	})
 	// 128 KiB that do not compress: more than any buffer on the way.
