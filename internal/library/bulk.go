@@ -74,9 +74,9 @@ func (s *Service) BulkDelete(ctx context.Context, accountID, userID int64, ids [
 // bulk applies one to each asset of ids in turn, each a library change of
 // its own (its own write intent), and reports each asset's result. A
 // failure of one asset does not stop the others, except the sync lock:
-// refused on the first asset, the whole request is refused with ErrLocked
-// (nothing was changed); a sync that starts part-way leaves the assets not
-// yet reached unchanged, each reported as locked.
+// met before any asset was changed, the whole request is refused with
+// ErrLocked; a sync that starts after some were changed leaves the assets
+// not yet reached unchanged, each reported as locked.
 func (s *Service) bulk(ids []int64, one func(id int64) (catalog.Asset, error)) ([]BulkResult, error) {
 	ids, err := CheckBulkIDs(ids)
 	if err != nil {
@@ -84,18 +84,20 @@ func (s *Service) bulk(ids []int64, one func(id int64) (catalog.Asset, error)) (
 	}
 	out := make([]BulkResult, 0, len(ids))
 	var locked error
-	for i, id := range ids {
+	changed := false
+	for _, id := range ids {
 		if locked != nil {
 			out = append(out, BulkResult{AssetID: id, Err: locked})
 			continue
 		}
 		a, err := one(id)
 		if errors.Is(err, ErrLocked) {
-			if i == 0 {
+			if !changed {
 				return nil, err
 			}
 			locked = err
 		}
+		changed = changed || err == nil || errors.Is(err, ErrDeferred)
 		out = append(out, BulkResult{AssetID: id, Asset: a, Err: err})
 	}
 	return out, nil

@@ -127,7 +127,8 @@ func TestBulkRefusedWholeWhileLocked(t *testing.T) {
 			return err
 		},
 		"delete": func() error {
-			_, err := f.svc.BulkDelete(f.ctx, f.acct.ID, f.user.ID, []int64{a.ID, top.ID})
+			// An unknown id first changes nothing: still refused whole.
+			_, err := f.svc.BulkDelete(f.ctx, f.acct.ID, f.user.ID, []int64{999999, a.ID, top.ID})
 			return err
 		},
 	} {
