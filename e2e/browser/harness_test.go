@@ -260,9 +260,15 @@ func (b *browser) open(ctx context.Context, base, path string) {
 // screenshot saves a full-page PNG of the tab under the artifact directory.
 func (b *browser) screenshot(ctx context.Context, name string) {
 	b.t.Helper()
+	b.shoot(ctx, name, chromedp.FullScreenshot(100))
+}
+
+// shoot saves the PNG that capture takes under the artifact directory.
+func (b *browser) shoot(ctx context.Context, name string, capture chromedp.Action[[]byte]) {
+	b.t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, waitLimit)
 	defer cancel()
-	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(tctx, capture)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}

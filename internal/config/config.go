@@ -61,6 +61,9 @@ type Config struct {
 	// MaxUploadBytes is the largest file an upload may store; a larger
 	// one is refused (413) and nothing of it is kept.
 	MaxUploadBytes int64
+	// MaxZipBytes is the most bytes one zip download of many files may
+	// hold (the sum of their sizes); a larger selection is refused.
+	MaxZipBytes int64
 	// MinUploadRate (bytes/s; 0: off) is the slowest an upload may arrive:
 	// a client that sends less than MinUploadRate×MinUploadRateWindow bytes
 	// in a window of waiting for it is cut off (408) and nothing is kept.
@@ -101,6 +104,7 @@ const (
 	DefaultDriveEndpoint = "https://www.googleapis.com/"
 
 	DefaultMaxUploadBytes                = 5 << 30
+	DefaultMaxZipBytes                   = 4 << 30
 	DefaultMinUploadRate                 = 4 << 10
 	DefaultMinUploadRateWindow           = 30 * time.Second
 	DefaultTransferConcurrency           = 32
@@ -146,6 +150,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) *Config {
 	fs.DurationVar(&c.LeaseTTL, "sync-lease-ttl", envDuration(getenv, "SHELF_SYNC_LEASE_TTL", 30*time.Second), "how long a sync's library lock lasts without renewal; a dead worker's library unlocks after it (SHELF_SYNC_LEASE_TTL)")
 	fs.IntVar(&c.SyncWorkers, "sync-workers", envInt(getenv, "SHELF_SYNC_WORKERS", 4), "syncs one process runs at once (SHELF_SYNC_WORKERS)")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", envInt64(getenv, "SHELF_MAX_UPLOAD_BYTES", DefaultMaxUploadBytes), "largest file an upload may store, in bytes (SHELF_MAX_UPLOAD_BYTES)")
+	fs.Int64Var(&c.MaxZipBytes, "max-zip-bytes", envInt64(getenv, "SHELF_MAX_ZIP_BYTES", DefaultMaxZipBytes), "most bytes one zip download of several files may hold (SHELF_MAX_ZIP_BYTES)")
 	fs.Int64Var(&c.MinUploadRate, "min-upload-rate", envInt64(getenv, "SHELF_MIN_UPLOAD_RATE", DefaultMinUploadRate), "slowest an upload may arrive, in bytes per second over the window; slower clients are cut off (SHELF_MIN_UPLOAD_RATE; 0: off)")
 	fs.DurationVar(&c.MinUploadRateWindow, "min-upload-rate-window", envDuration(getenv, "SHELF_MIN_UPLOAD_RATE_WINDOW", DefaultMinUploadRateWindow), "window over which the upload rate is measured (SHELF_MIN_UPLOAD_RATE_WINDOW)")
 	fs.IntVar(&c.QueryConcurrency, "query-concurrency", envInt(getenv, "SHELF_QUERY_CONCURRENCY", 0), "searches and listings one process runs at once; 0: the catalog's connections less 2, at least 1 (SHELF_QUERY_CONCURRENCY)")

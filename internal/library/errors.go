@@ -12,7 +12,7 @@ import (
 // one of them with errors.Is, so the web layer can pick a status:
 // ErrNotFound 404, ErrLocked 423 (with the run id), ErrConflict 409,
 // ErrInvalid 400, ErrStorage 502 (503 when storage.IsRetryable),
-// ErrDeferred 202. Anything else is an unexpected failure of the catalog
+// ErrDeferred 202, ErrTooLarge 413. Anything else is an unexpected failure of the catalog
 // database (500).
 var (
 	// ErrNotFound: the asset or folder (or the destination folder) does not
@@ -36,6 +36,9 @@ var (
 	// its reservation). Nothing is lost: the sync brings the change into the
 	// library. The Error carries the run id when a sync holds the lock.
 	ErrDeferred = errors.New("written to storage; the library shows it after the running sync")
+	// ErrTooLarge: a download of many files (a zip) over the server's
+	// limits on files or bytes; nothing was sent.
+	ErrTooLarge = errors.New("too large")
 )
 
 // Error is a library failure: its Kind (one of the Err* above), a message

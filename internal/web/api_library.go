@@ -70,6 +70,8 @@ func libraryAPIError(err error) error {
 		return errorf(http.StatusBadRequest, "invalid_field", "%s", msg)
 	case errors.Is(err, library.ErrStorage):
 		return errorf(http.StatusBadGateway, "storage_error", "%s", msg)
+	case errors.Is(err, library.ErrTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, "zip_too_large", "%s", msg)
 	default:
 		return err
 	}

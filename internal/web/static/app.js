@@ -1334,7 +1334,7 @@
   }
 
   // Exposed for tests and the console: the same calls the controls make.
-  window.shelf = { api, setLocked, toast, refreshView, reconcile };
+  window.shelf = { api, setLocked, toast, refreshView, reconcile, confirmDialog };
 
   localTimes();
   initNav();
