@@ -374,7 +374,12 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	folderParam := r.URL.Query().Get("folder_id")
-	var out []map[string]any
+	mode, err := library.ParseOnConflict(r.URL.Query().Get("on_conflict"))
+	if err != nil {
+		s.writeError(w, r, libraryAPIError(err))
+		return
+	}
+	var out, results []map[string]any
 	fail := func(err error) {
 		if body.failed != nil {
 			// What broke was the request body; the storage's or the
@@ -399,6 +404,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 			v, _ := io.ReadAll(io.LimitReader(part, 32))
 			folderParam = strings.TrimSpace(string(v))
 			continue
+		case "on_conflict":
+			v, _ := io.ReadAll(io.LimitReader(part, 32))
+			if mode, err = library.ParseOnConflict(strings.TrimSpace(string(v))); err != nil {
+				fail(libraryAPIError(err))
+				return
+			}
+			continue
 		case "file":
 		default:
 			continue
@@ -414,18 +426,25 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 			return
 		}
 		ctype := part.Header.Get("Content-Type")
-		a, err := s.library.Upload(r.Context(), p.Account.ID, p.User.ID, folder, name, body.file(part, name), -1, ctype)
+		res, err := s.library.UploadAs(r.Context(), p.Account.ID, p.User.ID, folder, name, body.file(part, name), -1, ctype, mode)
 		if err != nil {
-			fail(libraryAPIError(err))
+			fail(uploadAPIError(err, name))
 			return
 		}
-		out = append(out, assetJSON(a))
+		results = append(results, uploadResultJSON(name, res))
+		if res.Outcome != library.OutcomeSkipped {
+			out = append(out, assetJSON(res.Asset))
+		}
 	}
-	if len(out) == 0 {
+	if len(results) == 0 {
 		s.writeError(w, r, errBadRequest("invalid_upload", "no \"file\" part in the upload"))
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"assets": out})
+	status := http.StatusCreated
+	if len(out) == 0 { // every file skipped: nothing was created
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"assets": out, "results": results})
 }
 
 // withUploaded adds to an upload's error the files of the same request
