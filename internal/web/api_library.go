@@ -343,6 +343,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, p *princ
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// An original opened as a page (an SVG or HTML file) runs nothing.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox")
 	// No Content-Length from the catalog: the file may have changed in the
 	// storage since the last sync, and a wrong length would cut it short.
 	if _, err := io.Copy(w, rc); err != nil {
