@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
 )
 
 // Still-image formats Go cannot decode get their previews from Debian's
@@ -83,8 +85,50 @@ func (t Tools) canMake(k kind) bool {
 // noTool is the note on an asset whose preview needs a tool the server
 // lacks.
 func noTool(what, pkg string) string {
-	return "The server cannot make previews of " + what + " yet: an admin can install " + pkg +
-		" (a Debian package) and restart Shelf."
+	return noToolPrefix + what + " yet: an admin can install " + pkg + noToolSuffix
+}
+
+const (
+	noToolPrefix = "The server cannot make previews of "
+	noToolSuffix = " (a Debian package) and restart Shelf."
+)
+
+// hasPackage reports whether the tools of a Debian package named in a
+// noTool note are installed now.
+func (t Tools) hasPackage(pkg string) bool {
+	switch pkg {
+	case "ffmpeg":
+		return t.Video()
+	case "poppler-utils":
+		return t.PDF()
+	case "libvips-tools":
+		return t.canMake(kindHEIF)
+	case "libimage-exiftool-perl":
+		return t.canMake(kindRAW)
+	case "librsvg2-bin":
+		return t.canMake(kindSVG)
+	}
+	return false
+}
+
+// retryInstalledTool remakes the previews of asset a, recorded as an icon
+// because a tool was missing, once that tool is installed (the server was
+// restarted with it), and returns the asset as it is then: its thumbnail
+// appears the next time a page asks for it, without a sync.
+func (s *Service) retryInstalledTool(ctx context.Context, a catalog.Asset) catalog.Asset {
+	if a.PreviewState != StateIcon || !strings.HasPrefix(a.PreviewError, noToolPrefix) {
+		return a
+	}
+	_, rest, _ := strings.Cut(a.PreviewError, ": an admin can install ")
+	pkg, _, _ := strings.Cut(rest, noToolSuffix)
+	if !s.cfg.Generator.Tools().hasPackage(pkg) {
+		return a
+	}
+	s.regenerate(ctx, a)
+	if fresh, err := s.cfg.Store.GetAsset(ctx, a.AccountID, a.ID); err == nil {
+		return fresh
+	}
+	return a
 }
 
 // makeStill makes the previews of a still-image file of kind k read from r.
