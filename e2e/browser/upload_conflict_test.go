@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/color"
-	"image/gif"
 	"image/png"
 	"maps"
 	"net/http"
@@ -19,7 +16,22 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/shelf-dam/shelf/internal/testenv"
 )
+
+// widths sets the tab to desktop, then phone width, as a loop runs over
+// the names it yields.
+func (b *browser) widths(ctx context.Context) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		b.desktop(ctx)
+		if !yield("desktop") {
+			return
+		}
+		b.phone(ctx)
+		yield("phone")
+	}
+}
 
 // uploadAndWait chooses files in the library's upload control and waits
 // for the upload's summary; it returns the summary's text. answer, when
@@ -85,12 +97,7 @@ func TestUploadConflictDialog(t *testing.T) {
 		return string(data)
 	}
 
-	for _, width := range []string{"desktop", "phone"} {
-		if width == "desktop" {
-			b.desktop(ctx)
-		} else {
-			b.phone(ctx)
-		}
+	for width := range b.widths(ctx) {
 		b.open(ctx, s.URL, "/library")
 		report, notes, fresh := "report-"+width+".txt", "notes-"+width+".txt", "fresh-"+width+".txt"
 
@@ -205,32 +212,15 @@ func TestAnimatedImagesPlayOnTheAssetPage(t *testing.T) {
 	b.connectLocal(ctx, s.URL, s.Root)
 	waitIdle(b, ctx)
 
-	pal := color.Palette{color.RGBA{220, 0, 0, 255}, color.RGBA{0, 0, 220, 255}}
-	anim := &gif.GIF{}
-	for i := range 2 {
-		fr := image.NewPaletted(image.Rect(0, 0, 120, 80), pal)
-		for p := range fr.Pix {
-			fr.Pix[p] = uint8(i)
-		}
-		anim.Image, anim.Delay = append(anim.Image, fr), append(anim.Delay, 25)
-	}
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, anim); err != nil {
-		t.Fatal(err)
-	}
+	spin := testenv.TwoFrameGIF(120, 80, 25)
 	dir := t.TempDir()
 	_, rsvgErr := exec.LookPath("rsvg-convert")
-	for _, width := range []string{"desktop", "phone"} {
-		if width == "desktop" {
-			b.desktop(ctx)
-		} else {
-			b.phone(ctx)
-		}
+	for width := range b.widths(ctx) {
 		b.open(ctx, s.URL, "/library")
 		name := "spinner-" + width + ".gif"
 		svgName := "logo-" + width + ".svg"
 		files := []string{filepath.Join(dir, name)}
-		if err := os.WriteFile(files[0], buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(files[0], spin, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if rsvgErr == nil {

@@ -2,14 +2,12 @@ package app_test
 
 import (
 	"bytes"
-	"image"
-	"image/color"
-	"image/gif"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/apitest"
+	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
 // TestAnimationIsServedOnlyAsAnImage checks GET /assets/{id}/animation: a
@@ -23,20 +21,8 @@ func TestAnimationIsServedOnlyAsAnImage(t *testing.T) {
 	c, acct, _ := e.signup("anim@example.com", "A")
 	e.connectLocal(c, acct, "anim")
 
-	pal := color.Palette{color.RGBA{220, 0, 0, 255}, color.RGBA{0, 0, 220, 255}}
-	anim := &gif.GIF{}
-	for i := range 2 {
-		fr := image.NewPaletted(image.Rect(0, 0, 8, 8), pal)
-		for p := range fr.Pix {
-			fr.Pix[p] = uint8(i)
-		}
-		anim.Image, anim.Delay = append(anim.Image, fr), append(anim.Delay, 10)
-	}
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, anim); err != nil {
-		t.Fatal(err)
-	}
-	r := c.Must(201, "POST", "/api/v1/assets", uploadForm(nil, [2]string{"spin.gif", buf.String()},
+	spin := testenv.TwoFrameGIF(8, 8, 10)
+	r := c.Must(201, "POST", "/api/v1/assets", uploadForm(nil, [2]string{"spin.gif", string(spin)},
 		[2]string{"logo.svg", `<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`},
 		[2]string{"fake.gif", "hello, not a GIF"}))
 	ids := map[string]int64{}
@@ -61,7 +47,7 @@ func TestAnimationIsServedOnlyAsAnImage(t *testing.T) {
 	settled("logo.svg")
 
 	resp := c.Do("GET", "/api/v1/assets/"+itoa(ids["spin.gif"])+"/animation", nil)
-	if resp.Status != 200 || resp.Header.Get("Content-Type") != "image/gif" || !bytes.Equal(resp.Raw, buf.Bytes()) {
+	if resp.Status != 200 || resp.Header.Get("Content-Type") != "image/gif" || !bytes.Equal(resp.Raw, spin) {
 		t.Fatalf("animation of spin.gif: %d %q, %d bytes", resp.Status, resp.Header.Get("Content-Type"), len(resp.Raw))
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") || !strings.Contains(csp, "default-src 'none'") {

@@ -168,27 +168,17 @@ func TestParseOnConflict(t *testing.T) {
 	}
 }
 
-func TestUploadConflictsLocalSQLite(t *testing.T) {
+// TestUploadConflicts runs the conflict suite on every storage (versitygw
+// and PostgreSQL only in scripts/test-all).
+func TestUploadConflicts(t *testing.T) {
 	t.Parallel()
-	runConflictSuite(t, sqliteDB, localBackend)
-}
-
-func TestUploadConflictsS3FakeSQLite(t *testing.T) {
-	t.Parallel()
-	runConflictSuite(t, sqliteDB, s3FakeBackend)
-}
-
-func TestUploadConflictsDriveFakeSQLite(t *testing.T) {
-	t.Parallel()
-	runConflictSuite(t, sqliteDB, driveFakeBackend)
-}
-
-func TestUploadConflictsPostgres(t *testing.T) {
-	t.Parallel()
-	runConflictSuite(t, postgresDB, localBackend)
-}
-
-func TestUploadConflictsVersitygw(t *testing.T) {
-	t.Parallel()
-	runConflictSuite(t, sqliteDB, versitygwBackend)
+	for _, c := range []struct {
+		db database
+		be backend
+	}{{sqliteDB, localBackend}, {sqliteDB, s3FakeBackend}, {sqliteDB, driveFakeBackend}, {postgresDB, localBackend}, {sqliteDB, versitygwBackend}} {
+		t.Run(c.be.name+c.db.name, func(t *testing.T) {
+			t.Parallel()
+			runConflictSuite(t, c.db, c.be)
+		})
+	}
 }

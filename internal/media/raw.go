@@ -1,12 +1,10 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
 	"strconv"
 	"strings"
 )
@@ -55,44 +53,13 @@ func (g *Generator) makeRAW(ctx context.Context, file string) (Result, error) {
 
 // rawPreview decodes the embedded JPEG and turns it upright: the RAW's
 // own orientation wins, since cameras rarely repeat it in the preview.
-func (g *Generator) rawPreview(res Result, raw rawInfo) (out Result) {
-	info := stillKinds[kindRAW]
-	defer func() {
-		if p := recover(); p != nil {
-			out = Result{State: StateError, Facts: res.Facts, Error: info.unreadable(), Detail: fmt.Sprintf("decoding the embedded preview crashed: %v", p)}
-		}
-	}()
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw.preview))
-	if err == nil && int64(cfg.Width)*int64(cfg.Height) > g.cfg.MaxPixels {
-		err = fmt.Errorf("the embedded preview declares %d×%d pixels", cfg.Width, cfg.Height)
-	}
-	var img image.Image
-	if err == nil {
-		img, _, err = image.Decode(bytes.NewReader(raw.preview))
-	}
-	if err != nil {
-		res.State, res.Error, res.Detail = StateError, info.unreadable(), "decoding the embedded preview failed: "+err.Error()
-		return res
-	}
+// Without the sensor's size the preview's (upright) size is recorded.
+func (g *Generator) rawPreview(res Result, raw rawInfo) Result {
 	o := raw.exif.Orientation
 	if o == 0 {
 		o = parseTIFFExif(findExif("jpeg", raw.preview)).Orientation
 	}
-	if res.Facts.Width == nil {
-		b := img.Bounds()
-		w, h := b.Dx(), b.Dy()
-		if o >= 5 {
-			w, h = h, w
-		}
-		res.Facts.Width, res.Facts.Height = intPtr(w), intPtr(h)
-	}
-	thumb, preview, err := g.encodePreviews(orient(prescale(img, g.cfg.PreviewSize), o))
-	if err != nil {
-		res.State, res.Error, res.Detail = StateError, msgNotSaved, err.Error()
-		return res
-	}
-	res.State, res.Thumb, res.Preview = StateReady, thumb, preview
-	return res
+	return g.previewFromEncoded(res, raw.preview, o, res.Facts.Width == nil, stillKinds[kindRAW].unreadable(), "the embedded preview")
 }
 
 // rawInfo is what exiftool tells of a RAW file.

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"image"
 	"image/color"
-	"image/gif"
 	"image/png"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shelf-dam/shelf/internal/testenv"
 )
 
 // stillToolsOrSkip returns the installed tools, skipping the test when
@@ -129,28 +130,11 @@ func TestPSDPreview(t *testing.T) {
 }
 
 // animatedGIF has two frames: red, then blue.
-func animatedGIF(t *testing.T, w, h int) []byte {
-	t.Helper()
-	pal := color.Palette{color.RGBA{220, 0, 0, 255}, color.RGBA{0, 0, 220, 255}}
-	anim := &gif.GIF{LoopCount: 0}
-	for i := range 2 {
-		fr := image.NewPaletted(image.Rect(0, 0, w, h), pal)
-		for p := range fr.Pix {
-			fr.Pix[p] = uint8(i)
-		}
-		anim.Image = append(anim.Image, fr)
-		anim.Delay = append(anim.Delay, 30)
-	}
-	var buf bytes.Buffer
-	if err := gif.EncodeAll(&buf, anim); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func animatedGIF(w, h int) []byte { return testenv.TwoFrameGIF(w, h, 30) }
 
 func TestAnimatedGIFThumbnailIsTheFirstFrame(t *testing.T) {
 	t.Parallel()
-	res := makeResult(t, NewGenerator(Config{}), "spin.gif", "image/gif", animatedGIF(t, 60, 40))
+	res := makeResult(t, NewGenerator(Config{}), "spin.gif", "image/gif", animatedGIF(60, 40))
 	thumb, _ := wantReady(t, res, 60, 40)
 	if c := thumb.At(30, 20); !isReddish(c) {
 		t.Errorf("thumbnail colour %v, want the first (red) frame", c)
@@ -161,7 +145,7 @@ func TestAnimatedWebPPreview(t *testing.T) {
 	t.Parallel()
 	tools := stillToolsOrSkip(t, kindAnimWebP, "vips")
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "in.gif"), animatedGIF(t, 60, 40), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "in.gif"), animatedGIF(60, 40), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	run(t, "vips", "copy", filepath.Join(dir, "in.gif")+"[n=-1]", filepath.Join(dir, "spin.webp"))

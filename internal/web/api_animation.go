@@ -2,9 +2,11 @@ package web
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/media"
 )
 
@@ -21,15 +23,8 @@ func (s *Server) handleAnimation(w http.ResponseWriter, r *http.Request, p *prin
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "%s is not a GIF or WebP image of at most %d MiB with a preview; download it instead", a.Name, media.MaxAnimationBytes>>20))
 		return
 	}
-	conn, err := s.conns.Connector(r.Context(), p.Account.ID)
-	if err != nil {
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%v", err))
-		return
-	}
-	rc, err := conn.Open(r.Context(), a.Path)
-	if err != nil {
-		s.conns.MarkFailure(r.Context(), p.Account.ID, err)
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "could not read %s from the storage: %v; a sync may be needed if it was changed there", a.Path, err))
+	rc, ok := s.openOriginal(w, r, p, a)
+	if !ok {
 		return
 	}
 	defer rc.Close()
@@ -52,4 +47,21 @@ func (s *Server) handleAnimation(w http.ResponseWriter, r *http.Request, p *prin
 	if _, err := br.WriteTo(w); err != nil {
 		s.logger.WarnContext(r.Context(), "animation interrupted", "asset_id", a.ID, "err", err)
 	}
+}
+
+// openOriginal opens asset a's file in the account's storage, answering
+// the request with the failure when it cannot.
+func (s *Server) openOriginal(w http.ResponseWriter, r *http.Request, p *principal, a catalog.Asset) (io.ReadCloser, bool) {
+	conn, err := s.conns.Connector(r.Context(), p.Account.ID)
+	if err != nil {
+		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%v", err))
+		return nil, false
+	}
+	rc, err := conn.Open(r.Context(), a.Path)
+	if err != nil {
+		s.conns.MarkFailure(r.Context(), p.Account.ID, err)
+		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "could not read %s from the storage: %v; a sync may be needed if it was changed there", a.Path, err))
+		return nil, false
+	}
+	return rc, true
 }

@@ -324,15 +324,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, p *princ
 		s.writeError(w, r, errorf(http.StatusConflict, "native_document", "%s is a Google document without a downloadable file; open it in Google Drive", a.Name))
 		return
 	}
-	conn, err := s.conns.Connector(r.Context(), p.Account.ID)
-	if err != nil {
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%v", err))
-		return
-	}
-	rc, err := conn.Open(r.Context(), a.Path)
-	if err != nil {
-		s.conns.MarkFailure(r.Context(), p.Account.ID, err)
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "could not read %s from the storage: %v; a sync may be needed if it was changed there", a.Path, err))
+	rc, ok := s.openOriginal(w, r, p, a)
+	if !ok {
 		return
 	}
 	defer rc.Close()
