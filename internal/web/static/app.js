@@ -465,7 +465,10 @@
     fig.dataset.preview = a.preview_state;
     const big = thumb.replace('?', '?size=preview&');
     const img = $('img', fig), video = $('video', fig), note = $('#preview-note', fig);
-    if (video) video.poster = big; else if (img) img.src = big;
+    if (video) video.poster = big;
+    else if (img && img.classList.contains('animation')) { // a GIF / WebP playing: its new original
+      if (a.preview_state === 'ready') img.src = '/api/v1/assets/' + a.id + '/animation?v=' + encodeURIComponent(a.preview_version);
+    } else if (img) img.src = big;
     if (note) {
       note.textContent = a.preview_state === 'pending' ? 'The preview is being made.'
         : a.preview_state === 'error' ? 'No preview: ' + (a.preview_error || 'it could not be made.') : '';
