@@ -18,41 +18,11 @@ import (
 // client's claim, passed to the storage (the catalog keeps the type the
 // storage reports, as a sync would). A name already taken in the folder is
 // ErrConflict, and so is one another upload (in any process) is writing:
-// uploads never replace files.
+// Upload never replaces files (UploadAs may, when asked to).
 func (s *Service) Upload(ctx context.Context, accountID, userID int64, folderID *int64, name string,
 	r io.Reader, size int64, mimeType string) (catalog.Asset, error) {
-	if err := checkName(name); err != nil {
-		return catalog.Asset{}, err
-	}
-	dir, err := s.folderPath(ctx, accountID, folderID)
-	if err != nil {
-		return catalog.Asset{}, err
-	}
-	path := storage.Join(dir, name)
-	what := fmt.Sprintf("Uploading %q", path)
-	w, err := s.begin(ctx, accountID, userID, "upload", catalog.PathClaim{Paths: []string{path}})
-	if err != nil {
-		return catalog.Asset{}, err
-	}
-	defer w.end(ctx)
-	if err := s.folderUnmoved(ctx, accountID, folderID, dir); err != nil {
-		return catalog.Asset{}, err
-	}
-	if err := w.checkFree(ctx, path, what); err != nil {
-		return catalog.Asset{}, err
-	}
-	e, err := w.conn.Create(ctx, path, r, size, mimeType)
-	if err != nil {
-		return catalog.Asset{}, fromStorage(err, what)
-	}
-	a, err := s.cfg.Catalog.PutUploadedAsset(ctx, accountID, w.intentID, assetFromEntry(folderID, e), s.cfg.Now())
-	if err != nil {
-		return catalog.Asset{}, afterStorage(err, fmt.Sprintf("The file %q", path))
-	}
-	s.checkPlaced(accountID, a.Path, e.Path)
-	s.enqueueThumb(ctx, accountID, a.ID)
-	s.publish(ctx, accountID, notify.AssetCreated, assetPayload(a, userID, ""))
-	return a, nil
+	res, err := s.UploadAs(ctx, accountID, userID, folderID, name, r, size, mimeType, ConflictFail)
+	return res.Asset, err
 }
 
 // relocateAsset moves and/or renames asset a to name inside folderID; the

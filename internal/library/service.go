@@ -157,19 +157,19 @@ func (w *write) checkFree(ctx context.Context, path, what string) error {
 	_, err := w.conn.Stat(ctx, path)
 	switch {
 	case err == nil:
-		return newError(ErrConflict, nil, "%s: an item named %q already exists there; choose another name.", what, storage.Base(path))
+		return newError(ErrConflict, ErrNameTaken, "%s: an item named %q already exists there; choose another name.", what, storage.Base(path))
 	case !errors.Is(err, storage.ErrNotFound):
 		return fromStorage(err, what)
 	}
 	cat := w.s.cfg.Catalog
 	if _, err := cat.GetFolderByPath(ctx, w.account, path); err == nil {
-		return newError(ErrConflict, nil, "%s: a folder named %q is already in the library there; choose another name.", what, storage.Base(path))
+		return newError(ErrConflict, ErrNameTaken, "%s: a folder named %q is already in the library there; choose another name.", what, storage.Base(path))
 	} else if !errors.Is(err, catalog.ErrNotFound) {
 		return fromCatalog(err, what)
 	}
 	if w.conn.Kind() != storage.KindGDrive { // S3 and local identify files by path
 		if _, err := cat.GetAssetByStorageID(ctx, w.account, path); err == nil {
-			return newError(ErrConflict, nil, "%s: a file named %q is already in the library there; choose another name.", what, storage.Base(path))
+			return newError(ErrConflict, ErrNameTaken, "%s: a file named %q is already in the library there; choose another name.", what, storage.Base(path))
 		} else if !errors.Is(err, catalog.ErrNotFound) {
 			return fromCatalog(err, what)
 		}

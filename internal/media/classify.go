@@ -10,16 +10,24 @@ import (
 type kind int
 
 const (
-	kindOther kind = iota // a type icon
-	kindImage             // decoded in process
-	kindVideo             // poster by ffmpeg
-	kindPDF               // poster by pdftoppm
+	kindOther    kind = iota // a type icon
+	kindImage                // decoded in process
+	kindVideo                // poster by ffmpeg
+	kindPDF                  // poster by pdftoppm
+	kindHEIF                 // HEIC/HEIF/AVIF stills: vipsthumbnail
+	kindPSD                  // Photoshop's composite image: vipsthumbnail
+	kindAnimWebP             // animated WebP (first frame): vipsthumbnail
+	kindRAW                  // camera RAW: its embedded preview, by exiftool
+	kindSVG                  // rendered by rsvg-convert
 )
 
 // classify decides how to preview a file from its first bytes, falling back
 // to the MIME type and the name's extension for formats without a reliable
 // signature.
 func classify(head []byte, name, mimeType string) kind {
+	if k := classifyStill(head, name, mimeType); k != kindOther {
+		return k
+	}
 	switch {
 	case imageFormat(head) != "":
 		return kindImage
@@ -27,9 +35,6 @@ func classify(head []byte, name, mimeType string) kind {
 		return kindPDF
 	case isVideoSignature(head):
 		return kindVideo
-	}
-	if isStillImageContainer(head) {
-		return kindOther // HEIC / AVIF: shown with the image icon
 	}
 	mt := baseMIME(mimeType)
 	if strings.HasPrefix(mt, "video/") || videoExts[extOf(name)] {

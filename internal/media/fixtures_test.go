@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"slices"
 	"testing"
 
 	"golang.org/x/image/tiff"
@@ -23,6 +24,9 @@ type exifSpec struct {
 	original    string // DateTimeOriginal
 	offset      string // OffsetTimeOriginal
 	dateTime    string // IFD0 DateTime
+	// rawPreview, when set, makes the block a minimal camera RAW (DNG
+	// layout): IFD0 is a reduced-resolution image holding this JPEG.
+	rawPreview []byte
 }
 
 // buildExif writes a TIFF-structured EXIF block: IFD0 with Make, Model,
@@ -41,20 +45,21 @@ func buildExif(s exifSpec) []byte {
 		tag, typ uint16
 		count    uint32
 		val      []byte
+		ptr      bool // val goes to the data area even when short; the entry holds its offset
 	}
 	ascii := func(tag uint16, v string) entry {
 		b := append([]byte(v), 0)
-		return entry{tag, typeASCII, uint32(len(b)), b}
+		return entry{tag, typeASCII, uint32(len(b)), b, false}
 	}
 	short := func(tag uint16, v int) entry {
 		b := make([]byte, 2)
 		bo.PutUint16(b, uint16(v))
-		return entry{tag, typeShort, 1, b}
+		return entry{tag, typeShort, 1, b, false}
 	}
 	long := func(tag uint16, v uint32) entry {
 		b := make([]byte, 4)
 		bo.PutUint32(b, v)
-		return entry{tag, typeLong, 1, b}
+		return entry{tag, typeLong, 1, b, false}
 	}
 	var ifd0, exif []entry
 	if s.make != "" {
@@ -68,6 +73,11 @@ func buildExif(s exifSpec) []byte {
 	}
 	if s.dateTime != "" {
 		ifd0 = append(ifd0, ascii(tagDateTime, s.dateTime))
+	}
+	if s.rawPreview != nil {
+		ifd0 = append(ifd0, long(0x00fe, 1), short(0x0103, 6), // NewSubfileType: reduced; Compression: JPEG
+			entry{0x0201, typeLong, 1, s.rawPreview, true}, long(0x0202, uint32(len(s.rawPreview))),
+			entry{0xc612, typeByte, 4, []byte{1, 4, 0, 0}, false}) // DNGVersion 1.4
 	}
 	if s.original != "" {
 		exif = append(exif, ascii(tagDateTimeOriginal, s.original))
@@ -90,6 +100,7 @@ func buildExif(s exifSpec) []byte {
 	if hasExif {
 		ifd0 = append(ifd0, long(tagExifIFD, uint32(exifOff)))
 	}
+	slices.SortFunc(ifd0, func(a, b entry) int { return int(a.tag) - int(b.tag) })
 	var data []byte
 	writeIFD := func(out []byte, es []entry) []byte {
 		out = bo.AppendUint16(out, uint16(len(es)))
@@ -97,7 +108,7 @@ func buildExif(s exifSpec) []byte {
 			out = bo.AppendUint16(out, e.tag)
 			out = bo.AppendUint16(out, e.typ)
 			out = bo.AppendUint32(out, e.count)
-			if len(e.val) <= 4 {
+			if len(e.val) <= 4 && !e.ptr {
 				v := make([]byte, 4)
 				copy(v, e.val)
 				out = append(out, v...)

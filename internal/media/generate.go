@@ -24,7 +24,9 @@ func (g *Generator) Make(ctx context.Context, name, mimeType string, r io.Reader
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return Result{}, fmt.Errorf("reading the file failed: %w", err)
 	}
-	switch classify(head, name, mimeType) {
+	switch k := classify(head, name, mimeType); k {
+	case kindHEIF, kindPSD, kindAnimWebP, kindRAW, kindSVG:
+		return g.makeStill(ctx, k, br, name)
 	case kindImage:
 		data, truncated, err := readCapped(br, g.cfg.MaxImageBytes)
 		if err != nil {
@@ -33,12 +35,12 @@ func (g *Generator) Make(ctx context.Context, name, mimeType string, r io.Reader
 		return g.makeImage(data, truncated), nil
 	case kindVideo:
 		if !g.cfg.Tools.Video() {
-			return Result{State: StateIcon}, nil
+			return Result{State: StateIcon, Error: noTool("videos", "ffmpeg")}, nil
 		}
 		return g.withTempCopy(ctx, br, name, g.makeVideo)
 	case kindPDF:
 		if !g.cfg.Tools.PDF() {
-			return Result{State: StateIcon}, nil
+			return Result{State: StateIcon, Error: noTool("PDFs", "poppler-utils")}, nil
 		}
 		return g.withTempCopy(ctx, br, name, g.makePDF)
 	}

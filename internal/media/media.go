@@ -1,6 +1,8 @@
 // Package media makes previews and reads file facts: thumbnails for images
 // (JPEG, PNG, GIF, WebP, TIFF, BMP) with EXIF orientation applied, posters
-// for video (ffmpeg) and PDF (pdftoppm) where those tools are installed, and
+// for video (ffmpeg) and PDF (pdftoppm), previews of HEIC/HEIF, PSD and
+// animated WebP (vipsthumbnail), camera RAW (the embedded JPEG, by
+// exiftool) and SVG (rsvg-convert) where those tools are installed, and
 // type icons for everything else. Previews are derived data kept under the
 // data directory, never written to the customer's storage.
 //

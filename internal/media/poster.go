@@ -81,18 +81,35 @@ func (g *Generator) makePDF(ctx context.Context, file string) (Result, error) {
 // posterFromPNG turns a PNG rendered by a tool into the previews. Video
 // dimensions come from the frame (it is already rotated); a PDF page's
 // pixel size says nothing about the document, so it is not recorded.
-func (g *Generator) posterFromPNG(res Result, png []byte, document bool) (out Result) {
+func (g *Generator) posterFromPNG(res Result, png []byte, document bool) Result {
+	return g.previewFromEncoded(res, png, 0, !document, msgPosterUnreadable, "the poster")
+}
+
+// previewFromEncoded decodes an encoded image a tool produced (what names
+// it in the log), turns it upright by orientation and makes the previews.
+// With recordSize the (upright) image's size becomes the facts' size. An
+// image past Config.MaxPixels, or one that cannot be decoded, is a
+// StateError with unreadable as its reason; a decoder panic is recovered.
+func (g *Generator) previewFromEncoded(res Result, data []byte, orientation int, recordSize bool, unreadable, what string) (out Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			out = Result{State: StateError, Facts: res.Facts, Error: msgPosterUnreadable, Detail: fmt.Sprintf("decoding the poster crashed: %v", p)}
+			out = Result{State: StateError, Facts: res.Facts, Error: unreadable, Detail: fmt.Sprintf("decoding %s crashed: %v", what, p)}
 		}
 	}()
-	img, _, err := image.Decode(bytes.NewReader(png))
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err == nil && int64(cfg.Width)*int64(cfg.Height) > g.cfg.MaxPixels {
+		err = fmt.Errorf("it declares %d×%d pixels", cfg.Width, cfg.Height)
+	}
+	var img image.Image
+	if err == nil {
+		img, _, err = image.Decode(bytes.NewReader(data))
+	}
 	if err != nil {
-		res.State, res.Error, res.Detail = StateError, msgPosterUnreadable, "decoding the poster failed: "+err.Error()
+		res.State, res.Error, res.Detail = StateError, unreadable, "decoding "+what+" failed: "+err.Error()
 		return res
 	}
-	if !document {
+	img = orient(prescale(img, g.cfg.PreviewSize), orientation)
+	if recordSize {
 		b := img.Bounds()
 		res.Facts.Width, res.Facts.Height = intPtr(b.Dx()), intPtr(b.Dy())
 	}

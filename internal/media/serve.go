@@ -23,6 +23,7 @@ func (s *Service) ServeThumb(w http.ResponseWriter, r *http.Request, a catalog.A
 	if size != SizePreview {
 		size = SizeThumb
 	}
+	a = s.retryInstalledTool(r.Context(), a)
 	if a.PreviewState == StateReady && a.RemovedAt == nil {
 		path := s.cfg.Thumbs.Path(a, size)
 		if !s.cfg.Thumbs.Has(a, size) {

@@ -312,3 +312,39 @@ func TestServicePostgres(t *testing.T) {
 	t.Parallel()
 	runServiceSuite(t, func(t *testing.T) string { return testenv.PostgresURL(t) })
 }
+
+// TestIconForAMissingToolHealsOnceInstalled: an SVG previewed by a server
+// without rsvg-convert gets an icon and a note naming the package; once
+// the server runs with the tool, the next request for its thumbnail makes
+// the preview (no sync or re-upload needed).
+func TestIconForAMissingToolHealsOnceInstalled(t *testing.T) {
+	t.Parallel()
+	tools := media.DetectTools(nil)
+	if tools.RSVGConvert == "" {
+		t.Skip("rsvg-convert is not installed: scripts/test-all installs it (librsvg2-bin)")
+	}
+	b := setupService(t, filepath.Join(t.TempDir(), "shelf.db"))
+	a := b.addFile(t, "logo.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#c00"/></svg>`))
+	if err := b.svc.Generate(context.Background(), b.account.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	a = b.reload(t, a.ID)
+	if a.PreviewState != media.StateIcon || !strings.Contains(a.PreviewError, "install librsvg2-bin") {
+		t.Fatalf("without the tool: state %q, note %q", a.PreviewState, a.PreviewError)
+	}
+	// The same library served by a server that has the tool.
+	withTool := media.NewService(media.ServiceConfig{
+		Store:     b.store,
+		Connect:   func(context.Context, int64) (storage.Connector, error) { return b.conn, nil },
+		Generator: media.NewGenerator(media.Config{TempDir: t.TempDir(), Tools: tools}),
+		Thumbs:    b.thumbs,
+	})
+	rec := httptest.NewRecorder()
+	withTool.ServeThumb(rec, httptest.NewRequest(http.MethodGet, "/thumb", nil), a, media.SizeThumb)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("status %d, type %q; want the newly made JPEG", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if a = b.reload(t, a.ID); a.PreviewState != media.StateReady || a.PreviewError != "" {
+		t.Errorf("after: state %q, note %q; want ready", a.PreviewState, a.PreviewError)
+	}
+}

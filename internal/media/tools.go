@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os/exec"
 	"strings"
@@ -17,10 +18,17 @@ type Tools struct {
 	FFmpeg   string
 	FFprobe  string
 	PDFToPPM string
+	// Still-image tools (stilltools.go): vipsthumbnail and vipsheader
+	// (libvips-tools) for HEIC/HEIF, PSD and animated WebP, exiftool for
+	// camera RAW previews, rsvg-convert (librsvg2-bin) for SVG.
+	VipsThumbnail string
+	VipsHeader    string
+	ExifTool      string
+	RSVGConvert   string
 }
 
-// DetectTools looks up ffmpeg, ffprobe and pdftoppm on PATH once, at
-// start-up, and logs what was found.
+// DetectTools looks up ffmpeg, ffprobe, pdftoppm and the still-image
+// tools on PATH once, at start-up, and logs what was found.
 func DetectTools(logger *slog.Logger) Tools {
 	find := func(name string) string {
 		p, err := exec.LookPath(name)
@@ -30,6 +38,7 @@ func DetectTools(logger *slog.Logger) Tools {
 		return p
 	}
 	t := Tools{FFmpeg: find("ffmpeg"), FFprobe: find("ffprobe"), PDFToPPM: find("pdftoppm")}
+	t.findStillTools(find)
 	if logger != nil {
 		logger.Info("preview tools",
 			slog.String("ffmpeg", orAbsent(t.FFmpeg)),
@@ -41,6 +50,7 @@ func DetectTools(logger *slog.Logger) Tools {
 		if !t.PDF() {
 			logger.Info("PDFs get a type icon: install poppler-utils (pdftoppm) for PDF posters")
 		}
+		t.logStillTools(logger)
 	}
 	return t
 }
@@ -65,9 +75,16 @@ const maxToolStderr = 2 << 10
 // runTool runs an external program with a timeout and returns its standard
 // output. A failure carries the tail of its standard error.
 func (g *Generator) runTool(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	return g.runToolInput(ctx, nil, bin, args...)
+}
+
+// runToolInput is runTool with stdin as the program's standard input (nil:
+// none). The program runs directly, never through a shell.
+func (g *Generator) runToolInput(ctx context.Context, stdin io.Reader, bin string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.ToolTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdin = stdin
 	cmd.WaitDelay = 5 * time.Second
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: maxToolStderr}

@@ -326,15 +326,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, p *princ
 		s.writeError(w, r, errorf(http.StatusConflict, "native_document", "%s is a Google document without a downloadable file; open it in Google Drive", a.Name))
 		return
 	}
-	conn, err := s.conns.Connector(r.Context(), p.Account.ID)
-	if err != nil {
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "%v", err))
-		return
-	}
-	rc, err := conn.Open(r.Context(), a.Path)
-	if err != nil {
-		s.conns.MarkFailure(r.Context(), p.Account.ID, err)
-		s.writeError(w, r, errorf(http.StatusBadGateway, "storage_error", "could not read %s from the storage: %v; a sync may be needed if it was changed there", a.Path, err))
+	rc, ok := s.openOriginal(w, r, p, a)
+	if !ok {
 		return
 	}
 	defer rc.Close()
@@ -345,6 +338,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request, p *princ
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// An original opened as a page (an SVG or HTML file) runs nothing.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox")
 	// No Content-Length from the catalog: the file may have changed in the
 	// storage since the last sync, and a wrong length would cut it short.
 	if _, err := io.Copy(w, rc); err != nil {
@@ -376,7 +371,12 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	folderParam := r.URL.Query().Get("folder_id")
-	var out []map[string]any
+	mode, err := library.ParseOnConflict(r.URL.Query().Get("on_conflict"))
+	if err != nil {
+		s.writeError(w, r, libraryAPIError(err))
+		return
+	}
+	var out, results []map[string]any
 	fail := func(err error) {
 		if body.failed != nil {
 			// What broke was the request body; the storage's or the
@@ -401,6 +401,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 			v, _ := io.ReadAll(io.LimitReader(part, 32))
 			folderParam = strings.TrimSpace(string(v))
 			continue
+		case "on_conflict":
+			v, _ := io.ReadAll(io.LimitReader(part, 32))
+			if mode, err = library.ParseOnConflict(strings.TrimSpace(string(v))); err != nil {
+				fail(libraryAPIError(err))
+				return
+			}
+			continue
 		case "file":
 		default:
 			continue
@@ -416,18 +423,25 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 			return
 		}
 		ctype := part.Header.Get("Content-Type")
-		a, err := s.library.Upload(r.Context(), p.Account.ID, p.User.ID, folder, name, body.file(part, name), -1, ctype)
+		res, err := s.library.UploadAs(r.Context(), p.Account.ID, p.User.ID, folder, name, body.file(part, name), -1, ctype, mode)
 		if err != nil {
-			fail(libraryAPIError(err))
+			fail(uploadAPIError(err, name))
 			return
 		}
-		out = append(out, assetJSON(a))
+		results = append(results, uploadResultJSON(name, res))
+		if res.Outcome != library.OutcomeSkipped {
+			out = append(out, assetJSON(res.Asset))
+		}
 	}
-	if len(out) == 0 {
+	if len(results) == 0 {
 		s.writeError(w, r, errBadRequest("invalid_upload", "no \"file\" part in the upload"))
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"assets": out})
+	status := http.StatusCreated
+	if len(out) == 0 { // every file skipped: nothing was created
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"assets": out, "results": results})
 }
 
 // withUploaded adds to an upload's error the files of the same request

@@ -342,6 +342,7 @@ func (p *pages) funcs() template.FuncMap {
 			return nil
 		},
 		"kind": mimeKind,
+		"anim": media.Animates,
 		"join": strings.Join,
 		"eq64": func(a *int64, b int64) bool { return a != nil && *a == b },
 		"seq": func(n int) []int {

@@ -199,6 +199,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("DELETE /api/v1/assets/{id}", s.authed(editorOrAdmin, s.handleDeleteAsset))
 	m.Handle("GET /api/v1/assets/{id}/download", s.authed(anyRole, s.transfer(s.handleDownload)))
 	m.Handle("GET /api/v1/assets/{id}/thumb", s.authed(anyRole, s.handleThumb))
+	m.Handle("GET /api/v1/assets/{id}/animation", s.authed(anyRole, s.transfer(s.handleAnimation)))
 
 	// Notifications and webhooks.
 	m.Handle("GET /api/v1/notifications", s.authed(anyRole, s.handleListNotifications))

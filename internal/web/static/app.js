@@ -465,7 +465,10 @@
     fig.dataset.preview = a.preview_state;
     const big = thumb.replace('?', '?size=preview&');
     const img = $('img', fig), video = $('video', fig), note = $('#preview-note', fig);
-    if (video) video.poster = big; else if (img) img.src = big;
+    if (video) video.poster = big;
+    else if (img && img.classList.contains('animation')) { // a GIF / WebP playing: its new original
+      if (a.preview_state === 'ready') img.src = '/api/v1/assets/' + a.id + '/animation?v=' + encodeURIComponent(a.preview_version);
+    } else if (img) img.src = big;
     if (note) {
       note.textContent = a.preview_state === 'pending' ? 'The preview is being made.'
         : a.preview_state === 'error' ? 'No preview: ' + (a.preview_error || 'it could not be made.') : '';
@@ -519,11 +522,13 @@
     const doc = new DOMParser().parseFromString(html, 'text/html');
     const lib = $('.library'), newLib = $('.library', doc);
     if (lib && newLib) {
-      // Keep the upload progress list (uploads may still be running).
-      const uploads = $('#uploads');
+      // Keep the upload progress list (uploads may still be running) and
+      // the last upload's summary.
+      const uploads = $('#uploads'), summary = $('#upload-summary');
       lib.replaceWith(document.adoptNode(newLib));
       const fresh = $('#uploads');
       if (uploads && fresh) fresh.replaceWith(uploads);
+      if (uploads && summary) uploads.before(summary);
       initLibrary();
     } else {
       swap.forEach((sel) => { const a = $(sel), b = $(sel, doc); if (a && b) a.replaceWith(document.adoptNode(b)); });
@@ -631,20 +636,24 @@
 
   // upload sends each file in its own request with its own progress bar,
   // a few at a time; a file the server is too busy for (429 / 503) waits
-  // the Retry-After it names and is sent again.
+  // the Retry-After it names and is sent again. A name already in the
+  // folder asks replace / keep both / skip (upload-conflict.js) before the
+  // content is sent, or when the server answers that the name is taken.
   function uploadFiles(files) {
     if (!files.length) return;
     if (body.dataset.locked === 'true') { showLocked(null); return; }
     const list = $('#uploads');
     const folder = currentFolderID();
+    const conflicts = window.shelfUploads;
+    const batch = conflicts.newBatch();
     let pending = files.length;
-    let uploaded = 0;
     const queue = [];
     let running = 0;
     const done = () => {
       pending--;
       if (pending === 0) {
-        if (uploaded) toast('Uploaded ' + uploaded + ' file' + (uploaded === 1 ? '' : 's') + '.', 'ok');
+        const text = conflicts.showSummary(batch, list);
+        if (text) toast(text, batch.failed.length ? 'error' : 'ok');
         refreshView();
       }
     };
@@ -655,13 +664,23 @@
       }
     };
     const finish = () => { running--; pump(); };
-    const send = (item) => {
+    const send = async (item) => {
       const { file, li, bar, state } = item;
+      if (!item.mode && !item.checked) {
+        item.checked = true;
+        state.textContent = 'checking';
+        if (await conflicts.taken(api, folder, file.name)) {
+          state.textContent = 'name exists';
+          item.mode = await conflicts.ask(batch, file.name);
+        }
+      }
+      if (item.mode === 'skip') { state.textContent = conflicts.record(batch, { outcome: 'skipped' }); bar.value = 100; done(); finish(); return; }
       const fd = new FormData();
       if (folder !== null) fd.append('folder_id', String(folder));
       fd.append('file', file, file.name);
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()) + (folder !== null ? '&folder_id=' + folder : ''));
+      xhr.open('POST', '/api/v1/assets?csrf_token=' + encodeURIComponent(csrfToken()) + (folder !== null ? '&folder_id=' + folder : '') +
+        (item.mode ? '&on_conflict=' + item.mode : ''));
       xhr.setRequestHeader('X-CSRF-Token', csrfToken());
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.upload.addEventListener('progress', (e) => {
@@ -677,19 +696,34 @@
           finish();
           return;
         }
+        let answer = null;
+        try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
+        const err = answer && answer.error;
+        if (xhr.status === 409 && err && err.name_taken && !item.mode) {
+          // Taken although the check found it free (another upload, or a
+          // file the library does not show yet): ask, then send again.
+          bar.value = 0; state.textContent = 'name exists';
+          finish();
+          conflicts.ask(batch, file.name).then((mode) => { item.mode = mode; queue.unshift(item); pump(); });
+          return;
+        }
         if (xhr.status >= 200 && xhr.status < 300) {
-          bar.value = 100; state.textContent = 'done'; uploaded++;
+          bar.value = 100;
+          state.textContent = conflicts.record(batch, answer && answer.results && answer.results[0]);
         } else {
-          let err = null;
-          try { err = JSON.parse(xhr.responseText).error; } catch (e) { err = null; }
           state.textContent = (err && err.message) || ('failed (' + xhr.status + ')');
+          batch.failed.push({ name: file.name, reason: state.textContent });
           li.classList.add('failed');
           if (xhr.status === 423) showLocked(err);
         }
         done();
         finish();
       });
-      xhr.addEventListener('error', () => { state.textContent = 'failed: connection lost'; li.classList.add('failed'); done(); finish(); });
+      xhr.addEventListener('error', () => {
+        state.textContent = 'failed: connection lost';
+        batch.failed.push({ name: file.name, reason: 'the connection was lost' });
+        li.classList.add('failed'); done(); finish();
+      });
       state.textContent = '0%';
       xhr.send(fd);
     };
