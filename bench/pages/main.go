@@ -29,12 +29,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shelf-dam/shelf/internal/accounts"
+	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
-	"github.com/shelf-dam/shelf/internal/notify"
-	"github.com/shelf-dam/shelf/internal/secrets"
-	"github.com/shelf-dam/shelf/internal/web"
 )
 
 type options struct {
@@ -74,22 +71,27 @@ func run(ctx context.Context, opt options) error {
 		dbURL = filepath.Join(dir, "shelf.db")
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := catalog.Open(ctx, dbURL, logger)
+	dataDir, err := os.MkdirTemp("", "shelf-bench-pages-data-")
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
-	box, err := secrets.NewBox(bytes.Repeat([]byte{7}, secrets.KeySize))
+	defer os.RemoveAll(dataDir)
+	// The real wiring (app.Open, StartServices, Handler), so every page
+	// has the services it needs; this process works no jobs.
+	cfg := &config.Config{DatabaseURL: dbURL, DataDir: dataDir, SignupOpen: true, TrialLength: 14 * 24 * time.Hour,
+		PublicURL: "http://127.0.0.1", SecretKey: strings.Repeat("07", 32)}
+	a, err := app.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	cfg := &config.Config{SignupOpen: true, TrialLength: 14 * 24 * time.Hour, PublicURL: "http://127.0.0.1"}
-	srv := httptest.NewServer(web.New(web.Deps{Store: store, Config: cfg, Logger: logger,
-		Accounts: accounts.New(accounts.Config{Store: store, TrialLength: cfg.TrialLength, SignupOpen: cfg.SignupOpen}),
-		Webhooks: notify.NewWebhooks(store, box, nil)}))
+	defer a.Close()
+	svc, err := a.StartServices(ctx, app.ServicesOptions{})
+	if err != nil {
+		return err
+	}
+	defer svc.Stop(context.WithoutCancel(ctx))
+	store := a.Store
+	srv := httptest.NewServer(a.Handler(svc))
 	defer srv.Close()
 	c, err := signIn(srv.URL)
 	if err != nil {
