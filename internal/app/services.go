@@ -11,6 +11,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
+	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/media"
@@ -108,6 +109,10 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Now:       a.Now,
 	})
 	media.RegisterWorkers(q, mediaSvc, a.Store)
+	metaSvc := embedmeta.NewService(embedmeta.Config{
+		Catalog: a.Store, Connect: conns.Connector, Exiftool: embedmeta.DetectExiftool(a.Logger), Logger: a.Logger, Now: a.Now,
+	})
+	embedmeta.RegisterWorkers(q, metaSvc)
 	queue.AddWorker(q, river.Worker[connections.AbortStaleUploadsArgs](connections.NewAbortStaleUploadsWorker(conns)))
 	q.AddPeriodic(connections.AbortStaleUploadsArgs{}.Kind(), connections.StaleUploadCleanupInterval,
 		func() river.JobArgs { return connections.AbortStaleUploadsArgs{} })

@@ -128,7 +128,9 @@ type filterPlan struct {
 
 // assetFilter builds the WHERE clause shared by ListAssets and CountAssets.
 func (s *Store) assetFilter(ctx context.Context, q AssetQuery, plan filterPlan) (string, []any, error) {
-	where := []string{"a.account_id = ?", "a.removed_at IS NULL"}
+	// XMP sidecars are not shown as assets (SPEC §4.1): their values go
+	// to the file they describe (internal/embedmeta).
+	where := []string{"a.account_id = ?", "a.removed_at IS NULL", "lower(a.name) NOT LIKE '%.xmp'"}
 	args := []any{q.AccountID}
 	switch {
 	case q.FolderID == nil && !q.Recursive:

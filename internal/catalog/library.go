@@ -174,6 +174,9 @@ func (s *Store) UpdateAssetMetadata(ctx context.Context, accountID, assetID int6
 				return err
 			}
 		}
+		if err := s.markShelfEdits(ctx, tx, accountID, a.ID, m, now); err != nil {
+			return err
+		}
 		tags, err := encodeJSON(a.Tags)
 		if err != nil {
 			return err

@@ -310,7 +310,14 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, p *principal)
 
 func (s *Server) handleGetAsset(w http.ResponseWriter, r *http.Request, p *principal) {
 	if a, ok := s.loadAsset(w, r, p); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+		facts, err := s.store.GetFileFacts(r.Context(), p.Account.ID, a.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		body := assetJSON(a)
+		body["file_metadata"] = fileMetaJSON(facts)
+		writeJSON(w, http.StatusOK, map[string]any{"asset": body})
 	}
 }
 

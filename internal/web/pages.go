@@ -88,7 +88,7 @@ func newPages(s *Server) (*pages, error) {
 	}
 	p := &pages{s: s, static: static, staticVersion: version, tmpl: map[string]*template.Template{}}
 	funcs := p.funcs()
-	base, err := template.New("base").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("base").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/part_*.html")
 	if err != nil {
 		return nil, err
 	}

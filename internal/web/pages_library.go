@@ -355,6 +355,10 @@ type assetView struct {
 	Asset       catalog.Asset
 	Breadcrumbs []catalog.Folder
 	CustomKeys  []string
+	// File is the file's own metadata and where the team fields came from.
+	File catalog.FileFacts
+	// Location is the file's GPS position as text ("" when none).
+	Location string
 }
 
 // handleAsset renders one asset: preview, file facts, team metadata.
@@ -376,6 +380,10 @@ func (p *pages) handleAsset(w http.ResponseWriter, r *http.Request, v *view) err
 			return err
 		}
 	}
+	if av.File, err = p.s.store.GetFileFacts(r.Context(), v.Account.ID, a.ID); err != nil {
+		return err
+	}
+	av.Location = gpsText(av.File)
 	for k := range a.Custom {
 		av.CustomKeys = append(av.CustomKeys, k)
 	}

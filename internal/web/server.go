@@ -167,6 +167,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("PATCH /api/v1/users/{id}", s.authed(adminOnly, s.handleUpdateUser))
 	m.Handle("DELETE /api/v1/users/{id}", s.authed(adminOnly, s.handleDeleteUser))
 	m.Handle("GET /api/v1/account", s.authed(anyRole, s.handleGetAccount))
+	m.Handle("PATCH /api/v1/account", s.authed(adminOnly, s.handlePatchAccount))
 
 	// Storage and sync.
 	m.Handle("GET /api/v1/storage", s.authed(adminOnly, s.handleGetStorage))

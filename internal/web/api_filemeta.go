@@ -1,0 +1,73 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+)
+
+// fileMetaJSON is the "file_metadata" block of an asset: what its file's
+// own metadata said at the last read, where each team field's value came
+// from, and the last write-back's outcome.
+func fileMetaJSON(f catalog.FileFacts) map[string]any {
+	var gps any
+	if f.GPSLat != nil && f.GPSLon != nil {
+		gps = map[string]float64{"lat": *f.GPSLat, "lon": *f.GPSLon}
+	}
+	sources := map[string]any{}
+	for field, src := range f.Sources {
+		sources[field] = map[string]any{"source": src.Source, "changed_at": src.ChangedAt.UTC().Format(time.RFC3339)}
+	}
+	return map[string]any{
+		"read_at": timeOrNil(f.ReadAt), "reader": f.Reader, "sidecar_path": f.SidecarPath, "notes": f.Notes,
+		"creator": f.Creator, "copyright": f.Copyright, "lens": f.Lens, "gps": gps,
+		"sources":     sources,
+		"written_at":  timeOrNil(f.WrittenAt),
+		"write_error": f.WriteError,
+	}
+}
+
+// accountSettingsJSON adds the account's settings to its JSON.
+func (s *Server) accountSettingsJSON(r *http.Request, a catalog.Account) (map[string]any, error) {
+	body := accountJSON(a)
+	on, err := s.store.WriteMetadataToFiles(r.Context(), a.ID)
+	if err != nil {
+		return nil, err
+	}
+	body["write_metadata_to_files"] = on
+	return body, nil
+}
+
+// handlePatchAccount changes account settings (admin):
+// {"write_metadata_to_files": bool}.
+func (s *Server) handlePatchAccount(w http.ResponseWriter, r *http.Request, p *principal) {
+	var body struct {
+		WriteMetadataToFiles *bool `json:"write_metadata_to_files"`
+	}
+	if err := decodeJSONStrict(r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.WriteMetadataToFiles != nil {
+		if err := s.store.SetWriteMetadataToFiles(r.Context(), p.Account.ID, *body.WriteMetadataToFiles, s.now()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	acc, err := s.accountSettingsJSON(r, p.Account)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"account": acc})
+}
+
+// gpsText is a file's position as "52.50000, -13.40000" ("" when none).
+func gpsText(f catalog.FileFacts) string {
+	if f.GPSLat == nil || f.GPSLon == nil {
+		return ""
+	}
+	return fmt.Sprintf("%.5f, %.5f", *f.GPSLat, *f.GPSLon)
+}
