@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +57,29 @@ var readTags = []string{
 // Read returns the metadata embedded in file (a local path Shelf chose, so
 // it never starts with "-").
 func (x Exiftool) Read(ctx context.Context, file string) (Meta, error) {
-	args := append([]string{"-json", "-n", "-a", "-G1", "-charset", "filename=utf8", "-api", "LargeFileSupport=1"}, readTags...)
+	m, err := x.read(ctx, file, readTags)
+	if !errors.Is(err, errTooLarge) {
+		return m, err
+	}
+	// Some value is huge (a 50 MB description): read the short fields
+	// alone, so the keywords, rating and facts are kept.
+	short := slices.DeleteFunc(slices.Clone(readTags), func(tag string) bool { return longTags[tag] })
+	if m, err = x.read(ctx, file, short); err != nil {
+		return m, err
+	}
+	m.note("title and description not read: %v", errTooLarge)
+	return m, nil
+}
+
+// longTags are the free-text tags that may be huge.
+var longTags = map[string]bool{
+	"-XMP-dc:Title": true, "-XMP-dc:Description": true, "-IPTC:ObjectName": true,
+	"-IPTC:Caption-Abstract": true, "-IFD0:ImageDescription": true,
+}
+
+// read runs exiftool for tags on file and decodes its answer.
+func (x Exiftool) read(ctx context.Context, file string, tags []string) (Meta, error) {
+	args := append([]string{"-json", "-n", "-a", "-G1", "-charset", "filename=utf8", "-api", "LargeFileSupport=1"}, tags...)
 	out, err := x.run(ctx, append(args, "--", file)...)
 	if err != nil && len(out) == 0 {
 		return Meta{}, err
