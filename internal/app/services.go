@@ -109,8 +109,9 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Now:       a.Now,
 	})
 	media.RegisterWorkers(q, mediaSvc, a.Store)
+	exiftool := embedmeta.DetectExiftool(a.Logger)
 	metaSvc := embedmeta.NewService(embedmeta.Config{
-		Catalog: a.Store, Connect: conns.Connector, Exiftool: embedmeta.DetectExiftool(a.Logger), Logger: a.Logger, Now: a.Now,
+		Catalog: a.Store, Connect: conns.Connector, Exiftool: exiftool, Logger: a.Logger, Now: a.Now,
 	})
 	embedmeta.RegisterWorkers(q, metaSvc)
 	queue.AddWorker(q, river.Worker[connections.AbortStaleUploadsArgs](connections.NewAbortStaleUploadsWorker(conns)))
@@ -142,6 +143,7 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Catalog: a.Store,
 		Connect: conns.Connector,
 		Jobs:    q,
+		Meta:    exiftool,
 		Publish: dispatcher.Emit,
 		Logger:  a.Logger,
 		Now:     a.Now,

@@ -92,8 +92,10 @@ func scanFileFacts(row interface{ Scan(...any) error }) (FileFacts, error) {
 	if lat.Valid && lon.Valid {
 		f.GPSLat, f.GPSLon = &lat.Float64, &lon.Float64
 	}
-	r := fromMS(readAt)
-	f.ReadAt = &r
+	if readAt != 0 { // 0: a row holding only a write-back failure
+		r := fromMS(readAt)
+		f.ReadAt = &r
+	}
 	f.WrittenAt = fromNullMS(written)
 	return f, nil
 }

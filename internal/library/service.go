@@ -54,6 +54,12 @@ type Catalog interface {
 	MoveFolder(ctx context.Context, accountID, intentID, folderID int64, parentID *int64, name, storageID string, now time.Time) (catalog.Folder, error)
 	DeleteFolder(ctx context.Context, accountID, intentID, folderID int64, now time.Time) (int64, error)
 	UpdateAssetMetadata(ctx context.Context, accountID, assetID int64, m catalog.MetadataUpdate, now time.Time) (catalog.Asset, error)
+
+	// Metadata write-back (SPEC §4.1).
+	WriteMetadataToFiles(ctx context.Context, accountID int64) (bool, error)
+	CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m catalog.MetadataUpdate, w catalog.WrittenFile, now time.Time) (catalog.Asset, error)
+	SetMetadataWriteError(ctx context.Context, accountID, assetID int64, reason string, now time.Time) error
+	ListFolderAssetsByName(ctx context.Context, accountID int64, folderID *int64, names []string, prefix string) ([]catalog.Asset, error)
 	ListAssets(ctx context.Context, q catalog.AssetQuery) ([]catalog.Asset, string, error)
 }
 
@@ -75,6 +81,13 @@ type Config struct {
 	// Publish sends a live event (asset.*, folder.*), typically
 	// notify.Hub.Publish. Optional.
 	Publish func(ctx context.Context, ev notify.Event) error
+	// Meta writes team metadata into files when the account asks for it
+	// (write_metadata_to_files); nil: never written (the edit is kept in
+	// the catalog and the asset says why).
+	Meta MetadataWriter
+	// TempDir holds the temporary copies a write-back rewrites (default:
+	// the system's).
+	TempDir string
 	Logger  *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time

@@ -71,3 +71,16 @@ func gpsText(f catalog.FileFacts) string {
 	}
 	return fmt.Sprintf("%.5f, %.5f", *f.GPSLat, *f.GPSLon)
 }
+
+// writeAssetWithFileMeta answers one asset with its file metadata block
+// (after a PATCH it says whether the edit reached the file).
+func (s *Server) writeAssetWithFileMeta(w http.ResponseWriter, r *http.Request, a catalog.Asset) {
+	facts, err := s.store.GetFileFacts(r.Context(), a.AccountID, a.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := assetJSON(a)
+	body["file_metadata"] = fileMetaJSON(facts)
+	writeJSON(w, http.StatusOK, map[string]any{"asset": body})
+}

@@ -310,14 +310,7 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, p *principal)
 
 func (s *Server) handleGetAsset(w http.ResponseWriter, r *http.Request, p *principal) {
 	if a, ok := s.loadAsset(w, r, p); ok {
-		facts, err := s.store.GetFileFacts(r.Context(), p.Account.ID, a.ID)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		body := assetJSON(a)
-		body["file_metadata"] = fileMetaJSON(facts)
-		writeJSON(w, http.StatusOK, map[string]any{"asset": body})
+		s.writeAssetWithFileMeta(w, r, a)
 	}
 }
 
@@ -487,7 +480,7 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, withField(libraryAPIError(err), soleField(edit.Name != nil && edit.Meta == nil && !edit.Move, "name")))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+	s.writeAssetWithFileMeta(w, r, a)
 }
 
 // decodeAssetEdit reads a PATCH asset body: every field present is part
