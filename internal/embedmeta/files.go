@@ -51,6 +51,12 @@ var rawExts = map[string]bool{
 	".kdc": true, ".mef": true, ".mos": true, ".mrw": true, ".iiq": true, ".rwl": true,
 }
 
+// videoExts are video formats whose metadata goes to a sidecar: rewriting
+// a large video to change its title is slow and risky.
+var videoExts = map[string]bool{
+	".mp4": true, ".m4v": true, ".mov": true, ".avi": true, ".mkv": true, ".mts": true, ".m2ts": true, ".webm": true, ".wmv": true,
+}
+
 // embeddedExts are formats Shelf writes metadata into (embedded XMP):
 // exiftool rewrites their metadata blocks without touching image data.
 var embeddedExts = map[string]bool{
@@ -82,7 +88,7 @@ func WriteTarget(name, mime string) string {
 		return ""
 	case embeddedExts[ext]:
 		return "embedded"
-	case rawExts[ext], strings.HasPrefix(mime, "video/"):
+	case rawExts[ext], videoExts[ext], strings.HasPrefix(mime, "video/"):
 		return "sidecar"
 	}
 	return ""
