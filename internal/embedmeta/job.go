@@ -16,16 +16,19 @@ import (
 const Queue = "media"
 
 // ReadArgs asks for the file metadata of every new or changed asset of an
-// account (after a sync, a live batch or an upload).
+// account (after a sync or a live batch: RunID), or of one asset (after an
+// upload: AssetID). Each sync queues its own job, so a job already running
+// for an earlier sync never swallows a later one's.
 type ReadArgs struct {
 	AccountID int64 `json:"account_id"`
+	RunID     int64 `json:"run_id,omitempty"`
+	AssetID   int64 `json:"asset_id,omitempty"`
 }
 
 // Kind is the River job kind.
 func (ReadArgs) Kind() string { return "embedmeta.read" }
 
-// InsertOpts keeps one job per account at a time; the running one makes
-// another pass for assets that became pending while it worked.
+// InsertOpts keeps one job per sync (or asset) at a time.
 func (ReadArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       Queue,
@@ -45,6 +48,9 @@ type ReadWorker struct {
 
 // Work reads the account's pending file metadata.
 func (w *ReadWorker) Work(ctx context.Context, job *river.Job[ReadArgs]) error {
+	if job.Args.AssetID != 0 {
+		return w.service.ReadOne(ctx, job.Args.AccountID, job.Args.AssetID)
+	}
 	return w.service.ReadPending(ctx, job.Args.AccountID)
 }
 

@@ -17,6 +17,7 @@ import (
 
 // Catalog is the part of the catalog the metadata reader uses.
 type Catalog interface {
+	GetAsset(ctx context.Context, accountID, assetID int64) (catalog.Asset, error)
 	ListFileMetaPending(ctx context.Context, accountID, afterID int64, limit int) ([]catalog.Asset, error)
 	ListFolderAssetsByName(ctx context.Context, accountID int64, folderID *int64, names []string, prefix string) ([]catalog.Asset, error)
 	ApplyFileMeta(ctx context.Context, seen catalog.Asset, m catalog.FileMeta, now time.Time) (bool, error)
@@ -81,6 +82,30 @@ func (s *Service) ReadPending(ctx context.Context, accountID int64) error {
 		if err != nil || done == 0 {
 			return err
 		}
+	}
+	return nil
+}
+
+// ReadOne reads one asset's metadata unless its current version was read
+// already, and attaches the notes to the latest sync run.
+func (s *Service) ReadOne(ctx context.Context, accountID, assetID int64) error {
+	a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	conn, err := s.cfg.Connect(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("opening the storage of account %d to read file metadata failed: %w", accountID, err)
+	}
+	notes, err := s.ReadAsset(ctx, conn, a)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Catalog.AddLatestRunNotes(ctx, accountID, notes, s.cfg.Now()); err != nil {
+		s.cfg.Logger.Warn("recording metadata notes on the sync run failed", slog.Int64("account_id", accountID), slog.String("error", err.Error()))
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func (s *Service) enqueueThumb(ctx context.Context, accountID, assetID int64) {
 		s.cfg.Logger.Warn("queueing a preview failed; the asset keeps its icon until the next sync or edit",
 			slog.Int64("account_id", accountID), slog.Int64("asset_id", assetID), slog.String("error", err.Error()))
 	}
-	if err := s.cfg.Jobs.Enqueue(context.WithoutCancel(ctx), embedmeta.ReadArgs{AccountID: accountID}); err != nil {
+	if err := s.cfg.Jobs.Enqueue(context.WithoutCancel(ctx), embedmeta.ReadArgs{AccountID: accountID, AssetID: assetID}); err != nil {
 		s.cfg.Logger.Warn("queueing the reading of file metadata failed; the next sync reads it",
 			slog.Int64("account_id", accountID), slog.Int64("asset_id", assetID), slog.String("error", err.Error()))
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -156,6 +157,17 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 	if v.Title != nil {
 		t := strings.TrimSpace(*v.Title)
 		v.Title = &t
+	}
+	if v.Tags != nil {
+		// As the team typed them (the catalog keeps them lower-cased),
+		// trimmed, without blanks and repeats.
+		tags := make([]string, 0, len(*v.Tags))
+		for _, t := range *v.Tags {
+			if t = strings.TrimSpace(t); t != "" && !slices.ContainsFunc(tags, func(u string) bool { return strings.EqualFold(t, u) }) {
+				tags = append(tags, t)
+			}
+		}
+		v.Tags = &tags
 	}
 	src, ext := a.Path, path.Ext(a.Name)
 	if target == "sidecar" {

@@ -375,7 +375,7 @@ func (s *Service) followUp(ctx context.Context, run catalog.SyncRun) error {
 			if err := s.queue.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
 				errs = append(errs, fmt.Errorf("queueing previews after sync: %w", err))
 			}
-			if err := s.queue.Enqueue(ctx, embedmeta.ReadArgs{AccountID: run.AccountID}); err != nil {
+			if err := s.queue.Enqueue(ctx, embedmeta.ReadArgs{AccountID: run.AccountID, RunID: run.ID}); err != nil {
 				errs = append(errs, fmt.Errorf("queueing the reading of file metadata after sync: %w", err))
 			}
 		}
