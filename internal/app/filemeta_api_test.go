@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,6 +130,16 @@ func TestFileMetadataOnSync(t *testing.T) {
 		}
 		if source(a, "title") != "file" {
 			t.Errorf("title source = %q", source(a, "title"))
+		}
+		// The file facts are searchable (short and long words alike).
+		for _, q := range []string{"ann", "EF 50mm", "50mm ©"} {
+			var names []string
+			for _, hit := range c.Must(200, "GET", "/api/v1/assets?recursive=true&q="+url.QueryEscape(q), nil).List("assets") {
+				names = append(names, hit.(map[string]any)["name"].(string))
+			}
+			if !slices.Equal(names, []string{"lr.jpg"}) {
+				t.Errorf("search %q found %q", q, names)
+			}
 		}
 		raw := waitAsset(t, c, "IMG_1.CR2", func(a map[string]any) bool { return a["title"] == "From the sidecar" })
 		if got := tagsOf(raw); !slices.Equal(got, []string{"raw", "lightroom"}) || raw["rating"] != 2.0 {
