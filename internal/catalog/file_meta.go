@@ -231,7 +231,7 @@ func (s *Store) ApplyFileMeta(ctx context.Context, seen Asset, m FileMeta, now t
 func (s *Store) mergeFileMeta(a *Asset, prev FileFacts, m FileMeta, fileTime time.Time) []string {
 	first := prev.ReadAt == nil
 	var taken []string
-	take := func(field string, fileSays, prevSaid bool, sameAsPrev, sameAsAsset, assetEmpty bool, set func()) {
+	take := func(field string, fileSays, sameAsPrev, sameAsAsset, assetEmpty bool, set func()) {
 		switch {
 		case !first && sameAsPrev: // the file did not change this field
 			return
@@ -256,12 +256,12 @@ func (s *Store) mergeFileMeta(a *Asset, prev FileFacts, m FileMeta, fileTime tim
 		}
 		return *p
 	}
-	take(FieldTitle, m.Title != nil, prev.Title != nil, text(m.Title) == text(prev.Title), text(m.Title) == a.Title, a.Title == "",
+	take(FieldTitle, m.Title != nil, text(m.Title) == text(prev.Title), text(m.Title) == a.Title, a.Title == "",
 		func() { a.Title = text(m.Title) })
-	take(FieldDescription, m.Description != nil, prev.Description != nil, text(m.Description) == text(prev.Description),
+	take(FieldDescription, m.Description != nil, text(m.Description) == text(prev.Description),
 		text(m.Description) == a.Description, a.Description == "", func() { a.Description = text(m.Description) })
 	fileTags := normalizeTags(m.Tags)
-	take(FieldTags, m.Tags != nil, prev.Tags != nil, slices.Equal(fileTags, normalizeTags(prev.Tags)), slices.Equal(fileTags, a.Tags),
+	take(FieldTags, m.Tags != nil, slices.Equal(fileTags, normalizeTags(prev.Tags)), slices.Equal(fileTags, a.Tags),
 		len(a.Tags) == 0, func() { a.Tags = fileTags })
 	rating := func(p *int) int {
 		if p == nil {
@@ -269,7 +269,7 @@ func (s *Store) mergeFileMeta(a *Asset, prev FileFacts, m FileMeta, fileTime tim
 		}
 		return *p
 	}
-	take(FieldRating, m.Rating != nil, prev.Rating != nil, rating(m.Rating) == rating(prev.Rating), rating(m.Rating) == a.Rating, a.Rating == 0,
+	take(FieldRating, m.Rating != nil, rating(m.Rating) == rating(prev.Rating), rating(m.Rating) == a.Rating, a.Rating == 0,
 		func() { a.Rating = rating(m.Rating) })
 	return taken
 }
@@ -336,6 +336,11 @@ ORDER BY a.id LIMIT ?`, accountID, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing assets whose file metadata is to be read: %w", err)
 	}
+	return collectAssets(rows)
+}
+
+// collectAssets reads and closes rows of assetColumns.
+func collectAssets(rows *sql.Rows) ([]Asset, error) {
 	defer func() { _ = rows.Close() }()
 	var out []Asset
 	for rows.Next() {
@@ -387,14 +392,5 @@ func (s *Store) ListFolderAssetsByName(ctx context.Context, accountID int64, fol
 	if err != nil {
 		return nil, fmt.Errorf("looking for the files a sidecar belongs with: %w", err)
 	}
-	defer func() { _ = rows.Close() }()
-	var out []Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collectAssets(rows)
 }
