@@ -19,6 +19,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/apitest"
 	"github.com/shelf-dam/shelf/internal/embedmeta"
+	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 )
 
 // taggedJPEG returns a small JPEG carrying a title and a keyword.
@@ -195,5 +196,39 @@ func TestWriteMetadataToFiles(t *testing.T) {
 				t.Error("the file changed while the library was locked")
 			}
 		})
+	}
+}
+
+// TestWriteBackRefusedByDrive: a Drive file the grant may read but not
+// edit keeps the team's edit in Shelf and says why it is not in the file.
+func TestWriteBackRefusedByDrive(t *testing.T) {
+	t.Parallel()
+	if !embedmeta.FindExiftool().Available() {
+		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
+	}
+	e := start(t, "sqlite")
+	c, acct, _ := e.signup("ro@example.com", "RO")
+	folder := e.connectDrive(c, acct)
+	photo := taggedJPEG(t)
+	id := e.drive.CreateFile(folder, "shared.jpg", "image/jpeg", photo)
+	if err := e.drive.SetAccess(id, drivefake.AccessReader); err != nil {
+		t.Fatal(err)
+	}
+	e.syncNow(c, acct)
+	waitAsset(t, c, "shared.jpg", func(a map[string]any) bool { return a["title"] == "Original" })
+	c.Must(200, "PATCH", "/api/v1/account", map[string]any{"write_metadata_to_files": true})
+	aid := itoa(apitest.Num(assetNamed(t, c, "shared.jpg")["id"]))
+	a := c.Must(200, "PATCH", "/api/v1/assets/"+aid, map[string]any{"title": "Edited in Shelf"}).Obj("asset")
+	reason, _ := a["file_metadata"].(map[string]any)["write_error"].(string)
+	if a["title"] != "Edited in Shelf" || !strings.Contains(reason, "does not allow") {
+		t.Errorf("title %q, write_error %q", a["title"], reason)
+	}
+	if f, _ := e.drive.File(id); !bytes.Equal(f.Content, photo) {
+		t.Error("the read-only Drive file was changed")
+	}
+	// A later sync keeps the edit: the file did not change.
+	e.syncNow(c, acct)
+	if a := assetNamed(t, c, "shared.jpg"); a["title"] != "Edited in Shelf" {
+		t.Errorf("after a sync the title is %q", a["title"])
 	}
 }
