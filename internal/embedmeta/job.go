@@ -51,7 +51,11 @@ func (w *ReadWorker) Work(ctx context.Context, job *river.Job[ReadArgs]) error {
 	if job.Args.AssetID != 0 {
 		return w.service.ReadOne(ctx, job.Args.AccountID, job.Args.AssetID)
 	}
-	return w.service.ReadPending(ctx, job.Args.AccountID)
+	more, err := w.service.ReadPending(ctx, job.Args.AccountID)
+	if err == nil && more {
+		return river.JobSnooze(time.Second)
+	}
+	return err
 }
 
 // Timeout lets a first sync's backlog take its time; a cut-short job is

@@ -70,20 +70,24 @@ const pendingBatch = 200
 // skipped to the account's latest sync run. A storage that cannot be
 // reached ends it with an error (the job retries); bad files are noted
 // and passed.
-func (s *Service) ReadPending(ctx context.Context, accountID int64) error {
+//
+// It reports more when files kept changing through its passes and may
+// still be pending: the job then runs again shortly.
+func (s *Service) ReadPending(ctx context.Context, accountID int64) (more bool, err error) {
 	conn, err := s.cfg.Connect(ctx, accountID)
 	if err != nil {
-		return fmt.Errorf("opening the storage of account %d to read file metadata failed: %w", accountID, err)
+		return false, fmt.Errorf("opening the storage of account %d to read file metadata failed: %w", accountID, err)
 	}
 	// A file a sync changes while a pass runs may lie behind the pass;
-	// later passes pick it up.
+	// later passes pick it up. A pass that reads nothing means nothing is
+	// pending: a sync or upload after it queues its own job.
 	for range 3 {
 		done, err := s.pass(ctx, conn, accountID)
 		if err != nil || done == 0 {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // ReadOne reads one asset's metadata unless its current version was read
