@@ -143,11 +143,13 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Catalog: a.Store,
 		Connect: conns.Connector,
 		Jobs:    q,
+		TxJobs:  q,
 		Meta:    exiftool,
 		Publish: dispatcher.Emit,
 		Logger:  a.Logger,
 		Now:     a.Now,
 	})
+	library.RegisterWorkers(q, lib)
 	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
 	var liveSvc *live.Service
 	if opts.Work {

@@ -24,17 +24,20 @@ type WrittenFile struct {
 
 // CommitMetadataWrite records, in one transaction that re-checks the lock
 // and the write intent, a team edit whose fields were written into the
-// storage: the edit itself, the written file's new fingerprint (so the
-// next sync sees no difference) and the file's metadata as now written
-// (so the next read of it changes nothing).
-func (s *Store) CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m MetadataUpdate, w WrittenFile, now time.Time) (Asset, error) {
+// storage: the edit itself (edit false: m holds the asset's current values,
+// written as they are, and nothing is edited), the written file's new
+// fingerprint (so the next sync sees no difference) and the file's
+// metadata as now written (so the next read of it changes nothing).
+func (s *Store) CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m MetadataUpdate, edit bool, w WrittenFile, now time.Time) (Asset, error) {
 	if m.Rating != nil && (*m.Rating < 0 || *m.Rating > 5) {
 		return Asset{}, fmt.Errorf("rating %d is out of range; give 0 to 5", *m.Rating)
 	}
 	var out Asset
 	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
-		if _, err := s.updateMetadata(ctx, tx, accountID, assetID, m, now); err != nil {
-			return err
+		if edit {
+			if _, err := s.updateMetadata(ctx, tx, accountID, assetID, m, now); err != nil {
+				return err
+			}
 		}
 		if w.Sidecar {
 			sc, err := s.putUploaded(ctx, tx, accountID, Asset{FolderID: w.FolderID, StorageID: w.StorageID, Name: w.Name,

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
@@ -57,9 +58,12 @@ type Catalog interface {
 
 	// Metadata write-back (SPEC §4.1).
 	WriteMetadataToFiles(ctx context.Context, accountID int64) (bool, error)
-	CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m catalog.MetadataUpdate, w catalog.WrittenFile, now time.Time) (catalog.Asset, error)
+	CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m catalog.MetadataUpdate, edit bool, w catalog.WrittenFile, now time.Time) (catalog.Asset, error)
 	SetMetadataWriteError(ctx context.Context, accountID, assetID int64, reason string, now time.Time) error
 	ListFolderAssetsByName(ctx context.Context, accountID int64, folderID *int64, names []string, prefix string) ([]catalog.Asset, error)
+	CreateMetadataWrite(ctx context.Context, accountID int64, userID *int64, assetIDs []int64, now time.Time,
+		enqueue func(ctx context.Context, t *catalog.QueueTx, w catalog.MetadataWrite) error) (catalog.MetadataWrite, error)
+	WriteCatalog
 	ListAssets(ctx context.Context, q catalog.AssetQuery) ([]catalog.Asset, string, error)
 }
 
@@ -71,6 +75,11 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, args river.JobArgs) error
 }
 
+// TxEnqueuer inserts a job inside a catalog transaction (*queue.Queue).
+type TxEnqueuer interface {
+	InsertTx(ctx context.Context, t *catalog.QueueTx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
 // Config holds a Service's dependencies. Catalog and Connect are required.
 type Config struct {
 	Catalog Catalog
@@ -78,6 +87,9 @@ type Config struct {
 	// Jobs queues the (re)making of an asset's preview (media.ThumbArgs);
 	// the job queue (internal/queue) in production. Optional.
 	Jobs Enqueuer
+	// TxJobs inserts a job inside a catalog transaction (the job queue):
+	// background write-backs. Optional; without it they are refused.
+	TxJobs TxEnqueuer
 	// Publish sends a live event (asset.*, folder.*), typically
 	// notify.Hub.Publish. Optional.
 	Publish func(ctx context.Context, ev notify.Event) error

@@ -42,6 +42,55 @@ func writesFileMeta(m catalog.MetadataUpdate) bool {
 // recorded on the asset (shown on its page); a sync holding the lock
 // refuses the whole edit (423).
 func (s *Service) updateMetaWritingBack(ctx context.Context, accountID, userID int64, a catalog.Asset, patch catalog.MetadataUpdate) (catalog.Asset, error) {
+	out, err := s.writeBack(ctx, accountID, userID, a, patch, true)
+	if refused(err) {
+		return catalog.Asset{}, err // the edit as a whole is refused
+	}
+	if err != nil {
+		return s.keepEditOnly(ctx, accountID, userID, a.ID, patch, writeFailureText(err))
+	}
+	s.publish(ctx, accountID, notify.AssetUpdated, assetPayload(out, userID, ""))
+	return out, nil
+}
+
+// refused reports a write-back error that refuses the edit as a whole (the
+// library is locked, the file is being changed, it is gone) rather than a
+// file that cannot take the metadata.
+func refused(err error) bool {
+	var le *Error
+	return errors.Is(err, ErrLocked) || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrDeferred) ||
+		errors.As(err, &le) && le.Kind == ErrInvalid
+}
+
+// WriteCurrentMetadata writes an asset's current title, description, tags
+// and rating into its file (or sidecar), as a background write-back does:
+// nothing is edited. A file that cannot take them gets the reason recorded
+// on the asset and returned; refusals of the whole write (locked, busy,
+// gone) are returned as they are.
+func (s *Service) WriteCurrentMetadata(ctx context.Context, accountID, userID, assetID int64) error {
+	a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
+	if err != nil {
+		return fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
+	}
+	tags := a.Tags
+	patch := catalog.MetadataUpdate{Title: &a.Title, Description: &a.Description, Tags: &tags, Rating: &a.Rating}
+	out, err := s.writeBack(ctx, accountID, userID, a, patch, false)
+	if err == nil {
+		s.publish(ctx, accountID, notify.AssetUpdated, assetPayload(out, userID, ""))
+		return nil
+	}
+	if !refused(err) {
+		if rerr := s.cfg.Catalog.SetMetadataWriteError(ctx, accountID, assetID, writeFailureText(err), s.cfg.Now()); rerr != nil {
+			s.cfg.Logger.Warn("recording a write-back failure failed", slog.Int64("asset_id", assetID), slog.String("error", rerr.Error()))
+		}
+	}
+	return err
+}
+
+// writeBack writes patch into the asset's file or sidecar, then commits
+// it (edit: as a team edit) with the written file's fingerprint. An error
+// either refuses the write (refused) or says why the file cannot take it.
+func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a catalog.Asset, patch catalog.MetadataUpdate, edit bool) (catalog.Asset, error) {
 	target := embedmeta.WriteTarget(a.Name, a.MIME)
 	var reason string
 	switch {
@@ -55,24 +104,8 @@ func (s *Service) updateMetaWritingBack(ctx context.Context, accountID, userID i
 		reason = fmt.Sprintf("The file is larger than %d GiB, the limit for writing metadata into it.", maxWriteBackBytes>>30)
 	}
 	if reason != "" {
-		return s.keepEditOnly(ctx, accountID, userID, a.ID, patch, reason)
+		return catalog.Asset{}, errors.New(reason)
 	}
-	out, err := s.writeBack(ctx, accountID, userID, a, patch, target)
-	var le *Error
-	switch {
-	case err == nil:
-		s.publish(ctx, accountID, notify.AssetUpdated, assetPayload(out, userID, ""))
-		return out, nil
-	case errors.Is(err, ErrLocked), errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound), errors.Is(err, ErrDeferred),
-		errors.As(err, &le) && le.Kind == ErrInvalid:
-		return catalog.Asset{}, err // the edit as a whole is refused
-	}
-	return s.keepEditOnly(ctx, accountID, userID, a.ID, patch, writeFailureText(err))
-}
-
-// writeBack writes the edit into the storage under a write intent and
-// commits it to the catalog with the written file's fingerprint.
-func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a catalog.Asset, patch catalog.MetadataUpdate, target string) (catalog.Asset, error) {
 	sidecarPath, sidecarAsset, err := s.sidecarFor(ctx, a, target)
 	if err != nil {
 		return catalog.Asset{}, err
@@ -93,7 +126,7 @@ func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a cata
 	if err != nil {
 		return catalog.Asset{}, err
 	}
-	out, err := s.cfg.Catalog.CommitMetadataWrite(ctx, accountID, w.intentID, a.ID, patch, written, s.cfg.Now())
+	out, err := s.cfg.Catalog.CommitMetadataWrite(ctx, accountID, w.intentID, a.ID, patch, edit, written, s.cfg.Now())
 	if err != nil {
 		return catalog.Asset{}, afterStorage(err, fmt.Sprintf("Writing metadata into %q", a.Path))
 	}

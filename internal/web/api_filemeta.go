@@ -1,8 +1,10 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -83,4 +85,63 @@ func (s *Server) writeAssetWithFileMeta(w http.ResponseWriter, r *http.Request, 
 	body := assetJSON(a)
 	body["file_metadata"] = fileMetaJSON(facts)
 	writeJSON(w, http.StatusOK, map[string]any{"asset": body})
+}
+
+// handleStartMetadataWrite queues a background write-back of assets'
+// metadata into their files: {"asset_ids":[…]} → 202 {"write"}.
+func (s *Server) handleStartMetadataWrite(w http.ResponseWriter, r *http.Request, p *principal) {
+	var body struct {
+		AssetIDs []int64 `json:"asset_ids"`
+	}
+	if err := decodeJSONStrict(r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	mw, err := s.library.StartMetadataWrite(r.Context(), p.Account.ID, p.User.ID, body.AssetIDs)
+	if err != nil {
+		s.libraryError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"write": mw})
+}
+
+// handleListMetadataWrites lists the account's latest write-backs.
+func (s *Server) handleListMetadataWrites(w http.ResponseWriter, r *http.Request, p *principal) {
+	list, err := s.store.ListMetadataWrites(r.Context(), p.Account.ID, 50)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"writes": list})
+}
+
+// handleGetMetadataWrite answers one write-back with a page of its files'
+// results: ?state=pending|written|failed&after={asset id}.
+func (s *Server) handleGetMetadataWrite(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.writeError(w, r, errNotFound("metadata write"))
+		return
+	}
+	mw, err := s.store.GetMetadataWrite(r.Context(), p.Account.ID, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		s.writeError(w, r, errNotFound("metadata write"))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	state := r.URL.Query().Get("state")
+	if state != "" && state != "pending" && state != "written" && state != "failed" {
+		s.writeError(w, r, errBadRequest("invalid_field", "state is one of pending, written, failed"))
+		return
+	}
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	items, err := s.store.ListMetadataWriteItems(r.Context(), p.Account.ID, id, state, after, 500)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"write": mw, "items": items})
 }

@@ -66,6 +66,8 @@ func libraryAPIError(err error) error {
 		return errorf(http.StatusNotFound, "not_found", "%s", msg)
 	case errors.Is(err, library.ErrConflict):
 		return errorf(http.StatusConflict, "conflict", "%s", msg)
+	case errors.Is(err, library.ErrWriteBackOff):
+		return errorf(http.StatusConflict, "write_back_off", "%s", msg)
 	case errors.Is(err, library.ErrInvalid):
 		return errorf(http.StatusBadRequest, "invalid_field", "%s", msg)
 	case errors.Is(err, library.ErrStorage):

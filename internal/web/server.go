@@ -196,6 +196,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("DELETE /api/v1/assets/{id}", s.authed(editorOrAdmin, s.handleDeleteAsset))
 	m.Handle("GET /api/v1/assets/{id}/download", s.authed(anyRole, s.transfer(s.handleDownload)))
 	m.Handle("GET /api/v1/assets/{id}/thumb", s.authed(anyRole, s.handleThumb))
+	m.Handle("POST /api/v1/metadata-writes", s.authed(editorOrAdmin, s.handleStartMetadataWrite))
+	m.Handle("GET /api/v1/metadata-writes", s.authed(anyRole, s.handleListMetadataWrites))
+	m.Handle("GET /api/v1/metadata-writes/{id}", s.authed(anyRole, s.handleGetMetadataWrite))
 
 	// Notifications and webhooks.
 	m.Handle("GET /api/v1/notifications", s.authed(anyRole, s.handleListNotifications))
