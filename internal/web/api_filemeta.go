@@ -145,3 +145,24 @@ func (s *Server) handleGetMetadataWrite(w http.ResponseWriter, r *http.Request, 
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"write": mw, "items": items})
 }
+
+// sourceRow is one line of the asset page's "where the team metadata
+// comes from".
+type sourceRow struct {
+	Field, Label, Source string
+	ChangedAt            time.Time
+}
+
+// sourceRows lists the team fields with a known source, in the form's
+// order.
+func sourceRows(f catalog.FileFacts) []sourceRow {
+	var out []sourceRow
+	for _, field := range []struct{ name, label string }{
+		{catalog.FieldTitle, "Title"}, {catalog.FieldDescription, "Description"}, {catalog.FieldTags, "Tags"}, {catalog.FieldRating, "Rating"},
+	} {
+		if src, ok := f.Sources[field.name]; ok {
+			out = append(out, sourceRow{Field: field.name, Label: field.label, Source: src.Source, ChangedAt: src.ChangedAt})
+		}
+	}
+	return out
+}

@@ -359,6 +359,8 @@ type assetView struct {
 	File catalog.FileFacts
 	// Location is the file's GPS position as text ("" when none).
 	Location string
+	// Sources says where each team field's value came from.
+	Sources []sourceRow
 }
 
 // handleAsset renders one asset: preview, file facts, team metadata.
@@ -384,6 +386,7 @@ func (p *pages) handleAsset(w http.ResponseWriter, r *http.Request, v *view) err
 		return err
 	}
 	av.Location = gpsText(av.File)
+	av.Sources = sourceRows(av.File)
 	for k := range a.Custom {
 		av.CustomKeys = append(av.CustomKeys, k)
 	}
