@@ -232,3 +232,40 @@ func TestWriteBackRefusedByDrive(t *testing.T) {
 		t.Errorf("after a sync the title is %q", a["title"])
 	}
 }
+
+// TestWriteBackNeverOverwritesAnOutsideChange: two edits in a row are both
+// written (Shelf knows the version it wrote), but a file changed in the
+// storage since the last sync is not overwritten: the edit is kept in
+// Shelf with the reason, the outside change stays in the file.
+func TestWriteBackNeverOverwritesAnOutsideChange(t *testing.T) {
+	t.Parallel()
+	if !embedmeta.FindExiftool().Available() {
+		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
+	}
+	e := start(t, "sqlite")
+	c, acct, _ := e.signup("outside@example.com", "Outside")
+	p := e.writeTaggedJPEG("o/pic.jpg", time.Now().Add(-time.Hour), "-XMP-dc:Title=First")
+	e.connectLocal(c, acct, "o")
+	a := waitAsset(t, c, "pic.jpg", func(a map[string]any) bool { return a["title"] == "First" })
+	id := itoa(apitest.Num(a["id"]))
+	c.Must(200, "PATCH", "/api/v1/account", map[string]any{"write_metadata_to_files": true})
+	for _, title := range []string{"Second", "Third"} {
+		r := c.Must(200, "PATCH", "/api/v1/assets/"+id, map[string]any{"title": title}).Obj("asset")
+		if werr := r["file_metadata"].(map[string]any)["write_error"]; werr != "" {
+			t.Fatalf("writing %q: %v", title, werr)
+		}
+		content, _ := os.ReadFile(p)
+		if m := readBack(t, content); m.Title == nil || *m.Title != title {
+			t.Fatalf("the file says %v after writing %q", m.Title, title)
+		}
+	}
+	e.exiftool(p, time.Now().Add(time.Minute), "-XMP-dc:Title=Changed outside")
+	r := c.Must(200, "PATCH", "/api/v1/assets/"+id, map[string]any{"title": "Fourth"}).Obj("asset")
+	if werr, _ := r["file_metadata"].(map[string]any)["write_error"].(string); !strings.Contains(werr, "changed in the storage") || r["title"] != "Fourth" {
+		t.Errorf("title %q, write_error %q", r["title"], werr)
+	}
+	content, _ := os.ReadFile(p)
+	if m := readBack(t, content); m.Title == nil || *m.Title != "Changed outside" {
+		t.Errorf("the outside change was overwritten: %v", m.Title)
+	}
+}

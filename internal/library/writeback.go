@@ -212,6 +212,21 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
 	file := tmp + "/file" + strings.ToLower(ext)
+	// Never overwrite a change made in the storage since the last sync:
+	// the file written must be the version the catalog knows.
+	known := &a
+	if target == "sidecar" {
+		known = sidecar
+	}
+	if known != nil {
+		e, err := w.conn.Stat(ctx, known.Path)
+		if err != nil {
+			return catalog.WrittenFile{}, fromStorage(err, fmt.Sprintf("Looking at %q before writing metadata into it", known.Path))
+		}
+		if factsDiffer(w.conn.Kind(), *known, e) {
+			return catalog.WrittenFile{}, fmt.Errorf("%w: %q changed in the storage since the last sync; sync, then save again", errWriteRefused, known.Path)
+		}
+	}
 	if target == "embedded" || sidecar != nil {
 		if err := download(ctx, w.conn, src, file); err != nil {
 			return catalog.WrittenFile{}, err
