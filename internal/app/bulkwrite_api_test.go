@@ -80,7 +80,7 @@ func TestBulkMetadataWrite(t *testing.T) {
 		}
 		m, _ := embedmeta.ReadEmbedded(context.Background(), embedmeta.FindExiftool(), filepath.Join(e.local, "bulk", "a.jpg"))
 		if !slices.Equal(m.Tags, []string{"bulk", "one"}) || m.Rating == nil || *m.Rating != 2 || m.Title == nil || *m.Title != "A" {
-			t.Errorf("a.jpg read back: title %v, tags %q, rating %v", m.Title, m.Tags, m.Rating)
+			t.Errorf("a.jpg read back: title %q, tags %q, rating %v", textOrNil(m.Title), m.Tags, m.Rating)
 		}
 		if d := assetNamed(t, c, "d.jpg"); d["file_metadata"].(map[string]any)["write_error"] == "" {
 			t.Error("d.jpg does not say why it was not written")

@@ -139,7 +139,7 @@ func TestWriteMetadataToFiles(t *testing.T) {
 			after := download(t, c, pid)
 			m := readBack(t, after)
 			if m.Title == nil || *m.Title != "Team title" || !slices.Equal(m.Tags, []string{"Team, one", "🐱"}) || m.Rating == nil || *m.Rating != 3 {
-				t.Errorf("exiftool reads back title %v, tags %q, rating %v", m.Title, m.Tags, m.Rating)
+				t.Errorf("exiftool reads back title %q, tags %q, rating %v", textOrNil(m.Title), m.Tags, m.Rating)
 			}
 			if a["title"] != "Team title" || !slices.Equal(tagsOf(a), []string{"team, one", "🐱"}) {
 				t.Errorf("the catalog holds title %q, tags %q", a["title"], tagsOf(a))
@@ -256,7 +256,7 @@ func TestWriteBackNeverOverwritesAnOutsideChange(t *testing.T) {
 		}
 		content, _ := os.ReadFile(p)
 		if m := readBack(t, content); m.Title == nil || *m.Title != title {
-			t.Fatalf("the file says %v after writing %q", m.Title, title)
+			t.Fatalf("the file says %q after writing %q", textOrNil(m.Title), title)
 		}
 	}
 	e.exiftool(p, time.Now().Add(time.Minute), "-XMP-dc:Title=Changed outside")
@@ -266,6 +266,13 @@ func TestWriteBackNeverOverwritesAnOutsideChange(t *testing.T) {
 	}
 	content, _ := os.ReadFile(p)
 	if m := readBack(t, content); m.Title == nil || *m.Title != "Changed outside" {
-		t.Errorf("the outside change was overwritten: %v", m.Title)
+		t.Errorf("the outside change was overwritten: %q", textOrNil(m.Title))
 	}
+}
+
+func textOrNil(p *string) string {
+	if p == nil {
+		return "<none>"
+	}
+	return *p
 }
