@@ -23,3 +23,5 @@ CREATE TABLE metadata_write_items (
     updated_at BIGINT  NOT NULL,
     PRIMARY KEY (write_id, asset_id)
 );
+-- Removing an asset removes its items (ON DELETE CASCADE looks them up here).
+CREATE INDEX metadata_write_items_asset ON metadata_write_items (asset_id);
