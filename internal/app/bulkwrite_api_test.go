@@ -43,6 +43,13 @@ func TestBulkMetadataWrite(t *testing.T) {
 		if r := c.Do("POST", "/api/v1/metadata-writes", map[string]any{"asset_ids": ids}); r.Status != 409 || r.ErrorCode() != "write_back_off" {
 			t.Fatalf("write-back while off: %d %s", r.Status, r.Raw)
 		}
+		// The setting is an admin's.
+		c.Must(201, "POST", "/api/v1/users", map[string]any{"email": "ed@example.com", "password": apitest.Password, "role": "editor"})
+		editor := apitest.New(t, e.url)
+		editor.Login("ed@example.com", apitest.Password)
+		if r := editor.Do("PATCH", "/api/v1/account", map[string]any{"write_metadata_to_files": true}); r.Status != 403 {
+			t.Errorf("an editor changed write_metadata_to_files: %d %s", r.Status, r.Raw)
+		}
 		c.Must(200, "PATCH", "/api/v1/account", map[string]any{"write_metadata_to_files": true})
 		w := c.Must(202, "POST", "/api/v1/metadata-writes", map[string]any{"asset_ids": ids}).Obj("write")
 		if w["total"] != 4.0 {
