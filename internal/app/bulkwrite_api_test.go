@@ -19,9 +19,7 @@ import (
 // assets are left out.
 func TestBulkMetadataWrite(t *testing.T) {
 	t.Parallel()
-	if !embedmeta.FindExiftool().Available() {
-		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
-	}
+	needExiftool(t)
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		e := start(t, dialect)
 		c, acct, _ := e.signup("bulk@example.com", "Bulk")

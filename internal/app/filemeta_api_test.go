@@ -101,9 +101,7 @@ func source(a map[string]any, field string) string {
 // metadata changes after it, and the newer of the two wins.
 func TestFileMetadataOnSync(t *testing.T) {
 	t.Parallel()
-	if !embedmeta.FindExiftool().Available() {
-		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
-	}
+	needExiftool(t)
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		e := start(t, dialect)
 		c, acct, _ := e.signup("meta@example.com", "Meta")
@@ -218,3 +216,11 @@ const lightroomSidecarForTest = `<x:xmpmeta xmlns:x="adobe:ns:meta/">
  </rdf:RDF>
 </x:xmpmeta>
 `
+
+// needExiftool skips a test that needs exiftool where it is absent.
+func needExiftool(t *testing.T) {
+	t.Helper()
+	if !embedmeta.FindExiftool().Available() {
+		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
+	}
+}

@@ -103,9 +103,7 @@ func writeBackTargets() []uploadTarget {
 // when the file cannot be written; the next sync sees no difference.
 func TestWriteMetadataToFiles(t *testing.T) {
 	t.Parallel()
-	if !embedmeta.FindExiftool().Available() {
-		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
-	}
+	needExiftool(t)
 	for _, target := range writeBackTargets() {
 		t.Run(target.name, func(t *testing.T) {
 			t.Parallel()
@@ -203,9 +201,7 @@ func TestWriteMetadataToFiles(t *testing.T) {
 // edit keeps the team's edit in Shelf and says why it is not in the file.
 func TestWriteBackRefusedByDrive(t *testing.T) {
 	t.Parallel()
-	if !embedmeta.FindExiftool().Available() {
-		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
-	}
+	needExiftool(t)
 	e := start(t, "sqlite")
 	c, acct, _ := e.signup("ro@example.com", "RO")
 	folder := e.connectDrive(c, acct)
@@ -239,9 +235,7 @@ func TestWriteBackRefusedByDrive(t *testing.T) {
 // Shelf with the reason, the outside change stays in the file.
 func TestWriteBackNeverOverwritesAnOutsideChange(t *testing.T) {
 	t.Parallel()
-	if !embedmeta.FindExiftool().Available() {
-		t.Skip("exiftool is not installed: apt-get install libimage-exiftool-perl (scripts/test-all installs it)")
-	}
+	needExiftool(t)
 	e := start(t, "sqlite")
 	c, acct, _ := e.signup("outside@example.com", "Outside")
 	p := e.writeTaggedJPEG("o/pic.jpg", time.Now().Add(-time.Hour), "-XMP-dc:Title=First")
