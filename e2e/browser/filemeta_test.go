@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestAssetPageFileMetadata: at desktop and phone width, the asset page of
@@ -78,5 +80,32 @@ func TestAssetPageFileMetadata(t *testing.T) {
 			t.Errorf("%s: tags field %q", width, got)
 		}
 		b.checkPage(ctx, "asset-file-metadata-"+width)
+	}
+
+	// Settings → Storage: the admin turns writing into the files on and
+	// off; the box says so and the account keeps it.
+	for _, width := range []string{"desktop", "phone"} {
+		if width == "desktop" {
+			b.desktop(ctx)
+		} else {
+			b.phone(ctx)
+		}
+		b.open(ctx, s.URL, "/settings/storage")
+		b.waitFor(ctx, "the write-back setting", `!!document.getElementById('write-metadata')`)
+		was := eval[bool](b, ctx, `document.getElementById('write-metadata').checked`)
+		b.do(ctx, "switching the write-back setting", chromedp.Click(chromedp.ID("write-metadata")))
+		want := "On:"
+		if was {
+			want = "Off:"
+		}
+		b.waitFor(ctx, "the saved setting", fmt.Sprintf(`document.getElementById('write-metadata-status').textContent.startsWith(%q)`, want))
+		if _, res := apiJSON(b, ctx, "GET", "/account", nil); res["account"].(map[string]any)["write_metadata_to_files"] != !was {
+			t.Errorf("%s: the account says %v after switching from %v", width, res["account"], was)
+		}
+		b.checkPage(ctx, "storage-write-metadata-"+width)
+		b.open(ctx, s.URL, "/settings/storage")
+		if got := eval[bool](b, ctx, `document.getElementById('write-metadata').checked`); got != !was {
+			t.Errorf("%s: after a reload the box is %v", width, got)
+		}
 	}
 }

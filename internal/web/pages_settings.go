@@ -24,6 +24,8 @@ type storageView struct {
 	// Live is the live sync section; nil when the plan does not sync the
 	// storage live.
 	Live *liveSetup
+	// WriteMetadata is the account setting write_metadata_to_files.
+	WriteMetadata bool
 }
 
 // Str returns a non-secret setting as text for a form field.
@@ -63,6 +65,10 @@ func (p *pages) handleStorage(w http.ResponseWriter, r *http.Request, v *view) e
 		OAuthEnabled:  p.s.cfg.GoogleClientID != "",
 		DriveAuthored: r.URL.Query().Get("drive") == "authorized",
 		Config:        map[string]any{},
+	}
+	var err error
+	if sv.WriteMetadata, err = p.s.store.WriteMetadataToFiles(r.Context(), v.Account.ID); err != nil {
+		return err
 	}
 	conn, err := p.s.store.GetConnection(r.Context(), v.Account.ID)
 	switch {
