@@ -172,6 +172,10 @@ func TestFileMetadataOnSync(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 
+		if page := string(c.Must(200, "GET", "/settings/sync", nil).Raw); !strings.Contains(page, "orphan XMP sidecar") {
+			t.Error("the Sync page does not show the orphan sidecar")
+		}
+
 		// A team edit; the file then changes only its rating: the edit stays.
 		id := itoa(apitest.Num(a["id"]))
 		c.Must(200, "PATCH", "/api/v1/assets/"+id, map[string]any{"title": "Team title"})

@@ -131,6 +131,9 @@ type syncView struct {
 	PreviewsPending int64
 	// Live says how changes arrive when the plan syncs live; nil when not.
 	Live *liveView
+	// Notes are what the latest run (and the reading of file metadata
+	// after it) skipped or noticed about single files.
+	Notes []catalog.RunNote
 }
 
 // previewsCountLimit bounds the count of previews still to make: beyond
@@ -150,6 +153,11 @@ func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) erro
 		return err
 	}
 	sv.Runs = runs
+	if len(runs) > 0 {
+		if sv.Notes, err = p.s.store.ListRunNotes(ctx, v.Account.ID, runs[0].ID); err != nil {
+			return err
+		}
+	}
 	if sv.Running == nil {
 		sv.Held = st.Held
 	}
