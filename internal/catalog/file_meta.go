@@ -26,6 +26,10 @@ type FileMeta struct {
 	SidecarPath string
 	Reader      string // exiftool | go | "" (not read: no metadata in this kind of file)
 	Notes       string
+	// Incomplete says part of the metadata could not be read (a timeout,
+	// a malformed packet, a refused download): a field missing here keeps
+	// what the last read found, rather than counting as removed.
+	Incomplete bool
 }
 
 // FileFacts is an asset's file metadata as the asset page shows it: the
@@ -196,6 +200,9 @@ func (s *Store) ApplyFileMeta(ctx context.Context, seen Asset, m FileMeta, now t
 		if a.ModTime != nil {
 			fileTime = *a.ModTime
 		}
+		if m.Incomplete {
+			m = fillUnread(m, prev.FileMeta)
+		}
 		changed := s.mergeFileMeta(&a, prev, m, fileTime)
 		for _, field := range changed {
 			if err := s.setMetaSource(ctx, tx, a.AccountID, a.ID, field, SourceFile, fileTime); err != nil {
@@ -224,6 +231,35 @@ func (s *Store) ApplyFileMeta(ctx context.Context, seen Asset, m FileMeta, now t
 		return nil
 	})
 	return applied, err
+}
+
+// fillUnread gives the fields an incomplete read lacks the values of the
+// previous read, so that what could not be read counts as unchanged.
+func fillUnread(m, prev FileMeta) FileMeta {
+	if m.Title == nil {
+		m.Title = prev.Title
+	}
+	if m.Description == nil {
+		m.Description = prev.Description
+	}
+	if m.Tags == nil {
+		m.Tags = prev.Tags
+	}
+	if m.Rating == nil {
+		m.Rating = prev.Rating
+	}
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&m.Creator, prev.Creator}, {&m.Copyright, prev.Copyright}, {&m.Lens, prev.Lens}} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+	if m.GPSLat == nil {
+		m.GPSLat, m.GPSLon = prev.GPSLat, prev.GPSLon
+	}
+	return m
 }
 
 // mergeFileMeta applies the precedence rules of ApplyFileMeta to a and

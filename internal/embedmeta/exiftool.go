@@ -67,7 +67,7 @@ func (x Exiftool) Read(ctx context.Context, file string) (Meta, error) {
 	if m, err = x.read(ctx, file, short); err != nil {
 		return m, err
 	}
-	m.note("title and description not read: %v", errTooLarge)
+	m.skip("title and description not read: %v", errTooLarge)
 	return m, nil
 }
 
@@ -182,7 +182,7 @@ func fromTags(t map[string]json.RawMessage) Meta {
 			if f, err := strconv.ParseFloat(jsonText(v), 64); err == nil {
 				m.setRating(f)
 			} else {
-				m.note("rating %q is not a number; skipped", cut(jsonText(v), 40))
+				m.skip("rating %q is not a number; skipped", cut(jsonText(v), 40))
 			}
 			break
 		}
@@ -206,10 +206,11 @@ func fromTags(t map[string]json.RawMessage) Meta {
 	if errLat == nil && errLon == nil {
 		m.setGPS(lat, lon)
 	}
-	for _, k := range []string{"ExifTool:Warning", "ExifTool:Error"} {
-		if s := jsonText(t[k]); s != "" {
-			m.note("exiftool: %s", cut(clean(s), 200))
-		}
+	if s := jsonText(t["ExifTool:Warning"]); s != "" {
+		m.note("exiftool: %s", cut(clean(s), 200))
+	}
+	if s := jsonText(t["ExifTool:Error"]); s != "" {
+		m.skip("exiftool: %s", cut(clean(s), 200))
 	}
 	return m
 }

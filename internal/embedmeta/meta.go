@@ -41,6 +41,9 @@ type Meta struct {
 	GPSLon      *float64
 	// Notes say what was skipped or cut (bad input), for the sync run.
 	Notes []string
+	// Incomplete says part of the file's metadata could not be read: a
+	// field missing here is unknown, not removed from the file.
+	Incomplete bool
 }
 
 // Empty reports whether the file said nothing Shelf keeps.
@@ -77,6 +80,7 @@ func (m Meta) overlay(o Meta) Meta {
 		m.GPSLat, m.GPSLon = o.GPSLat, o.GPSLon
 	}
 	m.Notes = append(m.Notes, o.Notes...)
+	m.Incomplete = m.Incomplete || o.Incomplete
 	return m
 }
 
@@ -85,6 +89,13 @@ func (m *Meta) note(format string, args ...any) {
 	if len(m.Notes) < maxNotes {
 		m.Notes = append(m.Notes, fmt.Sprintf(format, args...))
 	}
+}
+
+// skip records that part of the metadata could not be read: noted, and
+// the read is incomplete.
+func (m *Meta) skip(format string, args ...any) {
+	m.note(format, args...)
+	m.Incomplete = true
 }
 
 // clean makes a text value valid UTF-8 without control characters (other
@@ -174,7 +185,7 @@ func (m *Meta) setTags(list []string) {
 func (m *Meta) setRating(v float64) {
 	switch {
 	case math.IsNaN(v) || v < -1 || v > 5:
-		m.note("rating %v is not 0 to 5; skipped", v)
+		m.skip("rating %v is not 0 to 5; skipped", v)
 		return
 	case v < 0:
 		v = 0
@@ -186,7 +197,7 @@ func (m *Meta) setRating(v float64) {
 // setGPS stores a position when both halves are valid coordinates.
 func (m *Meta) setGPS(lat, lon float64) {
 	if math.IsNaN(lat) || math.IsNaN(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
-		m.note("GPS position %v, %v is out of range; skipped", lat, lon)
+		m.skip("GPS position %v, %v is out of range; skipped", lat, lon)
 		return
 	}
 	m.GPSLat, m.GPSLon = &lat, &lon

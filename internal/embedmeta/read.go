@@ -20,20 +20,20 @@ func ReadEmbedded(ctx context.Context, tool Exiftool, file string) (Meta, string
 	if tool.Available() {
 		m, err := tool.Read(ctx, file)
 		if err != nil {
-			m.note("embedded metadata not read: %s", cut(err.Error(), 200))
+			m.skip("embedded metadata not read: %s", cut(err.Error(), 200))
 		}
 		return m, "exiftool"
 	}
 	var m Meta
 	f, err := os.Open(file)
 	if err != nil {
-		m.note("embedded metadata not read: %v", err)
+		m.skip("embedded metadata not read: %v", err)
 		return m, "go"
 	}
 	defer func() { _ = f.Close() }()
 	b, err := io.ReadAll(io.LimitReader(f, fallbackRead))
 	if err != nil {
-		m.note("embedded metadata not read: %v", err)
+		m.skip("embedded metadata not read: %v", err)
 		return m, "go"
 	}
 	packet := findPacket(b)
@@ -41,7 +41,7 @@ func ReadEmbedded(ctx context.Context, tool Exiftool, file string) (Meta, string
 	case packet == nil:
 		return m, "go"
 	case len(packet) > MaxSidecar:
-		m.note("XMP block larger than %d MiB skipped", MaxSidecar>>20)
+		m.skip("XMP block larger than %d MiB skipped", MaxSidecar>>20)
 		return m, "go"
 	}
 	m, _ = ParseXMP(bytes.NewReader(packet))
@@ -55,18 +55,19 @@ func ReadSidecar(r io.Reader) Meta {
 	var m Meta
 	switch {
 	case err != nil:
-		m.note("XMP sidecar not read: %v", err)
+		m.skip("XMP sidecar not read: %v", err)
 		return m
 	case len(b) > MaxSidecar:
-		m.note("XMP sidecar larger than %d MiB skipped", MaxSidecar>>20)
+		m.skip("XMP sidecar larger than %d MiB skipped", MaxSidecar>>20)
 		return m
 	case len(bytes.TrimSpace(b)) == 0:
-		m.note("XMP sidecar is empty")
+		m.skip("XMP sidecar is empty")
 		return m
 	}
 	m, err = ParseXMP(bytes.NewReader(b))
 	if err != nil && m.Empty() {
 		m.Notes = []string{fmt.Sprintf("XMP sidecar is not XMP (not well-formed XML: %s); skipped", cut(err.Error(), 120))}
 	}
+	m.Incomplete = m.Incomplete || err != nil
 	return m
 }

@@ -214,15 +214,16 @@ func (s *Service) readFile(ctx context.Context, conn storage.Connector, a catalo
 		return m, "", nil
 	}
 	if a.Size > s.cfg.MaxFileBytes {
-		m.note("file larger than %d MiB: its embedded metadata was not read", s.cfg.MaxFileBytes>>20)
+		m.skip("file larger than %d MiB: its embedded metadata was not read", s.cfg.MaxFileBytes>>20)
 		return m, "", nil
 	}
 	rc, err := conn.Open(ctx, a.Path)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return m, "", nil // gone: the next sync removes it
+		m.Incomplete = true // gone: the next sync removes it
+		return m, "", nil
 	case errors.Is(err, storage.ErrPermission):
-		m.note("the storage refused to let Shelf read the file: %v", err)
+		m.skip("the storage refused to let Shelf read the file: %v", err)
 		return m, "", nil
 	case err != nil:
 		return m, "", fmt.Errorf("reading %q from storage for its metadata failed: %w", a.Path, err)
@@ -254,10 +255,10 @@ func (s *Service) openSidecar(ctx context.Context, conn storage.Connector, sc ca
 	rc, err := conn.Open(ctx, sc.Path)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return Meta{}, nil
+		return Meta{Incomplete: true}, nil
 	case errors.Is(err, storage.ErrPermission):
 		var m Meta
-		m.note("the storage refused to let Shelf read the sidecar %s: %v", sc.Name, err)
+		m.skip("the storage refused to let Shelf read the sidecar %s: %v", sc.Name, err)
 		return m, nil
 	case err != nil:
 		return Meta{}, fmt.Errorf("reading the sidecar %q failed: %w", sc.Path, err)
@@ -283,6 +284,6 @@ func toCatalog(m Meta, reader, sidecarPath string) catalog.FileMeta {
 	return catalog.FileMeta{
 		Title: m.Title, Description: m.Description, Tags: m.Tags, Rating: m.Rating,
 		Creator: m.Creator, Copyright: m.Copyright, Lens: m.Lens, GPSLat: m.GPSLat, GPSLon: m.GPSLon,
-		SidecarPath: sidecarPath, Reader: reader, Notes: strings.Join(m.Notes, "; "),
+		SidecarPath: sidecarPath, Reader: reader, Notes: strings.Join(m.Notes, "; "), Incomplete: m.Incomplete,
 	}
 }

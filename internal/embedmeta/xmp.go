@@ -33,7 +33,7 @@ func ParseXMP(r io.Reader) (Meta, error) {
 	err := p.parse(xml.NewDecoder(r))
 	m := p.meta()
 	if err != nil {
-		m.note("the XMP is not well-formed XML (%s); what came before the damage was kept", cut(err.Error(), 120))
+		m.skip("the XMP is not well-formed XML (%s); what came before the damage was kept", cut(err.Error(), 120))
 	}
 	return m, err
 }
@@ -139,7 +139,7 @@ func (p *xmpParser) meta() Meta {
 		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
 			m.setRating(f)
 		} else {
-			m.note("rating %q is not a number; skipped", cut(s, 40))
+			m.skip("rating %q is not a number; skipped", cut(s, 40))
 		}
 	}
 	setFact(&m.Creator, strings.Join(p.values[nsDC+" creator"], ", "))
@@ -159,7 +159,7 @@ func (p *xmpParser) meta() Meta {
 		if errA == nil && errB == nil {
 			m.setGPS(a, b)
 		} else {
-			m.note("GPS position %q, %q is not an XMP coordinate; skipped", cut(lat, 30), cut(lon, 30))
+			m.skip("GPS position %q, %q is not an XMP coordinate; skipped", cut(lat, 30), cut(lon, 30))
 		}
 	}
 	return m
