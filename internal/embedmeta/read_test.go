@@ -155,6 +155,9 @@ func TestReadEmbeddedToolTimeout(t *testing.T) {
 	if len(m.Notes) != 1 || !strings.Contains(m.Notes[0], "took longer than") {
 		t.Errorf("notes = %q", m.Notes)
 	}
+	if !m.Incomplete {
+		t.Error("a read cut by the timeout is not marked incomplete: its missing fields would count as removed")
+	}
 }
 
 // A metadata block too large to print (50 MB of XMP in a PNG): skipped

@@ -32,6 +32,9 @@ const lightroomSidecar = `<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP
 func TestReadSidecarLightroom(t *testing.T) {
 	t.Parallel()
 	m := ReadSidecar(strings.NewReader(lightroomSidecar))
+	if m.Incomplete {
+		t.Error("a good sidecar is marked incomplete")
+	}
 	if str(m.Title) != "Eiffel at night" || str(m.Description) != "From the Trocadéro" {
 		t.Errorf("title %q, description %q", str(m.Title), str(m.Description))
 	}
@@ -72,6 +75,9 @@ func TestReadSidecarBadInput(t *testing.T) {
 			}
 			if len(m.Notes) != 1 || !strings.Contains(m.Notes[0], c.note) {
 				t.Errorf("notes = %q, want one containing %q", m.Notes, c.note)
+			}
+			if !m.Incomplete {
+				t.Error("a bad sidecar is not marked incomplete")
 			}
 		})
 	}
