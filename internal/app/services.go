@@ -11,6 +11,7 @@ import (
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/connections"
+	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/library"
 	"github.com/shelf-dam/shelf/internal/live"
 	"github.com/shelf-dam/shelf/internal/media"
@@ -108,6 +109,11 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Now:       a.Now,
 	})
 	media.RegisterWorkers(q, mediaSvc, a.Store)
+	exiftool := embedmeta.DetectExiftool(a.Logger)
+	metaSvc := embedmeta.NewService(embedmeta.Config{
+		Catalog: a.Store, Connect: conns.Connector, Exiftool: exiftool, Logger: a.Logger, Now: a.Now,
+	})
+	embedmeta.RegisterWorkers(q, metaSvc)
 	queue.AddWorker(q, river.Worker[connections.AbortStaleUploadsArgs](connections.NewAbortStaleUploadsWorker(conns)))
 	q.AddPeriodic(connections.AbortStaleUploadsArgs{}.Kind(), connections.StaleUploadCleanupInterval,
 		func() river.JobArgs { return connections.AbortStaleUploadsArgs{} })
@@ -137,10 +143,13 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Catalog: a.Store,
 		Connect: conns.Connector,
 		Jobs:    q,
+		TxJobs:  q,
+		Meta:    exiftool,
 		Publish: dispatcher.Emit,
 		Logger:  a.Logger,
 		Now:     a.Now,
 	})
+	library.RegisterWorkers(q, lib)
 	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
 	var liveSvc *live.Service
 	if opts.Work {

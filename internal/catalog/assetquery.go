@@ -128,7 +128,9 @@ type filterPlan struct {
 
 // assetFilter builds the WHERE clause shared by ListAssets and CountAssets.
 func (s *Store) assetFilter(ctx context.Context, q AssetQuery, plan filterPlan) (string, []any, error) {
-	where := []string{"a.account_id = ?", "a.removed_at IS NULL"}
+	// XMP sidecars are not shown as assets (SPEC §4.1): their values go
+	// to the file they describe (internal/embedmeta).
+	where := []string{"a.account_id = ?", "a.removed_at IS NULL", "lower(a.name) NOT LIKE '%.xmp'"}
 	args := []any{q.AccountID}
 	switch {
 	case q.FolderID == nil && !q.Recursive:
@@ -212,7 +214,40 @@ func (s *Store) searchFilter(q string) ([]string, []any) {
 		where = append(where, "a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")
 		args = append(args, strings.Join(phrase, " AND "))
 	}
-	return where, args
+	facts, factArgs := s.factsFilter(words)
+	return []string{"((" + strings.Join(where, " AND ") + ") OR " + facts + ")"}, append(args, factArgs...)
+}
+
+// factsExpr is the searchable text of an asset's file facts (creator,
+// copyright, lens), as migration 0034 indexes it.
+const factsExpr = `lower(creator || ' ' || copyright || ' ' || lens)`
+
+// factsFilter is the condition "every word is in the asset's file
+// facts": SQLite's trigram index asset_facts_fts for words of three or
+// more characters (LIKE for shorter ones), PostgreSQL's pg_trgm index on
+// factsExpr.
+func (s *Store) factsFilter(words []string) (string, []any) {
+	var (
+		likes, phrase []string
+		args          []any
+	)
+	for _, w := range words {
+		if s.dialect == DialectSQLite && utf8.RuneCountInString(w) >= 3 {
+			phrase = append(phrase, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+			continue
+		}
+		likes = append(likes, factsExpr+` LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscape(strings.ToLower(w))+"%")
+	}
+	var conds []string
+	if len(likes) > 0 {
+		conds = append(conds, "a.id IN (SELECT asset_id FROM asset_file_meta WHERE "+strings.Join(likes, " AND ")+")")
+	}
+	if len(phrase) > 0 {
+		conds = append(conds, "a.id IN (SELECT rowid FROM asset_facts_fts WHERE asset_facts_fts MATCH ?)")
+		args = append(args, strings.Join(phrase, " AND "))
+	}
+	return "(" + strings.Join(conds, " AND ") + ")", args
 }
 
 // planFilter sizes the query's tag and subtree to pick its filterPlan.

@@ -151,45 +151,53 @@ func (s *Store) UpdateAssetMetadata(ctx context.Context, accountID, assetID int6
 		return Asset{}, fmt.Errorf("rating %d is out of range; give 0 to 5", *m.Rating)
 	}
 	var out Asset
-	err := s.libraryWrite(ctx, accountID, 0, now, func(tx *sql.Tx) error {
-		a, err := s.getAsset(ctx, tx, accountID, assetID)
-		if err != nil {
-			return err
-		}
-		if m.Title != nil {
-			a.Title = strings.TrimSpace(*m.Title)
-		}
-		if m.Description != nil {
-			a.Description = *m.Description
-		}
-		if m.Rating != nil {
-			a.Rating = *m.Rating
-		}
-		if m.Custom != nil {
-			a.Custom = m.Custom
-		}
-		if m.Tags != nil {
-			a.Tags = normalizeTags(*m.Tags)
-			if err := s.setAssetTags(ctx, tx, accountID, a.ID, a.Tags); err != nil {
-				return err
-			}
-		}
-		tags, err := encodeJSON(a.Tags)
-		if err != nil {
-			return err
-		}
-		custom, err := encodeJSON(a.Custom)
-		if err != nil {
-			return err
-		}
-		if err := s.execOne(ctx, tx, `UPDATE assets SET title = ?, description = ?, tags = ?, rating = ?, custom = ?, updated_at = ?
-WHERE id = ? AND account_id = ?`, a.Title, a.Description, tags, a.Rating, custom, ms(now), a.ID, accountID); err != nil {
-			return fmt.Errorf("saving asset metadata: %w", err)
-		}
-		out, err = s.getAsset(ctx, tx, accountID, assetID)
+	err := s.libraryWrite(ctx, accountID, 0, now, func(tx *sql.Tx) (err error) {
+		out, err = s.updateMetadata(ctx, tx, accountID, assetID, m, now)
 		return err
 	})
 	return out, err
+}
+
+// updateMetadata is UpdateAssetMetadata inside the write's transaction.
+func (s *Store) updateMetadata(ctx context.Context, tx *sql.Tx, accountID, assetID int64, m MetadataUpdate, now time.Time) (Asset, error) {
+	a, err := s.getAsset(ctx, tx, accountID, assetID)
+	if err != nil {
+		return Asset{}, err
+	}
+	if m.Title != nil {
+		a.Title = strings.TrimSpace(*m.Title)
+	}
+	if m.Description != nil {
+		a.Description = *m.Description
+	}
+	if m.Rating != nil {
+		a.Rating = *m.Rating
+	}
+	if m.Custom != nil {
+		a.Custom = m.Custom
+	}
+	if m.Tags != nil {
+		a.Tags = normalizeTags(*m.Tags)
+		if err := s.setAssetTags(ctx, tx, accountID, a.ID, a.Tags); err != nil {
+			return Asset{}, err
+		}
+	}
+	if err := s.markShelfEdits(ctx, tx, accountID, a.ID, m, now); err != nil {
+		return Asset{}, err
+	}
+	tags, err := encodeJSON(a.Tags)
+	if err != nil {
+		return Asset{}, err
+	}
+	custom, err := encodeJSON(a.Custom)
+	if err != nil {
+		return Asset{}, err
+	}
+	if err := s.execOne(ctx, tx, `UPDATE assets SET title = ?, description = ?, tags = ?, rating = ?, custom = ?, updated_at = ?
+WHERE id = ? AND account_id = ?`, a.Title, a.Description, tags, a.Rating, custom, ms(now), a.ID, accountID); err != nil {
+		return Asset{}, fmt.Errorf("saving asset metadata: %w", err)
+	}
+	return s.getAsset(ctx, tx, accountID, assetID)
 }
 
 // placePath is the path of name inside the folder (nil: the root), checking
@@ -225,50 +233,55 @@ func (s *Store) purgeTombstoneAt(ctx context.Context, tx *sql.Tx, accountID int6
 // other tombstone there is replaced. Lease and intent are re-checked.
 func (s *Store) PutUploadedAsset(ctx context.Context, accountID, intentID int64, a Asset, now time.Time) (Asset, error) {
 	var out Asset
-	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) error {
-		path, err := s.placePath(ctx, tx, accountID, a.FolderID, a.Name)
-		if err != nil {
-			return err
-		}
-		if a.StorageID == "" {
-			return fmt.Errorf("an uploaded asset needs its storage identity")
-		}
-		var (
-			id       int64
-			etag     string
-			size     int64
-			removed  sql.NullInt64
-			existing = true
-		)
-		err = s.queryRow(ctx, tx, `SELECT id, etag, size, removed_at FROM assets WHERE account_id = ? AND storage_id = ?`,
-			accountID, a.StorageID).Scan(&id, &etag, &size, &removed)
-		switch {
-		case errors.Is(mapErr(err), ErrNotFound):
-			existing = false
-		case err != nil:
-			return fmt.Errorf("looking up asset %q: %w", a.StorageID, mapErr(err))
-		case removed.Valid && (etag != a.ETag || size != a.Size):
-			if err := s.purgeTombstoneAt(ctx, tx, accountID, a.StorageID); err != nil {
-				return err
-			}
-			existing = false
-		}
-		if existing {
-			err = s.execOne(ctx, tx, `UPDATE assets SET folder_id = ?, name = ?, path = ?, size = ?, etag = ?, mod_time = ?, mime = ?, native = ?,
-    preview_state = 'pending', preview_error = '', removed_at = NULL, updated_at = ?
-WHERE id = ?`, int64PtrArg(a.FolderID), a.Name, path, a.Size, a.ETag, msPtr(a.ModTime), a.MIME, a.Native, ms(now), id)
-		} else {
-			err = s.queryRow(ctx, tx, `INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, accountID, int64PtrArg(a.FolderID), a.StorageID, a.Name, path,
-				a.Size, a.ETag, msPtr(a.ModTime), a.MIME, a.Native, ms(now), ms(now)).Scan(&id)
-		}
-		if err != nil {
-			return fmt.Errorf("saving uploaded asset %q: %w", path, mapErr(err))
-		}
-		out, err = s.getAsset(ctx, tx, accountID, id)
+	err := s.libraryWrite(ctx, accountID, intentID, now, func(tx *sql.Tx) (err error) {
+		out, err = s.putUploaded(ctx, tx, accountID, a, now)
 		return err
 	})
 	return out, err
+}
+
+// putUploaded is PutUploadedAsset inside the write's transaction.
+func (s *Store) putUploaded(ctx context.Context, tx *sql.Tx, accountID int64, a Asset, now time.Time) (Asset, error) {
+	path, err := s.placePath(ctx, tx, accountID, a.FolderID, a.Name)
+	if err != nil {
+		return Asset{}, err
+	}
+	if a.StorageID == "" {
+		return Asset{}, fmt.Errorf("an uploaded asset needs its storage identity")
+	}
+	var (
+		id       int64
+		etag     string
+		size     int64
+		removed  sql.NullInt64
+		existing = true
+	)
+	err = s.queryRow(ctx, tx, `SELECT id, etag, size, removed_at FROM assets WHERE account_id = ? AND storage_id = ?`,
+		accountID, a.StorageID).Scan(&id, &etag, &size, &removed)
+	switch {
+	case errors.Is(mapErr(err), ErrNotFound):
+		existing = false
+	case err != nil:
+		return Asset{}, fmt.Errorf("looking up asset %q: %w", a.StorageID, mapErr(err))
+	case removed.Valid && (etag != a.ETag || size != a.Size):
+		if err := s.purgeTombstoneAt(ctx, tx, accountID, a.StorageID); err != nil {
+			return Asset{}, err
+		}
+		existing = false
+	}
+	if existing {
+		err = s.execOne(ctx, tx, `UPDATE assets SET folder_id = ?, name = ?, path = ?, size = ?, etag = ?, mod_time = ?, mime = ?, native = ?,
+    preview_state = 'pending', preview_error = '', removed_at = NULL, updated_at = ?
+WHERE id = ?`, int64PtrArg(a.FolderID), a.Name, path, a.Size, a.ETag, msPtr(a.ModTime), a.MIME, a.Native, ms(now), id)
+	} else {
+		err = s.queryRow(ctx, tx, `INSERT INTO assets (account_id, folder_id, storage_id, name, path, size, etag, mod_time, mime, native, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, accountID, int64PtrArg(a.FolderID), a.StorageID, a.Name, path,
+			a.Size, a.ETag, msPtr(a.ModTime), a.MIME, a.Native, ms(now), ms(now)).Scan(&id)
+	}
+	if err != nil {
+		return Asset{}, fmt.Errorf("saving uploaded asset %q: %w", path, mapErr(err))
+	}
+	return s.getAsset(ctx, tx, accountID, id)
 }
 
 // MoveAsset renames and/or moves an asset to folderID (nil: the root) under

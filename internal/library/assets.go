@@ -115,6 +115,19 @@ func (s *Service) UpdateMeta(ctx context.Context, accountID, userID, assetID int
 	if err := checkMeta(patch); err != nil {
 		return catalog.Asset{}, err
 	}
+	if writesFileMeta(patch) {
+		on, err := s.cfg.Catalog.WriteMetadataToFiles(ctx, accountID)
+		if err != nil {
+			return catalog.Asset{}, fromCatalog(err, "The account's settings")
+		}
+		if on {
+			a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
+			if err != nil {
+				return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
+			}
+			return s.updateMetaWritingBack(ctx, accountID, userID, a, patch)
+		}
+	}
 	a, err := s.cfg.Catalog.UpdateAssetMetadata(ctx, accountID, assetID, patch, s.cfg.Now())
 	if err != nil {
 		return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/media"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -82,6 +83,10 @@ func (s *Service) enqueueThumb(ctx context.Context, accountID, assetID int64) {
 	}
 	if err := s.cfg.Jobs.Enqueue(context.WithoutCancel(ctx), media.ThumbArgs{AccountID: accountID, AssetID: assetID}); err != nil {
 		s.cfg.Logger.Warn("queueing a preview failed; the asset keeps its icon until the next sync or edit",
+			slog.Int64("account_id", accountID), slog.Int64("asset_id", assetID), slog.String("error", err.Error()))
+	}
+	if err := s.cfg.Jobs.Enqueue(context.WithoutCancel(ctx), embedmeta.ReadArgs{AccountID: accountID, AssetID: assetID}); err != nil {
+		s.cfg.Logger.Warn("queueing the reading of file metadata failed; the next sync reads it",
 			slog.Int64("account_id", accountID), slog.Int64("asset_id", assetID), slog.String("error", err.Error()))
 	}
 }

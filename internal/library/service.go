@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
@@ -54,6 +55,15 @@ type Catalog interface {
 	MoveFolder(ctx context.Context, accountID, intentID, folderID int64, parentID *int64, name, storageID string, now time.Time) (catalog.Folder, error)
 	DeleteFolder(ctx context.Context, accountID, intentID, folderID int64, now time.Time) (int64, error)
 	UpdateAssetMetadata(ctx context.Context, accountID, assetID int64, m catalog.MetadataUpdate, now time.Time) (catalog.Asset, error)
+
+	// Metadata write-back (SPEC §4.1).
+	WriteMetadataToFiles(ctx context.Context, accountID int64) (bool, error)
+	CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m catalog.MetadataUpdate, edit bool, w catalog.WrittenFile, now time.Time) (catalog.Asset, error)
+	SetMetadataWriteError(ctx context.Context, accountID, assetID int64, reason string, now time.Time) error
+	ListFolderAssetsByName(ctx context.Context, accountID int64, folderID *int64, names []string, prefix string) ([]catalog.Asset, error)
+	CreateMetadataWrite(ctx context.Context, accountID int64, userID *int64, assetIDs []int64, now time.Time,
+		enqueue func(ctx context.Context, t *catalog.QueueTx, w catalog.MetadataWrite) error) (catalog.MetadataWrite, error)
+	WriteCatalog
 	ListAssets(ctx context.Context, q catalog.AssetQuery) ([]catalog.Asset, string, error)
 }
 
@@ -65,6 +75,11 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, args river.JobArgs) error
 }
 
+// TxEnqueuer inserts a job inside a catalog transaction (*queue.Queue).
+type TxEnqueuer interface {
+	InsertTx(ctx context.Context, t *catalog.QueueTx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
 // Config holds a Service's dependencies. Catalog and Connect are required.
 type Config struct {
 	Catalog Catalog
@@ -72,9 +87,19 @@ type Config struct {
 	// Jobs queues the (re)making of an asset's preview (media.ThumbArgs);
 	// the job queue (internal/queue) in production. Optional.
 	Jobs Enqueuer
+	// TxJobs inserts a job inside a catalog transaction (the job queue):
+	// background write-backs. Optional; without it they are refused.
+	TxJobs TxEnqueuer
 	// Publish sends a live event (asset.*, folder.*), typically
 	// notify.Hub.Publish. Optional.
 	Publish func(ctx context.Context, ev notify.Event) error
+	// Meta writes team metadata into files when the account asks for it
+	// (write_metadata_to_files); nil: never written (the edit is kept in
+	// the catalog and the asset says why).
+	Meta MetadataWriter
+	// TempDir holds the temporary copies a write-back rewrites (default:
+	// the system's).
+	TempDir string
 	Logger  *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time

@@ -150,6 +150,7 @@ type options struct {
 	now       func() time.Time
 	wrap      func(storage.Connector) storage.Connector
 	intentTTL time.Duration
+	meta      library.MetadataWriter
 }
 
 func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *fixture {
@@ -198,6 +199,7 @@ func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *
 		},
 		Now:       o.now,
 		IntentTTL: o.intentTTL,
+		Meta:      o.meta,
 	})
 	return f
 }

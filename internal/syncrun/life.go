@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/storage"
 	"github.com/shelf-dam/shelf/internal/syncer"
@@ -373,6 +374,9 @@ func (s *Service) followUp(ctx context.Context, run catalog.SyncRun) error {
 		if run.Counts.Added+run.Counts.Updated+run.Counts.Moved > 0 {
 			if err := s.queue.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
 				errs = append(errs, fmt.Errorf("queueing previews after sync: %w", err))
+			}
+			if err := s.queue.Enqueue(ctx, embedmeta.ReadArgs{AccountID: run.AccountID, RunID: run.ID}); err != nil {
+				errs = append(errs, fmt.Errorf("queueing the reading of file metadata after sync: %w", err))
 			}
 		}
 		if run.Counts.Removed > 0 {

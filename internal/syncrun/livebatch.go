@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/media"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/storage"
@@ -238,6 +239,9 @@ func (s *Service) liveFollowUp(ctx context.Context, log *slog.Logger, run catalo
 	if batch.Added+batch.Updated+batch.Moved > 0 {
 		if err := s.queue.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
 			log.Warn("queueing previews after a live batch", "error", err)
+		}
+		if err := s.queue.Enqueue(ctx, embedmeta.ReadArgs{AccountID: run.AccountID, RunID: run.ID}); err != nil {
+			log.Warn("queueing the reading of file metadata after a live batch", "error", err)
 		}
 	}
 	if batch.Removed > 0 {

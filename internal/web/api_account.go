@@ -200,7 +200,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) 
 }
 
 func (s *Server) handleGetAccount(w http.ResponseWriter, r *http.Request, p *principal) {
-	writeJSON(w, http.StatusOK, map[string]any{"account": accountJSON(p.Account)})
+	acc, err := s.accountSettingsJSON(r, p.Account)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"account": acc})
 }
 
 // clientIP is the address of the client a request comes from, for the

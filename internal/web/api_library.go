@@ -66,6 +66,8 @@ func libraryAPIError(err error) error {
 		return errorf(http.StatusNotFound, "not_found", "%s", msg)
 	case errors.Is(err, library.ErrConflict):
 		return errorf(http.StatusConflict, "conflict", "%s", msg)
+	case errors.Is(err, library.ErrWriteBackOff):
+		return errorf(http.StatusConflict, "write_back_off", "%s", msg)
 	case errors.Is(err, library.ErrInvalid):
 		return errorf(http.StatusBadRequest, "invalid_field", "%s", msg)
 	case errors.Is(err, library.ErrStorage):
@@ -312,7 +314,7 @@ func (s *Server) loadAsset(w http.ResponseWriter, r *http.Request, p *principal)
 
 func (s *Server) handleGetAsset(w http.ResponseWriter, r *http.Request, p *principal) {
 	if a, ok := s.loadAsset(w, r, p); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+		s.writeAssetWithFileMeta(w, r, a)
 	}
 }
 
@@ -496,7 +498,7 @@ func (s *Server) handlePatchAsset(w http.ResponseWriter, r *http.Request, p *pri
 		s.writeError(w, r, withField(libraryAPIError(err), soleField(edit.Name != nil && edit.Meta == nil && !edit.Move, "name")))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"asset": assetJSON(a)})
+	s.writeAssetWithFileMeta(w, r, a)
 }
 
 // decodeAssetEdit reads a PATCH asset body: every field present is part

@@ -131,7 +131,12 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, p *princip
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": notify.ViewRun(run)})
+	notes, err := s.store.ListRunNotes(r.Context(), p.Account.ID, run.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run": notify.ViewRun(run), "notes": notes})
 }
 
 // handleConfirmRun lets an admin confirm the removals a run held back (the

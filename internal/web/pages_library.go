@@ -355,6 +355,12 @@ type assetView struct {
 	Asset       catalog.Asset
 	Breadcrumbs []catalog.Folder
 	CustomKeys  []string
+	// File is the file's own metadata and where the team fields came from.
+	File catalog.FileFacts
+	// Location is the file's GPS position as text ("" when none).
+	Location string
+	// Sources says where each team field's value came from.
+	Sources []sourceRow
 }
 
 // handleAsset renders one asset: preview, file facts, team metadata.
@@ -376,6 +382,11 @@ func (p *pages) handleAsset(w http.ResponseWriter, r *http.Request, v *view) err
 			return err
 		}
 	}
+	if av.File, err = p.s.store.GetFileFacts(r.Context(), v.Account.ID, a.ID); err != nil {
+		return err
+	}
+	av.Location = gpsText(av.File)
+	av.Sources = sourceRows(av.File)
 	for k := range a.Custom {
 		av.CustomKeys = append(av.CustomKeys, k)
 	}

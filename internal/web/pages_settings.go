@@ -24,6 +24,8 @@ type storageView struct {
 	// Live is the live sync section; nil when the plan does not sync the
 	// storage live.
 	Live *liveSetup
+	// WriteMetadata is the account setting write_metadata_to_files.
+	WriteMetadata bool
 }
 
 // Str returns a non-secret setting as text for a form field.
@@ -63,6 +65,10 @@ func (p *pages) handleStorage(w http.ResponseWriter, r *http.Request, v *view) e
 		OAuthEnabled:  p.s.cfg.GoogleClientID != "",
 		DriveAuthored: r.URL.Query().Get("drive") == "authorized",
 		Config:        map[string]any{},
+	}
+	var err error
+	if sv.WriteMetadata, err = p.s.store.WriteMetadataToFiles(r.Context(), v.Account.ID); err != nil {
+		return err
 	}
 	conn, err := p.s.store.GetConnection(r.Context(), v.Account.ID)
 	switch {
@@ -125,6 +131,9 @@ type syncView struct {
 	PreviewsPending int64
 	// Live says how changes arrive when the plan syncs live; nil when not.
 	Live *liveView
+	// Notes are what the latest run (and the reading of file metadata
+	// after it) skipped or noticed about single files.
+	Notes []catalog.RunNote
 }
 
 // previewsCountLimit bounds the count of previews still to make: beyond
@@ -144,6 +153,11 @@ func (p *pages) handleSync(w http.ResponseWriter, r *http.Request, v *view) erro
 		return err
 	}
 	sv.Runs = runs
+	if len(runs) > 0 {
+		if sv.Notes, err = p.s.store.ListRunNotes(ctx, v.Account.ID, runs[0].ID); err != nil {
+			return err
+		}
+	}
 	if sv.Running == nil {
 		sv.Held = st.Held
 	}

@@ -167,6 +167,7 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("PATCH /api/v1/users/{id}", s.authed(adminOnly, s.handleUpdateUser))
 	m.Handle("DELETE /api/v1/users/{id}", s.authed(adminOnly, s.handleDeleteUser))
 	m.Handle("GET /api/v1/account", s.authed(anyRole, s.handleGetAccount))
+	m.Handle("PATCH /api/v1/account", s.authed(adminOnly, s.handlePatchAccount))
 
 	// Storage and sync.
 	m.Handle("GET /api/v1/storage", s.authed(adminOnly, s.handleGetStorage))
@@ -200,6 +201,9 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("GET /api/v1/assets/{id}/download", s.authed(anyRole, s.transfer(s.handleDownload)))
 	m.Handle("GET /api/v1/assets/{id}/thumb", s.authed(anyRole, s.handleThumb))
 	m.Handle("GET /api/v1/assets/{id}/animation", s.authed(anyRole, s.transfer(s.handleAnimation)))
+	m.Handle("POST /api/v1/metadata-writes", s.authed(editorOrAdmin, s.handleStartMetadataWrite))
+	m.Handle("GET /api/v1/metadata-writes", s.authed(anyRole, s.handleListMetadataWrites))
+	m.Handle("GET /api/v1/metadata-writes/{id}", s.authed(anyRole, s.handleGetMetadataWrite))
 
 	// Notifications and webhooks.
 	m.Handle("GET /api/v1/notifications", s.authed(anyRole, s.handleListNotifications))

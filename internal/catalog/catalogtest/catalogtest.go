@@ -44,6 +44,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("OAuthStates", func(t *testing.T) { t.Parallel(); testOAuthStates(t, open) })
 	t.Run("MultipartUploads", func(t *testing.T) { t.Parallel(); testMultipartUploads(t, open) })
 	t.Run("SignInAttempts", func(t *testing.T) { t.Parallel(); testSignInAttempts(t, open) })
+	t.Run("FileMeta", func(t *testing.T) { t.Parallel(); testFileMeta(t, open) })
 }
 
 // fixture is the usual starting point: a store, a clock, and two accounts

@@ -1,0 +1,68 @@
+package embedmeta
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/shelf-dam/shelf/internal/queue"
+)
+
+// Queue is the River queue the metadata jobs run on: the preview queue
+// ("media"), since reading metadata is the same kind of background work
+// after a sync and must never delay a sync.
+const Queue = "media"
+
+// ReadArgs asks for the file metadata of every new or changed asset of an
+// account (after a sync or a live batch: RunID), or of one asset (after an
+// upload: AssetID). Each sync queues its own job, so a job already running
+// for an earlier sync never swallows a later one's.
+type ReadArgs struct {
+	AccountID int64 `json:"account_id"`
+	RunID     int64 `json:"run_id,omitempty"`
+	AssetID   int64 `json:"asset_id,omitempty"`
+}
+
+// Kind is the River job kind.
+func (ReadArgs) Kind() string { return "embedmeta.read" }
+
+// InsertOpts keeps one job per sync (or asset) at a time.
+func (ReadArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       Queue,
+		MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{
+			ByArgs:  true,
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable},
+		},
+	}
+}
+
+// ReadWorker runs ReadArgs jobs.
+type ReadWorker struct {
+	river.WorkerDefaults[ReadArgs]
+	service *Service
+}
+
+// Work reads the account's pending file metadata.
+func (w *ReadWorker) Work(ctx context.Context, job *river.Job[ReadArgs]) error {
+	if job.Args.AssetID != 0 {
+		return w.service.ReadOne(ctx, job.Args.AccountID, job.Args.AssetID)
+	}
+	more, err := w.service.ReadPending(ctx, job.Args.AccountID)
+	if err == nil && more {
+		return river.JobSnooze(time.Second)
+	}
+	return err
+}
+
+// Timeout lets a first sync's backlog take its time; a cut-short job is
+// retried and continues with what is still pending.
+func (w *ReadWorker) Timeout(*river.Job[ReadArgs]) time.Duration { return 6 * time.Hour }
+
+// RegisterWorkers adds the metadata jobs to the queue.
+func RegisterWorkers(q *queue.Queue, svc *Service) {
+	queue.AddWorker(q, river.Worker[ReadArgs](&ReadWorker{service: svc}))
+}

@@ -1,0 +1,136 @@
+package library_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/embedmeta"
+	"github.com/shelf-dam/shelf/internal/library"
+)
+
+// fakeWriter stands in for exiftool: it appends a marker to the file (or
+// writes a sidecar) so that the write shows in the storage, or fails.
+type fakeWriter struct{ fail error }
+
+func (w fakeWriter) Available() bool { return true }
+
+func (w fakeWriter) WriteEmbedded(_ context.Context, file string, v embedmeta.Values) error {
+	return w.write(file, v)
+}
+
+func (w fakeWriter) WriteSidecar(_ context.Context, file string, v embedmeta.Values) error {
+	return w.write(file, v)
+}
+
+func (w fakeWriter) write(file string, v embedmeta.Values) error {
+	if w.fail != nil {
+		return w.fail
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	title := ""
+	if v.Title != nil {
+		title = *v.Title
+	}
+	_, err = f.WriteString("|title=" + title)
+	return err
+}
+
+func withMeta(w library.MetadataWriter) func(*options) { return func(o *options) { o.meta = w } }
+
+// TestWriteBackThroughEveryConnector: an edit written into a JPEG (in
+// place) and a RAW file (a new sidecar) goes through the storage first and
+// the next sync sees no difference, on every connector; the RAW file
+// itself is untouched and the sidecar stays out of listings.
+func TestWriteBackThroughEveryConnector(t *testing.T) {
+	t.Parallel()
+	for _, be := range []backend{localBackend, s3FakeBackend, versitygwBackend, driveFakeBackend} {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, sqliteDB, be, withMeta(fakeWriter{}))
+			f.seed("shoot/", "shoot/a.jpg", "shoot/IMG_1.CR2")
+			if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			jpg := f.asset("shoot/a.jpg")
+			if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, jpg.ID, catalog.MetadataUpdate{Title: ptr("Sunset")}); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.content("shoot/a.jpg"); got != "content of shoot/a.jpg|title=Sunset" {
+				t.Errorf("a.jpg in storage: %q", got)
+			}
+			raw := f.asset("shoot/IMG_1.CR2")
+			if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, raw.ID, catalog.MetadataUpdate{Title: ptr("Raw")}); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.content("shoot/IMG_1.CR2"); got != "content of shoot/IMG_1.CR2" {
+				t.Errorf("the RAW file changed: %q", got)
+			}
+			if got := f.content("shoot/IMG_1.xmp"); got != "|title=Raw" {
+				t.Errorf("the sidecar holds %q", got)
+			}
+			// A second edit updates the sidecar Shelf wrote.
+			if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, raw.ID, catalog.MetadataUpdate{Title: ptr("Raw 2")}); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.content("shoot/IMG_1.xmp"); got != "|title=Raw|title=Raw 2" {
+				t.Errorf("the sidecar holds %q after a second edit", got)
+			}
+			for _, p := range f.catalogTree() {
+				if strings.HasSuffix(p, ".xmp") {
+					t.Errorf("the sidecar %s is listed", p)
+				}
+			}
+			f.noDiff()
+		})
+	}
+}
+
+// TestWriteBackFailuresKeepTheEdit: without exiftool, for a format Shelf
+// does not write, and when the tool fails, the edit is saved in the
+// catalog, the file is untouched and the asset says why.
+func TestWriteBackFailuresKeepTheEdit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		writer library.MetadataWriter
+		file   string
+		reason string
+	}{
+		{"no exiftool", nil, "a.jpg", "exiftool is not installed"},
+		{"unsupported format", fakeWriter{}, "notes.txt", "not into txt files"},
+		{"tool fails", fakeWriter{fail: errors.New("exiftool: Error: Not a valid JPEG")}, "a.jpg", "Not a valid JPEG"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, sqliteDB, localBackend, withMeta(tc.writer))
+			f.seed(tc.file)
+			if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			a, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, f.asset(tc.file).ID, catalog.MetadataUpdate{Title: ptr("Kept"), Tags: &[]string{"x"}})
+			if err != nil || a.Title != "Kept" || len(a.Tags) != 1 {
+				t.Fatalf("the edit was not kept: %+v %v", a, err)
+			}
+			facts, err := f.store.GetFileFacts(f.ctx, f.acct.ID, a.ID)
+			if err != nil || !strings.Contains(facts.WriteError, tc.reason) {
+				t.Errorf("write_error %q, want it to say %q (%v)", facts.WriteError, tc.reason, err)
+			}
+			if facts.ReadAt != nil {
+				t.Error("recording the failure marked the file's metadata as read")
+			}
+			if got := f.content(tc.file); got != "content of "+tc.file {
+				t.Errorf("the file changed: %q", got)
+			}
+			f.noDiff()
+		})
+	}
+}
