@@ -115,6 +115,7 @@ func (s *Service) UpdateMeta(ctx context.Context, accountID, userID, assetID int
 	if err := checkMeta(patch); err != nil {
 		return catalog.Asset{}, err
 	}
+	patch.MaxTags = maxTags
 	a, err := s.cfg.Catalog.UpdateAssetMetadata(ctx, accountID, assetID, patch, s.cfg.Now())
 	if err != nil {
 		return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
