@@ -152,6 +152,20 @@ func runConflictSuite(t *testing.T, db database, be backend) {
 		}
 	})
 
+	// Regression: a name that carries a number, stored under that very
+	// name, was reported renamed.
+	t.Run("KeepBothOwnNumberedNameIsCreated", func(t *testing.T) {
+		f := setup(t)
+		res, err := upload(f, "photo (3).jpg", "x", library.ConflictKeepBoth)
+		if err != nil || res.Outcome != library.OutcomeCreated || res.Asset.Name != "photo (3).jpg" {
+			t.Fatalf("got %q %q, %v; want created photo (3).jpg", res.Outcome, res.Asset.Name, err)
+		}
+		res, err = upload(f, "photo (3).jpg", "y", library.ConflictKeepBoth)
+		if err != nil || res.Outcome != library.OutcomeRenamed || res.Asset.Name != "photo (4).jpg" {
+			t.Fatalf("got %q %q, %v; want renamed photo (4).jpg", res.Outcome, res.Asset.Name, err)
+		}
+	})
+
 	t.Run("SkipStoresNothing", func(t *testing.T) {
 		f := setup(t)
 		existing := f.asset("photos/a.jpg")

@@ -90,6 +90,7 @@ func (s *Service) UploadAs(ctx context.Context, accountID, userID int64, folderI
 	if mode != ConflictKeepBoth {
 		return s.uploadTo(ctx, up, name)
 	}
+	given := name
 	stem, ext, n := numbered(name)
 	for range maxKeepBothTries {
 		res, err := s.uploadTo(ctx, up, name)
@@ -97,7 +98,7 @@ func (s *Service) UploadAs(ctx context.Context, accountID, userID int64, folderI
 		// number. The content has not been read yet. Any other conflict
 		// (the folder moved or claimed as a whole) is the answer.
 		if err == nil || !nameInUse(err, storage.Join(up.dir, name)) || up.started {
-			if err == nil && res.Outcome == OutcomeCreated && n > 1 {
+			if err == nil && res.Outcome == OutcomeCreated && name != given {
 				res.Outcome = OutcomeRenamed
 			}
 			return res, err
