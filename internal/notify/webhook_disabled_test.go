@@ -30,7 +30,8 @@ func TestDisabledWebhookNotifiesAdmins(t *testing.T) {
 	}
 	recv, srv := newReceiver("k", http.StatusServiceUnavailable, http.StatusServiceUnavailable)
 	defer srv.Close()
-	f.webhook(t, srv.URL+"/in", "k", "*")
+	// A URL holding a token: notices and emails name only the host.
+	f.webhook(t, srv.URL+"/in/tok-path?token=s3cret", "k", "*")
 	for range 2 {
 		if err := f.disp.Emit(ctx, notify.Event{Type: notify.AssetCreated, AccountID: f.acct.ID}); err != nil {
 			t.Fatal(err)
@@ -51,9 +52,14 @@ func TestDisabledWebhookNotifiesAdmins(t *testing.T) {
 	if len(notes) != 1 || notes[0].Kind != notify.WebhookDisabled {
 		t.Fatalf("the admin's notifications = %+v, want one %s", notes, notify.WebhookDisabled)
 	}
-	for _, want := range []string{srv.URL + "/in", "2 failed deliveries", "503", "Settings → Webhooks"} {
+	for _, want := range []string{srv.URL + " was", "2 failed deliveries", "503", "Settings → Webhooks"} {
 		if !strings.Contains(notes[0].Message, want) {
 			t.Errorf("notification %q lacks %q", notes[0].Message, want)
+		}
+	}
+	for _, secret := range []string{"tok-path", "s3cret"} {
+		if strings.Contains(notes[0].Message, secret) || strings.Contains(string(notes[0].Data), secret) {
+			t.Errorf("notification %q (data %s) shows the URL's %q", notes[0].Message, notes[0].Data, secret)
 		}
 	}
 	if n, _ := f.store.ListNotifications(ctx, f.acct.ID, editor.ID, false, 0, 10); len(n) != 0 {
@@ -64,10 +70,13 @@ func TestDisabledWebhookNotifiesAdmins(t *testing.T) {
 		if strings.Join(m.To, ",") != "ada@acme.test" {
 			t.Errorf("email to %v, want the admin only", m.To)
 		}
-		for _, want := range []string{"Subject: Shelf: a webhook was disabled", srv.URL + "/in", "https://shelf.example.test/settings/webhooks"} {
+		for _, want := range []string{"Subject: Shelf: a webhook was disabled", srv.URL + ":", "https://shelf.example.test/settings/webhooks"} {
 			if !strings.Contains(m.Data, want) {
 				t.Errorf("email lacks %q:\n%s", want, m.Data)
 			}
+		}
+		if strings.Contains(m.Data, "s3cret") || strings.Contains(m.Data, "tok-path") {
+			t.Errorf("email shows the webhook's full URL:\n%s", m.Data)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no email within 30s")
