@@ -128,6 +128,20 @@ func TestBulkActions(t *testing.T) {
 		b.do(ctx, "Esc", chromedp.KeyEvent(kb.Escape))
 		b.waitFor(ctx, "Esc clears the selection", `!document.querySelector('#items .card.selected') && document.getElementById('bulk-bar').hidden`)
 
+		// Enter on a focused file opens it in the viewer even while
+		// something is selected (before, the keyboard's click toggled it).
+		b.clickWith(ctx, card(1)+" .select-box")
+		b.do(ctx, "focusing the second file", chromedp.Focus(chromedp.CSS(card(2)+" a.thumb-link")))
+		b.do(ctx, "Enter", chromedp.KeyEvent(kb.Enter))
+		b.waitFor(ctx, "Enter opens the viewer", `document.getElementById('viewer').open`)
+		if got := selectedNames(b, ctx); !slices.Equal(got, names[:1]) {
+			t.Errorf("%s: Enter on a file changed the selection to %q", tc.width, got)
+		}
+		b.do(ctx, "closing the viewer", chromedp.KeyEvent(kb.Escape))
+		b.waitFor(ctx, "the viewer closed", `!document.getElementById('viewer').open`)
+		b.do(ctx, "clearing", chromedp.Click(chromedp.ID("bulk-clear")))
+		b.waitFor(ctx, "nothing selected", `document.getElementById('bulk-bar').hidden`)
+
 		// Move two; the second's name is taken in the destination.
 		taken := filepath.Join(s.Root, filepath.FromSlash(tc.dest), names[1])
 		if err := os.WriteFile(taken, []byte("already here"), 0o644); err != nil {

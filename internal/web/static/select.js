@@ -87,6 +87,9 @@
       return;
     }
     if (!e.target.closest('a[href^="/assets/"]')) return;
+    // A click made by the keyboard (Enter: detail 0) opens the file, even
+    // while something is selected; Space selects (below).
+    if (e.detail === 0) return;
     if (e.shiftKey) range(item);
     else if (e.ctrlKey || e.metaKey || selected.size > 0) toggle(item);
     else return;
