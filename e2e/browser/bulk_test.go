@@ -139,6 +139,25 @@ func TestBulkActions(t *testing.T) {
 		}
 		b.do(ctx, "closing the viewer", chromedp.KeyEvent(kb.Escape))
 		b.waitFor(ctx, "the viewer closed", `!document.getElementById('viewer').open`)
+		if tc.width == "phone" {
+			// Esc closes the folder drawer or the folder menu and keeps the
+			// selection; Ctrl+A in the drawer does not select the files.
+			b.do(ctx, "opening the folders", chromedp.Click(chromedp.CSS(".drawer-toggle")))
+			b.waitFor(ctx, "the drawer open", `document.querySelector('.library.drawer-open') && document.getElementById('folders-drawer').contains(document.activeElement)`)
+			b.do(ctx, "Ctrl+A in the drawer", chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+			b.do(ctx, "Esc in the drawer", chromedp.KeyEvent(kb.Escape))
+			b.waitFor(ctx, "the drawer closed", `!document.querySelector('.library.drawer-open')`)
+			if got := selectedNames(b, ctx); !slices.Equal(got, names[:1]) {
+				t.Errorf("phone: Ctrl+A and Esc in the drawer changed the selection to %q", got)
+			}
+			b.do(ctx, "opening the folder menu", chromedp.Click(chromedp.CSS(".menu-toggle")))
+			b.waitFor(ctx, "the menu open", `document.querySelector('.menu-toggle').getAttribute('aria-expanded') === 'true'`)
+			b.do(ctx, "Esc in the menu", chromedp.KeyEvent(kb.Escape))
+			b.waitFor(ctx, "the menu closed", `document.querySelector('.menu-toggle').getAttribute('aria-expanded') === 'false'`)
+			if got := selectedNames(b, ctx); !slices.Equal(got, names[:1]) {
+				t.Errorf("phone: Esc in the folder menu changed the selection to %q", got)
+			}
+		}
 		b.do(ctx, "clearing", chromedp.Click(chromedp.ID("bulk-clear")))
 		b.waitFor(ctx, "nothing selected", `document.getElementById('bulk-bar').hidden`)
 
