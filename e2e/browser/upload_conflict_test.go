@@ -131,6 +131,21 @@ func TestUploadConflictDialog(t *testing.T) {
 			t.Errorf("%s: a conflict dialog is still open", width)
 		}
 
+		// A name that carries a number: the dialog names the number the
+		// server continues with, not "(2) (2)".
+		second := "report-" + width + " (2).txt"
+		got = uploadAndWait(b, ctx, []string{write(second, "v2b")}, func() {
+			b.waitFor(ctx, "the conflict dialog", `(() => { const d = document.getElementById('conflict-dialog'); return !!d && d.open; })()`)
+			text := eval[string](b, ctx, `document.getElementById('conflict-text').textContent`)
+			if want := "“report-" + width + " (3).txt”"; !strings.Contains(text, want) {
+				t.Errorf("%s: the dialog for %s says %q; want it to name %s", width, second, text, want)
+			}
+			answerConflict(b, ctx, []string{second}, "skip", false, "")
+		})
+		if got != "Skipped 1 file." {
+			t.Errorf("%s: skip summary %q", width, got)
+		}
+
 		// Replace: the same asset, its title kept, the new content.
 		got = uploadAndWait(b, ctx, []string{write(report, "v3")}, func() {
 			answerConflict(b, ctx, []string{report}, "replace", false, "")

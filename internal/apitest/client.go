@@ -57,6 +57,12 @@ func (r Response) List(key string) []any {
 // as JSON.
 func (c *Client) Do(method, path string, body any) Response {
 	c.T.Helper()
+	return c.DoWith(method, path, body, nil)
+}
+
+// DoWith is Do with extra request headers.
+func (c *Client) DoWith(method, path string, body any, header http.Header) Response {
+	c.T.Helper()
 	var rd io.Reader
 	ctype := "application/json"
 	switch b := body.(type) {
@@ -84,6 +90,9 @@ func (c *Client) Do(method, path string, body any) Response {
 	}
 	if c.CSRF != "" {
 		req.Header.Set("X-CSRF-Token", c.CSRF)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +58,19 @@ func TestAnimationIsServedOnlyAsAnImage(t *testing.T) {
 	}
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Error("animation without nosniff")
+	}
+	// Regression: a revalidation opened the original in the storage before
+	// comparing the ETag. With the file gone from the storage, a matching
+	// If-None-Match still gets its 304: the storage is not read.
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("animation without an ETag")
+	}
+	if err := os.Remove(filepath.Join(e.local, "anim", "spin.gif")); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.DoWith("GET", "/api/v1/assets/"+itoa(ids["spin.gif"])+"/animation", nil, http.Header{"If-None-Match": {etag}}); r.Status != 304 || r.Header.Get("ETag") != etag {
+		t.Errorf("revalidation of spin.gif: %d %s (ETag %q), want 304 without reading the storage", r.Status, r.Raw, r.Header.Get("ETag"))
 	}
 	for _, name := range []string{"logo.svg", "fake.gif"} {
 		if r := c.Do("GET", "/api/v1/assets/"+itoa(ids[name])+"/animation", nil); r.Status != 404 {

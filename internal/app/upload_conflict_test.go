@@ -5,6 +5,7 @@ import (
 	"mime/multipart"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/shelf-dam/shelf/internal/apitest"
@@ -94,6 +95,10 @@ func TestUploadConflictModes(t *testing.T) {
 		}
 		if content("taken.txt") != "replaced" {
 			t.Error("skip changed the file")
+		}
+		// Regression: an all-skipped upload answered "assets": null.
+		if !strings.Contains(string(r.Raw), `"assets":[]`) {
+			t.Errorf("skip: %s; want \"assets\": [] (a list, empty)", r.Raw)
 		}
 
 		// The mode may come as a form field; each file of a batch reports.

@@ -154,7 +154,7 @@ ON CONFLICT (asset_id, field) DO UPDATE SET source = excluded.source, changed_at
 // markShelfEdits records the fields a team edit changed as edited in
 // Shelf at now (called in the edit's transaction).
 func (s *Store) markShelfEdits(ctx context.Context, q querier, accountID, assetID int64, m MetadataUpdate, now time.Time) error {
-	for field, set := range map[string]bool{FieldTitle: m.Title != nil, FieldDescription: m.Description != nil, FieldTags: m.Tags != nil, FieldRating: m.Rating != nil} {
+	for field, set := range map[string]bool{FieldTitle: m.Title != nil, FieldDescription: m.Description != nil, FieldTags: m.Tags != nil || len(m.AddTags)+len(m.RemoveTags) > 0, FieldRating: m.Rating != nil} {
 		if set {
 			if err := s.setMetaSource(ctx, q, accountID, assetID, field, SourceShelf, now); err != nil {
 				return err

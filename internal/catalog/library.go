@@ -142,6 +142,40 @@ type MetadataUpdate struct {
 	Tags        *[]string // replaced as a whole, normalised (trimmed, lower-cased, deduplicated)
 	Rating      *int      // 0 to 5
 	Custom      map[string]string
+	// AddTags and RemoveTags change the asset's tags as they are when the
+	// change is written (after Tags), so concurrent edits are not lost;
+	// normalised like Tags. Removing wins over adding the same tag.
+	AddTags    []string
+	RemoveTags []string
+	// MaxTags, when above 0, refuses (*TooManyTagsError) a change that
+	// leaves the asset with more tags.
+	MaxTags int
+}
+
+// TooManyTagsError refuses a metadata change that would leave an asset
+// with more than Max tags.
+type TooManyTagsError struct {
+	Count, Max int
+}
+
+func (e *TooManyTagsError) Error() string {
+	return fmt.Sprintf("the asset would have %d tags; the limit is %d", e.Count, e.Max)
+}
+
+// Retagged is tags with remove taken out and add put in at the end, all
+// normalised.
+func Retagged(tags, add, remove []string) []string {
+	drop := map[string]bool{}
+	for _, t := range normalizeTags(remove) {
+		drop[t] = true
+	}
+	var out []string
+	for _, t := range normalizeTags(append(append([]string{}, tags...), add...)) {
+		if !drop[t] {
+			out = append(out, t)
+		}
+	}
+	return normalizeTags(out)
 }
 
 // UpdateAssetMetadata edits an asset's team metadata. It writes nothing to
@@ -176,8 +210,14 @@ func (s *Store) updateMetadata(ctx context.Context, tx *sql.Tx, accountID, asset
 	if m.Custom != nil {
 		a.Custom = m.Custom
 	}
-	if m.Tags != nil {
-		a.Tags = normalizeTags(*m.Tags)
+	if m.Tags != nil || len(m.AddTags)+len(m.RemoveTags) > 0 {
+		if m.Tags != nil {
+			a.Tags = *m.Tags
+		}
+		a.Tags = Retagged(a.Tags, m.AddTags, m.RemoveTags)
+		if m.MaxTags > 0 && len(a.Tags) > m.MaxTags {
+			return Asset{}, &TooManyTagsError{Count: len(a.Tags), Max: m.MaxTags}
+		}
 		if err := s.setAssetTags(ctx, tx, accountID, a.ID, a.Tags); err != nil {
 			return Asset{}, err
 		}

@@ -149,10 +149,27 @@ func (s *Store) ResetWebhookFailures(ctx context.Context, accountID, webhookID i
 	return s.execOne(ctx, s.db, `UPDATE webhooks SET failure_count = 0, updated_at = ? WHERE id = ? AND account_id = ?`, ms(now), webhookID, accountID)
 }
 
-// DisableWebhook turns a webhook off with the reason shown to admins.
-func (s *Store) DisableWebhook(ctx context.Context, accountID, webhookID int64, reason string, now time.Time) error {
-	return s.execOne(ctx, s.db, `UPDATE webhooks SET enabled = FALSE, disabled_reason = ?, updated_at = ? WHERE id = ? AND account_id = ?`,
+// DisableWebhook turns an enabled webhook off with the reason shown to
+// admins. It reports whether this call disabled it: false when it was
+// already off (another delivery disabled it first), so only one caller
+// tells the admins.
+func (s *Store) DisableWebhook(ctx context.Context, accountID, webhookID int64, reason string, now time.Time) (bool, error) {
+	res, err := s.exec(ctx, s.db, `UPDATE webhooks SET enabled = FALSE, disabled_reason = ?, updated_at = ? WHERE id = ? AND account_id = ? AND enabled = TRUE`,
 		reason, ms(now), webhookID, accountID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("counting changed rows: %w", err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	if _, err := s.GetWebhook(ctx, accountID, webhookID); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 const deliveryColumns = `id, webhook_id, event, payload, attempt, status_code, error, created_at`

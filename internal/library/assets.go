@@ -115,6 +115,7 @@ func (s *Service) UpdateMeta(ctx context.Context, accountID, userID, assetID int
 	if err := checkMeta(patch); err != nil {
 		return catalog.Asset{}, err
 	}
+	patch.MaxTags = maxTags
 	if writesFileMeta(patch) {
 		on, err := s.cfg.Catalog.WriteMetadataToFiles(ctx, accountID)
 		if err != nil {
@@ -124,6 +125,20 @@ func (s *Service) UpdateMeta(ctx context.Context, accountID, userID, assetID int
 			a, err := s.cfg.Catalog.GetAsset(ctx, accountID, assetID)
 			if err != nil {
 				return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
+			}
+			if len(patch.AddTags)+len(patch.RemoveTags) > 0 {
+				// The file gets the whole list: resolve the change against
+				// the asset as read (the write intent on the file keeps
+				// other write-backs of it out meanwhile).
+				base := a.Tags
+				if patch.Tags != nil {
+					base = *patch.Tags
+				}
+				tags := catalog.Retagged(base, patch.AddTags, patch.RemoveTags)
+				patch.Tags, patch.AddTags, patch.RemoveTags = &tags, nil, nil
+				if len(tags) > maxTags {
+					return catalog.Asset{}, newError(ErrInvalid, nil, "%d tags after this change; the limit is %d.", len(tags), maxTags)
+				}
 			}
 			return s.updateMetaWritingBack(ctx, accountID, userID, a, patch)
 		}

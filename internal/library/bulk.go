@@ -3,7 +3,6 @@ package library
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
@@ -25,7 +24,7 @@ type BulkResult struct {
 }
 
 // TagChange adds and removes tags on many assets at once. Tags are
-// compared without regard to case; an asset keeps the spelling it has.
+// compared without regard to case (the catalog keeps them lower-cased).
 type TagChange struct {
 	Add    []string
 	Remove []string
@@ -43,13 +42,10 @@ func (s *Service) BulkTag(ctx context.Context, accountID, userID int64, ids []in
 			return nil, newError(ErrInvalid, nil, "The tag %.20q… is longer than %d bytes.", t, maxTagLen)
 		}
 	}
+	// The catalog applies the change to the tags as they are when it
+	// writes, so concurrent tag edits of the same assets are all kept.
 	return s.bulk(ids, func(id int64) (catalog.Asset, error) {
-		a, err := s.cfg.Catalog.GetAsset(ctx, accountID, id)
-		if err != nil {
-			return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", id))
-		}
-		tags := retag(a.Tags, add, remove)
-		return s.UpdateMeta(ctx, accountID, userID, id, catalog.MetadataUpdate{Tags: &tags})
+		return s.UpdateMeta(ctx, accountID, userID, id, catalog.MetadataUpdate{AddTags: add, RemoveTags: remove})
 	})
 }
 
@@ -145,21 +141,4 @@ func hasTag(tags []string, t string) bool {
 		}
 	}
 	return false
-}
-
-// retag is tags with remove taken out and add put in (at the end, unless
-// already there in any case).
-func retag(tags, add, remove []string) []string {
-	out := []string{}
-	for _, t := range tags {
-		if !hasTag(remove, t) {
-			out = append(out, t)
-		}
-	}
-	for _, t := range add {
-		if !hasTag(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package library_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -189,3 +190,62 @@ func TestBulkSyncStartingPartWayStopsTheRest(t *testing.T) {
 }
 
 func metaTags(tags ...string) catalog.MetadataUpdate { return catalog.MetadataUpdate{Tags: &tags} }
+
+// Regression: bulk tag read the tags outside the write and wrote the whole
+// list back, so concurrent bulk tag requests lost each other's tags.
+func TestBulkTagConcurrentRequestsLoseNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sqliteDB, localBackend)
+	f.seed(seedTree...)
+	a, b := f.asset("photos/a.jpg"), f.asset("top.txt")
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			res, err := f.svc.BulkTag(f.ctx, f.acct.ID, f.user.ID, []int64{a.ID, b.ID},
+				library.TagChange{Add: []string{fmt.Sprintf("t%02d", i)}})
+			for _, r := range res {
+				err = errors.Join(err, r.Err)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []int64{a.ID, b.ID} {
+		got, err := f.store.GetAsset(f.ctx, f.acct.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Tags) != n {
+			t.Errorf("asset %d has %d tags after %d concurrent bulk adds: %q", id, len(got.Tags), n, got.Tags)
+		}
+	}
+}
+
+// The tag limit holds for bulk adds too, counted on the asset's tags.
+func TestBulkTagKeepsTheTagLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sqliteDB, localBackend)
+	f.seed(seedTree...)
+	a := f.asset("photos/a.jpg")
+	tags := make([]string, 100)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("tag%03d", i)
+	}
+	if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, metaTags(tags...)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.BulkTag(f.ctx, f.acct.ID, f.user.ID, []int64{a.ID}, library.TagChange{Add: []string{"one-more"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, res[0].Err, library.ErrInvalid, "a 101st tag")
+	res, err = f.svc.BulkTag(f.ctx, f.acct.ID, f.user.ID, []int64{a.ID}, library.TagChange{Add: []string{"one-more"}, Remove: []string{"TAG000"}})
+	if err != nil || res[0].Err != nil || len(res[0].Asset.Tags) != 100 {
+		t.Fatalf("swapping one tag at the limit: %v %+v", err, res)
+	}
+}

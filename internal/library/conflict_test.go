@@ -3,7 +3,9 @@ package library_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/library"
@@ -117,6 +119,51 @@ func runConflictSuite(t *testing.T, db database, be backend) {
 			t.Errorf("without a conflict: %+v, %v; want created free.jpg", res, err)
 		}
 		f.noDiff()
+	})
+
+	// Regression: keep both tried 200 numbers on any conflict, also one
+	// that is not about the name (a change of the whole folder).
+	t.Run("KeepBothNumbersOnlyForTheName", func(t *testing.T) {
+		f := setup(t)
+		// Another upload claims the next name: the one after it.
+		claim, err := f.store.BeginWriteIntentOn(f.ctx, f.acct.ID, f.user.ID, "upload",
+			catalog.PathClaim{Paths: []string{"photos/a (2).jpg"}}, time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := upload(f, "a.jpg", "copy", library.ConflictKeepBoth)
+		if err != nil || res.Asset.Name != "a (3).jpg" {
+			t.Fatalf("got %q, %v; want a (3).jpg past the claimed a (2).jpg", res.Asset.Name, err)
+		}
+		if err := f.store.EndWriteIntent(f.ctx, f.acct.ID, claim); err != nil {
+			t.Fatal(err)
+		}
+		// A change of the whole folder: refused at once, not as a name.
+		claim, err = f.store.BeginWriteIntentOn(f.ctx, f.acct.ID, f.user.ID, "move_folder",
+			catalog.PathClaim{Trees: []string{"photos"}}, time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.store.EndWriteIntent(f.ctx, f.acct.ID, claim)
+		_, err = upload(f, "a.jpg", "while the folder moves", library.ConflictKeepBoth)
+		wantKind(t, err, library.ErrConflict, "keep both while the folder is claimed")
+		if library.IsNameTaken(err) || !strings.Contains(err.Error(), "in progress") {
+			t.Errorf("keep both while the folder is claimed: %v; want the claim's conflict, not a taken name", err)
+		}
+	})
+
+	// Regression: a name that carries a number, stored under that very
+	// name, was reported renamed.
+	t.Run("KeepBothOwnNumberedNameIsCreated", func(t *testing.T) {
+		f := setup(t)
+		res, err := upload(f, "photo (3).jpg", "x", library.ConflictKeepBoth)
+		if err != nil || res.Outcome != library.OutcomeCreated || res.Asset.Name != "photo (3).jpg" {
+			t.Fatalf("got %q %q, %v; want created photo (3).jpg", res.Outcome, res.Asset.Name, err)
+		}
+		res, err = upload(f, "photo (3).jpg", "y", library.ConflictKeepBoth)
+		if err != nil || res.Outcome != library.OutcomeRenamed || res.Asset.Name != "photo (4).jpg" {
+			t.Fatalf("got %q %q, %v; want renamed photo (4).jpg", res.Outcome, res.Asset.Name, err)
+		}
 	})
 
 	t.Run("SkipStoresNothing", func(t *testing.T) {

@@ -85,8 +85,11 @@ func fromCatalog(err error, what string) error {
 	var (
 		locked *catalog.LockedError
 		busy   *catalog.PathBusyError
+		many   *catalog.TooManyTagsError
 	)
 	switch {
+	case errors.As(err, &many):
+		return newError(ErrInvalid, err, "%s would have %d tags; the limit is %d. Remove some tags first; nothing was changed.", what, many.Count, many.Max)
 	case errors.As(err, &busy):
 		return newError(ErrConflict, err, "Another change of %q (%s) is in progress in this library; nothing was changed. Try again when it is done.",
 			busy.Path, opName(busy.Op))

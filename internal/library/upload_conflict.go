@@ -90,13 +90,15 @@ func (s *Service) UploadAs(ctx context.Context, accountID, userID int64, folderI
 	if mode != ConflictKeepBoth {
 		return s.uploadTo(ctx, up, name)
 	}
+	given := name
 	stem, ext, n := numbered(name)
 	for range maxKeepBothTries {
 		res, err := s.uploadTo(ctx, up, name)
 		// Taken, or being written by another upload right now: the next
-		// number. The content has not been read yet.
-		if err == nil || !errors.Is(err, ErrConflict) || up.started {
-			if err == nil && res.Outcome == OutcomeCreated && n > 1 {
+		// number. The content has not been read yet. Any other conflict
+		// (the folder moved or claimed as a whole) is the answer.
+		if err == nil || !nameInUse(err, storage.Join(up.dir, name)) || up.started {
+			if err == nil && res.Outcome == OutcomeCreated && name != given {
 				res.Outcome = OutcomeRenamed
 			}
 			return res, err
@@ -109,6 +111,19 @@ func (s *Service) UploadAs(ctx context.Context, accountID, userID int64, folderI
 	}
 	return UploadResult{}, newError(ErrConflict, ErrNameTaken, "%d files named like %q are already in %q; rename the file before uploading it.",
 		maxKeepBothTries, stem+ext, "/"+dir)
+}
+
+// nameInUse reports whether err refuses a write of p because the name is
+// taken or claimed by another change of p itself (or of what is under p):
+// the next name would do. A claim on a folder around p is not about the
+// name.
+func nameInUse(err error, p string) bool {
+	if IsNameTaken(err) {
+		return true
+	}
+	var busy *catalog.PathBusyError
+	return errors.Is(err, ErrConflict) && errors.As(err, &busy) &&
+		(busy.Path == p || strings.HasPrefix(busy.Path, p+"/"))
 }
 
 // upload is one file being uploaded.

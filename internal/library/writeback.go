@@ -31,7 +31,7 @@ const maxWriteBackBytes = 2 << 30
 // writesFileMeta reports whether an edit changes a field Shelf writes
 // into files.
 func writesFileMeta(m catalog.MetadataUpdate) bool {
-	return m.Title != nil || m.Description != nil || m.Tags != nil || m.Rating != nil
+	return m.Title != nil || m.Description != nil || m.Tags != nil || len(m.AddTags)+len(m.RemoveTags) > 0 || m.Rating != nil
 }
 
 // updateMetaWritingBack is UpdateMeta for an account with

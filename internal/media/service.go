@@ -51,6 +51,8 @@ type Service struct {
 	cfg    ServiceConfig
 	onMiss chan struct{}
 	flight singleflight.Group
+	// retried holds the assets whose old, noteless icon was retried.
+	retried onceSet
 }
 
 // NewService returns a Service; Store, Connect, Generator and Thumbs are

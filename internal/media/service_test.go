@@ -7,12 +7,14 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,5 +348,69 @@ func TestIconForAMissingToolHealsOnceInstalled(t *testing.T) {
 	}
 	if a = b.reload(t, a.ID); a.PreviewState != media.StateReady || a.PreviewError != "" {
 		t.Errorf("after: state %q, note %q; want ready", a.PreviewState, a.PreviewError)
+	}
+}
+
+// openCounter counts the files opened in a storage.
+type openCounter struct {
+	storage.Connector
+	opens atomic.Int32
+}
+
+func (c *openCounter) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	c.opens.Add(1)
+	return c.Connector.Open(ctx, p)
+}
+
+// Regression: an SVG (HEIC, PSD, RAW) recorded as a plain icon before
+// Shelf made previews of its format never got one. The next request for
+// its thumbnail makes it when the name claims a format the tools make; a
+// file whose content is not of that format is read once, and other icons
+// not at all.
+func TestOldIconOfANewlyPreviewedFormatHeals(t *testing.T) {
+	t.Parallel()
+	tools := media.DetectTools(nil)
+	if tools.RSVGConvert == "" {
+		t.Skip("rsvg-convert is not installed: scripts/test-all installs it (librsvg2-bin)")
+	}
+	ctx := context.Background()
+	b := setupService(t, filepath.Join(t.TempDir(), "shelf.db"))
+	old := func(name, content string) catalog.Asset {
+		a := b.addFile(t, name, []byte(content))
+		if ok, err := b.store.SetAssetPreview(ctx, a, catalog.PreviewUpdate{State: media.StateIcon}, time.Now()); err != nil || !ok {
+			t.Fatalf("recording the old icon: %v %v", ok, err)
+		}
+		return b.reload(t, a.ID)
+	}
+	logo := old("logo.svg", `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#c00"/></svg>`)
+	fake := old("fake.svg", "not a drawing")
+	archive := old("files.zip", "PK\x03\x04")
+	conn := &openCounter{Connector: b.conn}
+	withTools := media.NewService(media.ServiceConfig{
+		Store:     b.store,
+		Connect:   func(context.Context, int64) (storage.Connector, error) { return conn, nil },
+		Generator: media.NewGenerator(media.Config{TempDir: t.TempDir(), Tools: tools}),
+		Thumbs:    b.thumbs,
+	})
+	serve := func(a catalog.Asset) string {
+		rec := httptest.NewRecorder()
+		withTools.ServeThumb(rec, httptest.NewRequest(http.MethodGet, "/thumb", nil), a, media.SizeThumb)
+		return rec.Header().Get("Content-Type")
+	}
+	if got := serve(logo); got != "image/jpeg" {
+		t.Fatalf("the old SVG icon: served %q, want its newly made JPEG", got)
+	}
+	if a := b.reload(t, logo.ID); a.PreviewState != media.StateReady {
+		t.Errorf("the old SVG icon: state %q, want ready", a.PreviewState)
+	}
+	conn.opens.Store(0)
+	for range 3 {
+		if got := serve(b.reload(t, fake.ID)); got != "image/svg+xml" {
+			t.Fatalf("fake.svg served %q, want its icon", got)
+		}
+		serve(archive)
+	}
+	if n := conn.opens.Load(); n != 1 {
+		t.Errorf("the storage was opened %d times for 3 requests each of fake.svg and files.zip, want once", n)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 )
@@ -114,14 +116,28 @@ func (t Tools) hasPackage(pkg string) bool {
 // retryInstalledTool remakes the previews of asset a, recorded as an icon
 // because a tool was missing, once that tool is installed (the server was
 // restarted with it), and returns the asset as it is then: its thumbnail
-// appears the next time a page asks for it, without a sync.
+// appears the next time a page asks for it, without a sync. An icon
+// without a note, recorded before Shelf made previews of a still format,
+// is retried too when its name or type is of a format the installed tools
+// now make (once per version and process: content not of that format
+// stays an icon).
 func (s *Service) retryInstalledTool(ctx context.Context, a catalog.Asset) catalog.Asset {
-	if a.PreviewState != StateIcon || !strings.HasPrefix(a.PreviewError, noToolPrefix) {
+	if a.PreviewState != StateIcon || a.Native {
 		return a
 	}
-	_, rest, _ := strings.Cut(a.PreviewError, ": an admin can install ")
-	pkg, _, _ := strings.Cut(rest, noToolSuffix)
-	if !s.cfg.Generator.Tools().hasPackage(pkg) {
+	switch {
+	case strings.HasPrefix(a.PreviewError, noToolPrefix):
+		_, rest, _ := strings.Cut(a.PreviewError, ": an admin can install ")
+		pkg, _, _ := strings.Cut(rest, noToolSuffix)
+		if !s.cfg.Generator.Tools().hasPackage(pkg) {
+			return a
+		}
+	case a.PreviewError == "":
+		k := stillKindByName(a.Name, a.MIME)
+		if k == kindOther || !s.cfg.Generator.Tools().canMake(k) || !s.retried.first(retryKey(a)) {
+			return a
+		}
+	default:
 		return a
 	}
 	s.regenerate(ctx, a)
@@ -129,6 +145,51 @@ func (s *Service) retryInstalledTool(ctx context.Context, a catalog.Asset) catal
 		return fresh
 	}
 	return a
+}
+
+func retryKey(a catalog.Asset) string {
+	return fmt.Sprintf("%d/%d/%s", a.AccountID, a.ID, Version(a))
+}
+
+// stillKindByName is the still format made by tools that a file's name or
+// type claims (without reading it), or kindOther.
+func stillKindByName(name, mimeType string) kind {
+	ext, mt := extOf(name), baseMIME(mimeType)
+	switch {
+	case ext == ".heic" || ext == ".heif" || ext == ".hif" || ext == ".avif" ||
+		mt == "image/heic" || mt == "image/heif" || mt == "image/avif":
+		return kindHEIF
+	case ext == ".psd" || ext == ".psb" || mt == "image/vnd.adobe.photoshop" || mt == "image/x-photoshop":
+		return kindPSD
+	case ext == ".svg" || mt == "image/svg+xml":
+		return kindSVG
+	case rawExts[ext]:
+		return kindRAW
+	}
+	return kindOther
+}
+
+// onceSet remembers keys seen, up to a bound (then it starts afresh), so a
+// retry is made once per key in a process.
+type onceSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+const onceSetMax = 10_000
+
+// first reports whether key is new, remembering it.
+func (o *onceSet) first(key string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[key] {
+		return false
+	}
+	if o.seen == nil || len(o.seen) >= onceSetMax {
+		o.seen = map[string]bool{}
+	}
+	o.seen[key] = true
+	return true
 }
 
 // makeStill makes the previews of a still-image file of kind k read from r.

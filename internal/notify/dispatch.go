@@ -26,7 +26,7 @@ type Store interface {
 	RecordWebhookDelivery(ctx context.Context, accountID int64, d catalog.WebhookDelivery) (catalog.WebhookDelivery, error)
 	RecordWebhookFailure(ctx context.Context, accountID, webhookID int64, now time.Time) (int, error)
 	ResetWebhookFailures(ctx context.Context, accountID, webhookID int64, now time.Time) error
-	DisableWebhook(ctx context.Context, accountID, webhookID int64, reason string, now time.Time) error
+	DisableWebhook(ctx context.Context, accountID, webhookID int64, reason string, now time.Time) (bool, error)
 }
 
 var _ Store = (*catalog.Store)(nil)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
 	"github.com/shelf-dam/shelf/internal/queue"
@@ -84,6 +86,12 @@ var dialects = []dialect{
 
 func setup(t *testing.T, d dialect, cfg notify.DispatcherConfig) *fixture {
 	t.Helper()
+	return setupWorkers(t, d, cfg, 1)
+}
+
+// setupWorkers is setup with a queue running up to workers jobs at once.
+func setupWorkers(t *testing.T, d dialect, cfg notify.DispatcherConfig, workers int) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	store, err := catalog.Open(ctx, d.url(t), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -102,7 +110,8 @@ func setup(t *testing.T, d dialect, cfg notify.DispatcherConfig) *fixture {
 	cfg.Store = store
 	cfg.AllowPrivateWebhooks = true // the test receivers listen on loopback
 	cfg.OpenSecret = func(w catalog.Webhook) ([]byte, error) { return w.Secret, nil }
-	q, err := queue.New(queue.Config{Store: store, Work: true, FetchPollInterval: 200 * time.Millisecond})
+	q, err := queue.New(queue.Config{Store: store, Work: true, FetchPollInterval: 200 * time.Millisecond,
+		Queues: map[string]int{river.QueueDefault: workers}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,29 @@ func publicOnlyClient(timeout time.Duration) *http.Client {
 // cgnat is the shared address space of carrier-grade NAT (RFC 6598).
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// IPv6 prefixes that carry an IPv4 address: NAT64 (RFC 6052, the
+// well-known prefix: the IPv4 address in the last 32 bits) and 6to4 (RFC
+// 3056: in bits 16 to 47). The local-use NAT64 prefix (RFC 8215) is
+// internal by definition.
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+)
+
+// isPublic reports whether a is an address on the public internet; an
+// IPv6 address wrapping an IPv4 one (NAT64, 6to4) is judged by that.
 func isPublic(a netip.Addr) bool {
+	a = a.Unmap()
+	b := a.As16()
+	switch {
+	case nat64.Contains(a):
+		return isPublic(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+	case sixToFour.Contains(a):
+		return isPublic(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
+	case nat64Local.Contains(a):
+		return false
+	}
 	return a.IsValid() && !a.IsLoopback() && !a.IsPrivate() && !a.IsLinkLocalUnicast() && !a.IsLinkLocalMulticast() &&
 		!a.IsInterfaceLocalMulticast() && !a.IsMulticast() && !a.IsUnspecified() && !cgnat.Contains(a)
 }

@@ -24,6 +24,10 @@ func TestWebhooksRefuseInternalAddresses(t *testing.T) {
 		"127.0.0.1": false, "10.1.2.3": false, "192.168.0.1": false, "172.16.5.4": false,
 		"169.254.169.254": false, "100.64.0.1": false, "0.0.0.0": false, "::1": false, "fd00::1": false,
 		"fe80::1": false, "::ffff:127.0.0.1": false, "8.8.8.8": true, "2001:4860:4860::8888": true, "93.184.216.34": true,
+		// IPv6 wrapping IPv4 (NAT64, 6to4): judged by the IPv4 address.
+		"64:ff9b::7f00:1": false, "64:ff9b::a9fe:a9fe": false, "64:ff9b::10.0.0.1": false, "64:ff9b::808:808": true,
+		"2002:7f00:1::1": false, "2002:c0a8:101::": false, "2002:a9fe:a9fe::1": false, "2002:808:808::1": true,
+		"64:ff9b:1::808:808": false,
 	} {
 		if got := isPublic(netip.MustParseAddr(addr).Unmap()); got != public {
 			t.Errorf("isPublic(%s) = %v, want %v", addr, got, public)

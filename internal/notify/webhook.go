@@ -123,11 +123,16 @@ func (d *Dispatcher) deliver(ctx context.Context, a WebhookArgs, attempt int) er
 	}
 	if n >= d.cfg.MaxFailures {
 		reason := fmt.Sprintf("disabled after %d failed deliveries in a row (last: %s); fix the endpoint and enable the webhook again", n, postErr)
-		if err := d.cfg.Store.DisableWebhook(ctx, hook.AccountID, hook.ID, reason, now); err != nil {
+		changed, err := d.cfg.Store.DisableWebhook(ctx, hook.AccountID, hook.ID, reason, now)
+		if err != nil {
 			return fmt.Errorf("disabling webhook %d: %w", hook.ID, err)
 		}
-		d.logger.Warn("webhook disabled", "webhook_id", hook.ID, "account_id", hook.AccountID, "failures", n)
-		d.webhookDisabled(ctx, hook, reason)
+		// Concurrent failing deliveries: only the one that turned it off
+		// tells the admins.
+		if changed {
+			d.logger.Warn("webhook disabled", "webhook_id", hook.ID, "account_id", hook.AccountID, "failures", n)
+			d.webhookDisabled(ctx, hook, reason)
+		}
 		return river.JobCancel(postErr)
 	}
 	return postErr

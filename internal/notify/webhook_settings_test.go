@@ -112,7 +112,7 @@ func TestWebhookSettings(t *testing.T) {
 	}
 
 	// Enabling a webhook again clears its failures.
-	if err := store.DisableWebhook(ctx, accts[0].ID, h.ID, "too many failures", now); err != nil {
+	if _, err := store.DisableWebhook(ctx, accts[0].ID, h.ID, "too many failures", now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.RecordWebhookFailure(ctx, accts[0].ID, h.ID, now); err != nil {

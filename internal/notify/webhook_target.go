@@ -88,6 +88,8 @@ func privateTargetError(host string, a netip.Addr) error {
 // addressKind names the kind of a non-public address in plain words.
 func addressKind(a netip.Addr) string {
 	switch {
+	case nat64.Contains(a), nat64Local.Contains(a), sixToFour.Contains(a):
+		return "an IPv6 address wrapping an internal IPv4 address (NAT64 or 6to4)"
 	case a.IsLoopback():
 		return "a loopback address (this server itself)"
 	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast():

@@ -101,7 +101,7 @@ func TestWebhookToPrivateAddressRefusedWhenAdded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.DisableWebhook(ctx, acct.ID, p.ID, "failures", time.Now()); err != nil {
+	if _, err := store.DisableWebhook(ctx, acct.ID, p.ID, "failures", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	on := true

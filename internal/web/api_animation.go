@@ -23,6 +23,18 @@ func (s *Server) handleAnimation(w http.ResponseWriter, r *http.Request, p *prin
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "%s is not a GIF or WebP image of at most %d MiB with a preview; download it instead", a.Name, media.MaxAnimationBytes>>20))
 		return
 	}
+	// A revalidation is answered before the storage is read: the version
+	// names the content.
+	etag := strconv.Quote(media.Version(a) + "-original")
+	validator := func() {
+		w.Header().Set("Cache-Control", "private, no-cache")
+		w.Header().Set("ETag", etag)
+	}
+	if r.Header.Get("If-None-Match") == etag {
+		validator()
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	rc, ok := s.openOriginal(w, r, p, a)
 	if !ok {
 		return
@@ -38,12 +50,7 @@ func (s *Server) handleAnimation(w http.ResponseWriter, r *http.Request, p *prin
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "private, no-cache")
-	w.Header().Set("ETag", strconv.Quote(media.Version(a)+"-original"))
-	if match := r.Header.Get("If-None-Match"); match != "" && match == w.Header().Get("ETag") {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
+	validator()
 	if _, err := br.WriteTo(w); err != nil {
 		s.logger.WarnContext(r.Context(), "animation interrupted", "asset_id", a.ID, "err", err)
 	}

@@ -378,7 +378,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, p *princip
 		s.writeError(w, r, libraryAPIError(err))
 		return
 	}
-	var out, results []map[string]any
+	out, results := []map[string]any{}, []map[string]any{}
 	fail := func(err error) {
 		if body.failed != nil {
 			// What broke was the request body; the storage's or the

@@ -30,6 +30,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("Folders", func(t *testing.T) { t.Parallel(); testFolders(t, open) })
 	t.Run("AssetPages", func(t *testing.T) { t.Parallel(); testAssetPages(t, open) })
 	t.Run("AssetSearch", func(t *testing.T) { t.Parallel(); testAssetSearch(t, open) })
+	t.Run("TagEdits", func(t *testing.T) { t.Parallel(); testTagEdits(t, open) })
 	t.Run("SearchBacklog", func(t *testing.T) { t.Parallel(); testSearchBacklog(t, open) })
 	t.Run("SyncRuns", func(t *testing.T) { t.Parallel(); testSyncRuns(t, open) })
 	t.Run("Lease", func(t *testing.T) { t.Parallel(); testLease(t, open) })

@@ -129,10 +129,21 @@ func testWebhooks(t *testing.T, open OpenFunc) {
 	}
 	_, err = s.RecordWebhookFailure(ctx, f.accA.ID, w.ID, now)
 	must(t, err, "RecordWebhookFailure")
-	must(t, s.DisableWebhook(ctx, f.accA.ID, w.ID, "disabled after 10 failed deliveries", now), "DisableWebhook")
+	changed, err := s.DisableWebhook(ctx, f.accA.ID, w.ID, "disabled after 10 failed deliveries", now)
+	must(t, err, "DisableWebhook")
+	if !changed {
+		t.Fatal("DisableWebhook of an enabled webhook reported no change")
+	}
+	changed, err = s.DisableWebhook(ctx, f.accA.ID, w.ID, "disabled again", now)
+	must(t, err, "DisableWebhook again")
+	if changed {
+		t.Fatal("DisableWebhook of a disabled webhook reported a change")
+	}
+	_, err = s.DisableWebhook(ctx, f.accB.ID, w.ID, "across accounts", now)
+	wantErr(t, err, catalog.ErrNotFound, "DisableWebhook across accounts")
 	got, err = s.GetWebhook(ctx, f.accA.ID, w.ID)
 	must(t, err, "GetWebhook")
-	if got.Enabled || got.DisabledReason == "" || got.FailureCount != 1 {
+	if got.Enabled || got.DisabledReason != "disabled after 10 failed deliveries" || got.FailureCount != 1 {
 		t.Fatalf("after DisableWebhook: %+v", got)
 	}
 

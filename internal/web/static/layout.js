@@ -82,7 +82,9 @@
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape') return;
     const menu = document.querySelector('.menu-toggle[aria-expanded="true"]');
-    if (menu) { setOpen(menu, false); menu.focus(); return; }
+    // preventDefault tells the page's other Esc handlers (select.js clears
+    // the selection) that this Esc was used.
+    if (menu) { e.preventDefault(); setOpen(menu, false); menu.focus(); return; }
     if (document.querySelector('.library.drawer-open')) { e.preventDefault(); closeDrawer(true); }
   });
 

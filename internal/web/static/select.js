@@ -87,6 +87,9 @@
       return;
     }
     if (!e.target.closest('a[href^="/assets/"]')) return;
+    // A click made by the keyboard (Enter: detail 0) opens the file, even
+    // while something is selected; Space selects (below).
+    if (e.detail === 0) return;
     if (e.shiftKey) range(item);
     else if (e.ctrlKey || e.metaKey || selected.size > 0) toggle(item);
     else return;
@@ -122,8 +125,14 @@
     return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !(t.type === 'checkbox'));
   }
 
+  // The folder drawer or an open menu (layout.js) has the keyboard: its
+  // Esc closes it (and is marked used), Ctrl+A stays inside it.
+  function overlaid() {
+    return !!document.querySelector('.library.drawer-open, .menu-toggle[aria-expanded="true"]');
+  }
+
   document.addEventListener('keydown', (e) => {
-    if (document.querySelector('dialog[open]') || e.altKey) return;
+    if (e.defaultPrevented || overlaid() || document.querySelector('dialog[open]') || e.altKey) return;
     if (e.key === '?' && !typing(e.target)) {
       e.preventDefault();
       $('#shortcuts').showModal();

@@ -56,11 +56,21 @@
     return name.length > max ? name.slice(0, max - 1) + '…' : name;
   }
 
-  // numbered is the first name "keep both" tries: "photo.jpg" →
-  // "photo (2).jpg" (the server takes the next free number).
+  // numbered is the first name "keep both" tries, as the server numbers
+  // (library.numbered): "photo.jpg" → "photo (2).jpg", and a name that
+  // carries a number continues it: "photo (2).jpg" → "photo (3).jpg" (the
+  // server takes the next free number from there).
   function numbered(name) {
     const dot = name.lastIndexOf('.');
-    return dot > 0 ? name.slice(0, dot) + ' (2)' + name.slice(dot) : name + ' (2)';
+    let stem = dot > 0 ? name.slice(0, dot) : name;
+    const ext = dot > 0 ? name.slice(dot) : '';
+    let n = 2;
+    const m = /^(.*) \(([0-9]{1,6})\)$/.exec(stem);
+    if (m && m[1] !== '' && Number(m[2]) >= 2) {
+      stem = m[1];
+      n = Number(m[2]) + 1;
+    }
+    return stem + ' (' + n + ')' + ext;
   }
 
   // taken asks the library whether folder (null: the top level) holds a
