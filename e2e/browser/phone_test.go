@@ -96,6 +96,12 @@ func TestPhoneFolderShowsTwoRowsAndDrawer(t *testing.T) {
 	b.waitFor(ctx, "the drawer to close on Esc", drawerClosed+` && document.activeElement === document.querySelector('.drawer-toggle')`)
 	b.do(ctx, "opening the folders again", chromedp.Click(chromedp.CSS(".drawer-toggle")))
 	b.waitFor(ctx, "the drawer to open", shown("#tree"))
+	// A refresh of the library (after a change, a live event) replaces
+	// the whole library element: the open drawer stays open.
+	eval[bool](b, ctx, `window.shelf.refreshView().then(() => true)`)
+	if !eval[bool](b, ctx, `!!document.querySelector('.library.drawer-open') && `+shown("#tree")+` && !document.querySelector('.drawer-backdrop').hidden`) {
+		t.Error("a refresh of the library closed the open drawer")
+	}
 	b.do(ctx, "tapping the backdrop", chromedp.MouseClickXY(375, 500))
 	b.waitFor(ctx, "the drawer to close on the backdrop", drawerClosed)
 
@@ -110,6 +116,10 @@ func TestPhoneFolderShowsTwoRowsAndDrawer(t *testing.T) {
 	// The folder actions in a menu: Esc closes it; a choice runs.
 	b.do(ctx, "opening the folder menu", chromedp.Click(chromedp.CSS(".menu-toggle")))
 	b.waitFor(ctx, "the folder menu", shown("#new-folder")+` && `+shown("#rename-folder")+` && `+shown("#delete-folder"))
+	eval[bool](b, ctx, `window.shelf.refreshView().then(() => true)`)
+	if !eval[bool](b, ctx, shown("#rename-folder")+` && document.querySelector('.menu-toggle').getAttribute('aria-expanded') === 'true'`) {
+		t.Error("a refresh of the library closed the open folder menu")
+	}
 	b.axeClean(ctx, "the open folder menu")
 	b.screenshot(ctx, "phone-folder-menu")
 	b.do(ctx, "pressing Esc", chromedp.KeyEvent(kb.Escape))

@@ -525,7 +525,10 @@
       // Keep the upload progress list (uploads may still be running) and
       // the last upload's summary.
       const uploads = $('#uploads'), summary = $('#upload-summary');
+      // The drawer or a menu open on a phone stays open.
+      const layout = window.shelfLayout && window.shelfLayout.saveState();
       lib.replaceWith(document.adoptNode(newLib));
+      if (layout) window.shelfLayout.restoreState(layout);
       const fresh = $('#uploads');
       if (uploads && fresh) fresh.replaceWith(uploads);
       if (uploads && summary) uploads.before(summary);

@@ -105,5 +105,31 @@
   const wide = window.matchMedia('(min-width: 721px)');
   wide.addEventListener('change', () => { if (wide.matches) closeDrawer(false); });
 
-  window.shelfLayout = { openDrawer, closeDrawer };
+  // What a refresh of the library (app.js replaces the whole element after
+  // a change) must keep: the open drawer and the open menu or filters.
+  function saveState() {
+    return {
+      drawer: !!document.querySelector('.library.drawer-open'),
+      open: Array.from(document.querySelectorAll('.menu-toggle[aria-expanded="true"], .filters-toggle[aria-expanded="true"]'))
+        .map((b) => b.getAttribute('aria-controls')),
+    };
+  }
+
+  function restoreState(st) {
+    if (!st) return;
+    if (st.drawer) {
+      const p = drawerParts();
+      if (p.lib && p.toggle) {
+        p.lib.classList.add('drawer-open');
+        p.backdrop.hidden = false;
+        setOpen(p.toggle, true);
+      }
+    }
+    st.open.forEach((ids) => {
+      const b = document.querySelector('[aria-controls="' + CSS.escape(ids) + '"]');
+      if (b) setOpen(b, true);
+    });
+  }
+
+  window.shelfLayout = { openDrawer, closeDrawer, saveState, restoreState };
 })();
