@@ -48,6 +48,11 @@ func start(t *testing.T, dialect string) *env {
 // startWith is start with the configuration adjusted by mod and the sync
 // settings by tweak (each nil: none).
 func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak func(*syncrun.Config)) *env {
+	return startWithLive(t, dialect, mod, tweak, nil)
+}
+
+// startWithLive is startWith with live sync settings of the test's own.
+func startWithLive(t *testing.T, dialect string, mod func(*config.Config), tweak func(*syncrun.Config), liveTweak func(*live.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	dbURL := filepath.Join(dir, "shelf.db")
@@ -90,6 +95,9 @@ func startWith(t *testing.T, dialect string, mod func(*config.Config), tweak fun
 	}
 	svc, err := a.StartServices(ctx, app.ServicesOptions{Work: true, FetchPollInterval: 100 * time.Millisecond, Live: func(c *live.Config) {
 		c.LeaseTTL, c.SuperviseEvery = 3*time.Second, 200*time.Millisecond
+		if liveTweak != nil {
+			liveTweak(c)
+		}
 	}, Syncs: func(c *syncrun.Config) {
 		c.LeaseTTL = 3 * time.Second
 		// River's own retry of a failed sync waits long: tests that want

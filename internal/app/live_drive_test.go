@@ -3,10 +3,12 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shelf-dam/shelf/internal/apitest"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/live"
 )
 
 // connectDrive connects a Drive folder of the env's fake with a service
@@ -53,6 +55,30 @@ func TestLiveDrivePush(t *testing.T) {
 	waitFor(t, "a file deleted in Drive goes", func() bool { _, ok := e.asset(acct, id); return !ok })
 	if n := e.drive.Calls("changes.watch"); n < 1 {
 		t.Fatalf("changes.watch calls: %d", n)
+	}
+}
+
+// Drive push channels expire: Shelf opens a new one before the old one
+// ends and stops the old one, so pushes keep coming. Channels live 4 s
+// here (renewed half-way); the feed's polling is an hour, so a change
+// made after the first channel has expired can only arrive by the
+// renewed channel's push.
+func TestLiveDriveChannelRenewed(t *testing.T) {
+	t.Parallel()
+	e := startLive(t, "sqlite", `drive_live_poll = "1h"`, func(c *live.Config) { c.DriveChannelTTL = 4 * time.Second })
+	c, acct, _ := e.signup("renew@example.com", "Drive renewal")
+	folder := e.connectDrive(c, acct)
+	e.waitWatched(c)
+	e.waitCaughtUp(c)
+	first := e.drive.Calls("changes.watch")
+	waitFor(t, "a second channel opened and the first stopped", func() bool {
+		return e.drive.Calls("changes.watch") > first && e.drive.Calls("channels.stop") >= 1
+	})
+	time.Sleep(4 * time.Second) // the first channel has expired by now
+	id := e.drive.CreateFile(folder, "after-renewal.jpg", "image/jpeg", []byte("renewed"))
+	waitFor(t, "a file added after the renewal shows by push", func() bool { _, ok := e.asset(acct, id); return ok })
+	if st := c.Must(200, "GET", "/api/v1/sync", nil).Body; st["live_mode"] != "push" {
+		t.Fatalf("live mode after renewals: %v", st["live_mode"])
 	}
 }
 

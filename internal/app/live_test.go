@@ -13,6 +13,7 @@ import (
 	"github.com/shelf-dam/shelf/internal/apitest"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
+	"github.com/shelf-dam/shelf/internal/live"
 )
 
 // livePolicy makes the trial plan (every new account's) sync live.
@@ -29,24 +30,27 @@ func startLive(t *testing.T, dialect string, extra ...any) *env {
 	t.Helper()
 	text := livePolicy
 	var mod func(*config.Config)
+	var liveTweak func(*live.Config)
 	for _, x := range extra {
 		switch v := x.(type) {
 		case string:
 			text = v + "\n" + text
 		case func(*config.Config):
 			mod = v
+		case func(*live.Config):
+			liveTweak = v
 		}
 	}
 	pf := filepath.Join(t.TempDir(), "policy.toml")
 	if err := os.WriteFile(pf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startWith(t, dialect, func(c *config.Config) {
+	return startWithLive(t, dialect, func(c *config.Config) {
 		c.PolicyFile = pf
 		if mod != nil {
 			mod(c)
 		}
-	}, nil)
+	}, nil, liveTweak)
 }
 
 // asset returns the live asset at a storage path, or false.

@@ -94,6 +94,10 @@ type Config struct {
 	// WatchFolder watches a local folder (fswatch.Watch when nil; tests
 	// make it refuse, as a network mount does).
 	WatchFolder func(ctx context.Context, root string, opts fswatch.Options, send func(fswatch.Batch)) error
+	// DriveChannelTTL is the lifetime asked of a Drive push channel
+	// (changes.watch); 24 h when 0. A channel is replaced an hour before it
+	// ends, or half-way through a shorter one.
+	DriveChannelTTL time.Duration
 	// SuperviseEvery is the time between two supervision rounds (renewing,
 	// claiming, releasing); min(LeaseTTL/3, 5 s) when 0.
 	SuperviseEvery time.Duration

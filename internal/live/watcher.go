@@ -278,9 +278,9 @@ func (c *channels) renew() <-chan time.Time {
 	return c.timer.C
 }
 
-// channelTTL is the lifetime asked for; channels are replaced an hour
-// before they end.
-const channelTTL = 24 * time.Hour
+// defaultChannelTTL is the lifetime asked for when Config.DriveChannelTTL
+// is 0; channels are replaced an hour before they end.
+const defaultChannelTTL = 24 * time.Hour
 
 // rotate opens a new channel, then stops the old one.
 func (c *channels) rotate(ctx context.Context) {
@@ -292,7 +292,11 @@ func (c *channels) rotate(ctx context.Context) {
 		return
 	}
 	id, token := randomHex(16), randomHex(24)
-	got, err := c.cw.WatchChanges(ctx, conn.SyncCursor, c.address, id, token, channelTTL)
+	ttl := c.s.cfg.DriveChannelTTL
+	if ttl <= 0 {
+		ttl = defaultChannelTTL
+	}
+	got, err := c.cw.WatchChanges(ctx, conn.SyncCursor, c.address, id, token, ttl)
 	if err != nil {
 		c.reason = "Drive refused the push channel (" + err.Error() + "); Shelf polls instead."
 		c.s.log.Warn("opening a Drive push channel", "account_id", c.account, "error", err)
@@ -305,7 +309,10 @@ func (c *channels) rotate(ctx context.Context) {
 	if err := c.s.cfg.Store.SetLiveChannel(ctx, c.account, c.s.Holder(), got.ID, got.ResourceID, token, &exp); err != nil {
 		c.s.log.Warn("recording the Drive push channel", "account_id", c.account, "error", err)
 	}
-	c.timer = time.NewTimer(max(time.Until(exp)-time.Hour, time.Until(exp)/2, time.Minute))
+	// An hour before the end, or half-way; never sooner than a minute
+	// (or half the asked lifetime, when that is shorter), so an expiry
+	// Drive cut short cannot make Shelf open channels in a loop.
+	c.timer = time.NewTimer(max(time.Until(exp)-time.Hour, time.Until(exp)/2, min(time.Minute, ttl/2)))
 	if old.ChannelID != "" {
 		c.s.stopChannel(ctx, c.conn, old)
 	}
