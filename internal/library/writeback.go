@@ -218,12 +218,13 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 	if target == "sidecar" {
 		known = sidecar
 	}
+	var before storage.Entry
 	if known != nil {
-		e, err := w.conn.Stat(ctx, known.Path)
+		before, err = w.conn.Stat(ctx, known.Path)
 		if err != nil {
 			return catalog.WrittenFile{}, fromStorage(err, fmt.Sprintf("Looking at %q before writing metadata into it", known.Path))
 		}
-		if factsDiffer(w.conn.Kind(), *known, e) {
+		if factsDiffer(w.conn.Kind(), *known, before) {
 			return catalog.WrittenFile{}, fmt.Errorf("%w: %q changed in the storage since the last sync; sync, then save again", errWriteRefused, known.Path)
 		}
 	}
@@ -257,9 +258,14 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 		}
 	}
 	var e storage.Entry
-	if target == "sidecar" && sidecar == nil {
+	if known == nil {
 		e, err = w.conn.Create(ctx, src, f, st.Size(), mime)
 	} else {
+		// A version saved in the storage while the copy was downloaded
+		// and rewritten must not be replaced by the old content.
+		if err := unchangedSince(ctx, w.conn, known.Path, before); err != nil {
+			return catalog.WrittenFile{}, err
+		}
 		e, err = w.conn.Put(ctx, src, f, st.Size(), mime)
 	}
 	if err != nil {
@@ -268,6 +274,26 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 	wf := catalog.WrittenFile{Sidecar: target == "sidecar", FolderID: a.FolderID, StorageID: e.ID, Name: storage.Base(src),
 		Size: storedSize(e.Size), ETag: e.ETag, ModTime: storedTime(e.ModTime), MIME: e.MIME}
 	return wf, nil
+}
+
+// errChangedMeanwhile is a write-back that found a new version of the file
+// in the storage right before putting the rewritten copy back.
+var errChangedMeanwhile = fmt.Errorf("%w: the file changed in the storage meanwhile; sync, then save again", errWriteRefused)
+
+// unchangedSince looks at the file again right before it is replaced and
+// refuses when its size, fingerprint or time moved since before.
+func unchangedSince(ctx context.Context, conn storage.Connector, p string, before storage.Entry) error {
+	now, err := conn.Stat(ctx, p)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return errChangedMeanwhile
+		}
+		return fromStorage(err, fmt.Sprintf("Looking at %q before writing metadata into it", p))
+	}
+	if now.Size != before.Size || now.ETag != before.ETag || !now.ModTime.Equal(before.ModTime) || now.ID != before.ID {
+		return errChangedMeanwhile
+	}
+	return nil
 }
 
 // download copies a storage file into a local file.

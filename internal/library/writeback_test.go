@@ -134,3 +134,47 @@ func TestWriteBackFailuresKeepTheEdit(t *testing.T) {
 		})
 	}
 }
+
+// hookWriter is fakeWriter with a hook run while the tool works on the
+// downloaded copy (someone saving a new version in the storage meanwhile).
+type hookWriter struct {
+	fakeWriter
+	during func()
+}
+
+func (w *hookWriter) WriteEmbedded(ctx context.Context, file string, v embedmeta.Values) error {
+	if w.during != nil {
+		w.during()
+	}
+	return w.fakeWriter.WriteEmbedded(ctx, file, v)
+}
+
+// TestWriteBackKeepsAVersionSavedMeanwhile: a new version saved in the
+// storage while the write-back rewrites its copy is not replaced by the
+// old content; the edit is kept in the catalog and the asset says why.
+func TestWriteBackKeepsAVersionSavedMeanwhile(t *testing.T) {
+	t.Parallel()
+	w := &hookWriter{}
+	f := newFixture(t, sqliteDB, localBackend, withMeta(w))
+	f.seed("a.jpg")
+	if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.during = func() {
+		body := "a newer version saved meanwhile"
+		if _, err := f.conn.Put(f.ctx, "a.jpg", strings.NewReader(body), int64(len(body)), ""); err != nil {
+			t.Error(err)
+		}
+	}
+	a, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, f.asset("a.jpg").ID, catalog.MetadataUpdate{Title: ptr("Kept")})
+	if err != nil || a.Title != "Kept" {
+		t.Fatalf("the edit was not kept: %+v %v", a, err)
+	}
+	if got := f.content("a.jpg"); got != "a newer version saved meanwhile" {
+		t.Errorf("the newer version was overwritten: %q", got)
+	}
+	facts, err := f.store.GetFileFacts(f.ctx, f.acct.ID, a.ID)
+	if err != nil || !strings.Contains(facts.WriteError, "changed in the storage meanwhile") {
+		t.Errorf("write_error %q (%v)", facts.WriteError, err)
+	}
+}
