@@ -36,12 +36,29 @@ func (w fakeWriter) write(file string, v embedmeta.Values) error {
 		return err
 	}
 	defer func() { _ = f.Close() }()
-	title := ""
+	out := ""
 	if v.Title != nil {
-		title = *v.Title
+		out += "|title=" + *v.Title
 	}
-	_, err = f.WriteString("|title=" + title)
+	if v.Tags != nil {
+		out += "|tags=" + strings.Join(*v.Tags, ",")
+	}
+	_, err = f.WriteString(out)
 	return err
+}
+
+// Read finds the keywords the last "|tags=" marker of the file lists.
+func (w fakeWriter) Read(_ context.Context, file string) (embedmeta.Meta, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return embedmeta.Meta{}, err
+	}
+	var m embedmeta.Meta
+	if i := strings.LastIndex(string(b), "|tags="); i >= 0 {
+		list, _, _ := strings.Cut(string(b[i+len("|tags="):]), "|")
+		m.Tags = strings.Split(list, ",")
+	}
+	return m, nil
 }
 
 func withMeta(w library.MetadataWriter) func(*options) { return func(o *options) { o.meta = w } }
@@ -177,4 +194,36 @@ func TestWriteBackKeepsAVersionSavedMeanwhile(t *testing.T) {
 	if err != nil || !strings.Contains(facts.WriteError, "changed in the storage meanwhile") {
 		t.Errorf("write_error %q (%v)", facts.WriteError, err)
 	}
+}
+
+// TestBulkWriteBackWritesOnlyTeamFields: a background write-back writes
+// only the fields edited in Shelf (not a title the file gave, which the
+// catalog may have shortened) and keeps the file's spelling of the
+// keywords the catalog holds lower-cased.
+func TestBulkWriteBackWritesOnlyTeamFields(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sqliteDB, localBackend, withMeta(fakeWriter{}))
+	body := "jpeg|tags=Berlin,Zoo"
+	if _, err := f.conn.Put(f.ctx, "a.jpg", strings.NewReader(body), int64(len(body)), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(nil)
+	a := f.asset("a.jpg")
+	if ok, err := f.store.ApplyFileMeta(f.ctx, a, catalog.FileMeta{Title: ptr("The file's own title"), Tags: []string{"Berlin", "Zoo"}, Reader: "go"}, time.Now()); !ok || err != nil {
+		t.Fatalf("reading the file's metadata: %v %v", ok, err)
+	}
+	// Edited while write-back was off: only the tags are the team's.
+	if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Tags: &[]string{"berlin", "zoo", "Night"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.WriteCurrentMetadata(f.ctx, f.acct.ID, f.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.content("a.jpg"); got != body+"|tags=Berlin,Zoo,night" {
+		t.Errorf("the file holds %q, want only the team's tags, in the file's spelling", got)
+	}
+	f.noDiff()
 }
