@@ -227,3 +227,49 @@ func TestBulkWriteBackWritesOnlyTeamFields(t *testing.T) {
 	}
 	f.noDiff()
 }
+
+// beforeIntent is a catalog that runs a hook right before a write intent
+// is taken (another edit or a sync landing between a look-up and the
+// claim).
+type beforeIntent struct {
+	library.Catalog
+	hook func()
+}
+
+func (c *beforeIntent) BeginWriteIntentOn(ctx context.Context, accountID, userID int64, op string, claim catalog.PathClaim, now time.Time, ttl time.Duration) (int64, error) {
+	if c.hook != nil {
+		c.hook()
+		c.hook = nil
+	}
+	return c.Catalog.BeginWriteIntentOn(ctx, accountID, userID, op, claim, now, ttl)
+}
+
+// TestBulkWriteBackUsesTheAssetUnderTheClaim: a background write-back
+// writes the asset's values as they are once the write's claim is taken,
+// not as they were read before it.
+func TestBulkWriteBackUsesTheAssetUnderTheClaim(t *testing.T) {
+	t.Parallel()
+	cat := &beforeIntent{}
+	f := newFixture(t, sqliteDB, localBackend, withMeta(fakeWriter{}), func(o *options) {
+		o.catalog = func(c library.Catalog) library.Catalog { cat.Catalog = c; return cat }
+	})
+	f.seed("a.jpg")
+	a := f.asset("a.jpg")
+	if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, a.ID, catalog.MetadataUpdate{Title: ptr("Old")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	cat.hook = func() {
+		if _, err := f.store.UpdateAssetMetadata(f.ctx, f.acct.ID, a.ID, catalog.MetadataUpdate{Title: ptr("New")}, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := f.svc.WriteCurrentMetadata(f.ctx, f.acct.ID, f.user.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.content("a.jpg"); got != "content of a.jpg|title=New" {
+		t.Errorf("the file holds %q, want the title as it is under the claim", got)
+	}
+}
