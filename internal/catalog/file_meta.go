@@ -337,6 +337,11 @@ ON CONFLICT (asset_id) DO UPDATE SET etag = excluded.etag, size = excluded.size,
 	if err != nil {
 		return fmt.Errorf("recording the file metadata of asset %d: %w", a.ID, err)
 	}
+	// a is the asset's current version (read in this transaction): its
+	// metadata is no longer pending (a newer version sets it again).
+	if _, err := s.exec(ctx, q, `UPDATE assets SET meta_pending = 0 WHERE id = ? AND account_id = ? AND meta_pending <> 0`, a.ID, a.AccountID); err != nil {
+		return fmt.Errorf("recording the file metadata of asset %d: %w", a.ID, err)
+	}
 	return nil
 }
 
@@ -361,14 +366,16 @@ func sameTimePtr(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
+const fileMetaPendingQuery = `SELECT ` + assetColumns + ` FROM assets
+WHERE account_id = ? AND meta_pending = 1 AND removed_at IS NULL AND id > ?
+ORDER BY id LIMIT ?`
+
 // ListFileMetaPending returns live assets of the account, in id order
-// after afterID, whose current version's metadata was not read yet.
+// after afterID, whose current version's metadata was not read yet: those
+// marked meta_pending (set for a new asset and a new version, cleared when
+// a read is recorded; index assets_meta_pending).
 func (s *Store) ListFileMetaPending(ctx context.Context, accountID, afterID int64, limit int) ([]Asset, error) {
-	rows, err := s.query(ctx, s.db, `SELECT `+prefixed("a.", assetColumns)+` FROM assets a
-LEFT JOIN asset_file_meta m ON m.asset_id = a.id
-WHERE a.account_id = ? AND a.removed_at IS NULL AND a.id > ?
-  AND (m.asset_id IS NULL OR m.etag <> a.etag OR m.size <> a.size OR m.mod_time IS DISTINCT FROM a.mod_time)
-ORDER BY a.id LIMIT ?`, accountID, afterID, limit)
+	rows, err := s.query(ctx, s.db, fileMetaPendingQuery, accountID, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing assets whose file metadata is to be read: %w", err)
 	}
