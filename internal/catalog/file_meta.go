@@ -339,7 +339,7 @@ ON CONFLICT (asset_id) DO UPDATE SET etag = excluded.etag, size = excluded.size,
 	}
 	// a is the asset's current version (read in this transaction): its
 	// metadata is no longer pending (a newer version sets it again).
-	if _, err := s.exec(ctx, q, `UPDATE assets SET meta_pending = 0 WHERE id = ? AND account_id = ? AND meta_pending <> 0`, a.ID, a.AccountID); err != nil {
+	if _, err := s.exec(ctx, q, `UPDATE assets SET meta_pending = 0, meta_failures = 0 WHERE id = ? AND account_id = ? AND (meta_pending <> 0 OR meta_failures <> 0)`, a.ID, a.AccountID); err != nil {
 		return fmt.Errorf("recording the file metadata of asset %d: %w", a.ID, err)
 	}
 	return nil
@@ -380,6 +380,24 @@ func (s *Store) ListFileMetaPending(ctx context.Context, accountID, afterID int6
 		return nil, fmt.Errorf("listing assets whose file metadata is to be read: %w", err)
 	}
 	return collectAssets(rows)
+}
+
+// RecordFileMetaFailure counts a failed read of the asset's current
+// version (seen: its etag, size and modification time) and returns how
+// many reads of that version failed; 0 when the asset changed or is gone
+// (the new version starts again).
+func (s *Store) RecordFileMetaFailure(ctx context.Context, seen Asset) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `UPDATE assets SET meta_failures = meta_failures + 1
+WHERE id = ? AND account_id = ? AND etag = ? AND size = ? AND mod_time IS NOT DISTINCT FROM ? RETURNING meta_failures`,
+		seen.ID, seen.AccountID, seen.ETag, seen.Size, msPtr(seen.ModTime)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("counting a failed metadata read of asset %d: %w", seen.ID, err)
+	}
+	return n, nil
 }
 
 // collectAssets reads and closes rows of assetColumns.

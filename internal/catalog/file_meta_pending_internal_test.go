@@ -72,12 +72,29 @@ func TestFileMetaPendingByIndex(t *testing.T) {
 			if got := pending(); !slices.Equal(got, []int64{b.ID}) {
 				t.Fatalf("pending %v after reading a, want b", got)
 			}
-			put(acct.ID, "a.jpg", 2) // a new version
+			cur := put(acct.ID, "a.jpg", 2) // a new version
+			if n, err := s.RecordFileMetaFailure(ctx, a); n != 0 || err != nil {
+				t.Errorf("a failure of the old version counted: %d %v", n, err)
+			}
+			for want := 1; want <= 2; want++ {
+				if n, err := s.RecordFileMetaFailure(ctx, cur); n != want || err != nil {
+					t.Errorf("failure %d counted as %d (%v)", want, n, err)
+				}
+			}
 			if ok, _ := s.ApplyFileMeta(ctx, a, FileMeta{Reader: "go"}, now); ok {
 				t.Fatal("a read of the old version was recorded")
 			}
 			if got := pending(); !slices.Equal(got, []int64{a.ID, b.ID}) {
 				t.Fatalf("pending %v after a new version of a, want a and b", got)
+			}
+
+			put(acct.ID, "a.jpg", 3) // a newer version starts again
+			if n, err := s.RecordFileMetaFailure(ctx, cur); n != 0 || err != nil {
+				t.Errorf("a failure of the replaced version counted: %d %v", n, err)
+			}
+			cur.Size, cur.ETag = 3, "a.jpg3"
+			if n, err := s.RecordFileMetaFailure(ctx, cur); n != 1 || err != nil {
+				t.Errorf("the first failure of the new version counted as %d (%v)", n, err)
 			}
 
 			plan := explain(t, s, fileMetaPendingQuery, acct.ID, 0, 10)

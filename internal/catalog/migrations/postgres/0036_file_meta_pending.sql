@@ -5,8 +5,12 @@
 -- or modification time changed, by a sync, an upload or a write-back) is
 -- pending again (the trigger); recording a read clears it
 -- (catalog.putFileMeta). The flag lives in the asset's row, so it
--- survives a crash or restart of the reader.
+-- survives a crash or restart of the reader. meta_failures counts the
+-- reads of the current version that failed (storage errors): after a few
+-- the version is recorded as read incomplete, so one unreadable file does
+-- not stop the reader; a new version starts again from 0.
 ALTER TABLE assets ADD COLUMN meta_pending SMALLINT NOT NULL DEFAULT 0;
+ALTER TABLE assets ADD COLUMN meta_failures SMALLINT NOT NULL DEFAULT 0;
 UPDATE assets a SET meta_pending = 1
  WHERE NOT EXISTS (SELECT 1 FROM asset_file_meta m WHERE m.asset_id = a.id
                    AND m.etag = a.etag AND m.size = a.size AND m.mod_time IS NOT DISTINCT FROM a.mod_time);
@@ -15,6 +19,7 @@ CREATE INDEX assets_meta_pending ON assets (account_id, id) WHERE meta_pending =
 CREATE FUNCTION assets_meta_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.meta_pending := 1;
+    NEW.meta_failures := 0;
     RETURN NEW;
 END;
 $$;
