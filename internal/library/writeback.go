@@ -340,6 +340,11 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 		}
 		e, err = w.conn.Put(ctx, src, f, st.Size(), mime)
 	}
+	if known == nil && errors.Is(err, storage.ErrExists) {
+		// A sidecar saved in the storage that no sync has brought in yet:
+		// never replaced unseen; the edit stays in the catalog.
+		return catalog.WrittenFile{}, fmt.Errorf("%w: a sidecar %q is in the storage but not yet in Shelf; sync, then save again", errWriteRefused, src)
+	}
 	if err != nil {
 		return catalog.WrittenFile{}, fromStorage(err, fmt.Sprintf("Writing metadata into %q", src))
 	}

@@ -273,3 +273,30 @@ func TestBulkWriteBackUsesTheAssetUnderTheClaim(t *testing.T) {
 		t.Errorf("the file holds %q, want the title as it is under the claim", got)
 	}
 }
+
+// TestWriteBackBesideAnUnsyncedSidecar: a sidecar saved in the storage
+// that no sync has brought in yet is not replaced, and the edit is not
+// lost: it is kept in the catalog with the reason.
+func TestWriteBackBesideAnUnsyncedSidecar(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sqliteDB, localBackend, withMeta(fakeWriter{}))
+	f.seed("IMG_1.CR2")
+	if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	body := "<x:xmpmeta>Lightroom's</x:xmpmeta>"
+	if _, err := f.conn.Put(f.ctx, "IMG_1.xmp", strings.NewReader(body), int64(len(body)), ""); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, f.asset("IMG_1.CR2").ID, catalog.MetadataUpdate{Title: ptr("Kept")})
+	if err != nil || a.Title != "Kept" {
+		t.Fatalf("the edit was not kept: %+v %v", a, err)
+	}
+	if got := f.content("IMG_1.xmp"); got != body {
+		t.Errorf("the sidecar was replaced: %q", got)
+	}
+	facts, err := f.store.GetFileFacts(f.ctx, f.acct.ID, a.ID)
+	if err != nil || !strings.Contains(facts.WriteError, "not yet in Shelf") {
+		t.Errorf("write_error %q (%v)", facts.WriteError, err)
+	}
+}
