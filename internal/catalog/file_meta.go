@@ -24,8 +24,11 @@ type FileMeta struct {
 	GPSLat      *float64
 	GPSLon      *float64
 	SidecarPath string
-	Reader      string // exiftool | go | "" (not read: no metadata in this kind of file)
-	Notes       string
+	// SidecarModTime is the modification time of the sidecar read with
+	// the file: a change made there is as new as the sidecar.
+	SidecarModTime *time.Time
+	Reader         string // exiftool | go | "" (not read: no metadata in this kind of file)
+	Notes          string
 	// Incomplete says part of the metadata could not be read (a timeout,
 	// a malformed packet, a refused download): a field missing here keeps
 	// what the last read found, rather than counting as removed.
@@ -196,9 +199,14 @@ func (s *Store) ApplyFileMeta(ctx context.Context, seen Asset, m FileMeta, now t
 		if err != nil {
 			return err
 		}
+		// When the file's metadata last changed: the file's time, or its
+		// sidecar's when that is newer (Lightroom saves only the sidecar).
 		fileTime := now
 		if a.ModTime != nil {
 			fileTime = *a.ModTime
+			if m.SidecarModTime != nil && m.SidecarModTime.After(fileTime) {
+				fileTime = *m.SidecarModTime
+			}
 		}
 		if m.Incomplete {
 			m = fillUnread(m, prev.FileMeta)

@@ -209,15 +209,18 @@ func (s *Service) ReadAsset(ctx context.Context, conn storage.Connector, a catal
 		return nil, err
 	}
 	sidecarPath := ""
+	var sidecarTime *time.Time
 	if sc, ok := pickSidecar(a.Name, found); ok {
 		sm, err := s.openSidecar(ctx, conn, sc)
 		if err != nil {
 			return nil, err
 		}
 		m = m.overlay(sm)
-		sidecarPath = sc.Path
+		sidecarPath, sidecarTime = sc.Path, sc.ModTime
 	}
-	if _, err := s.cfg.Catalog.ApplyFileMeta(ctx, a, toCatalog(m, reader, sidecarPath), s.cfg.Now()); err != nil {
+	fm := toCatalog(m, reader, sidecarPath)
+	fm.SidecarModTime = sidecarTime
+	if _, err := s.cfg.Catalog.ApplyFileMeta(ctx, a, fm, s.cfg.Now()); err != nil {
 		return nil, fmt.Errorf("recording the metadata of %q: %w", a.Path, err)
 	}
 	var notes []catalog.RunNote
