@@ -70,7 +70,10 @@ func (x Exiftool) write(ctx context.Context, file string, v Values) error {
 	if !x.Available() {
 		return ErrNoExiftool
 	}
-	args := append([]string{"-q", "-m", "-overwrite_original", "-charset", "filename=utf8"}, v.writeArgs()...)
+	// No -m: a file with a minor fault fails the write (recorded on the
+	// asset) rather than being "fixed" by exiftool, which may drop a
+	// damaged directory of it.
+	args := append([]string{"-q", "-overwrite_original", "-charset", "filename=utf8"}, v.writeArgs()...)
 	out, err := x.run(ctx, append(args, "--", file)...)
 	if err != nil {
 		return fmt.Errorf("writing metadata into the file failed: %w", err)
