@@ -300,3 +300,34 @@ func TestWriteBackBesideAnUnsyncedSidecar(t *testing.T) {
 		t.Errorf("write_error %q (%v)", facts.WriteError, err)
 	}
 }
+
+// TestWriteBackSuccessClearsAnEarlierFailure: a file whose metadata was
+// never read, whose first write failed, loses the failure once a write
+// succeeds.
+func TestWriteBackSuccessClearsAnEarlierFailure(t *testing.T) {
+	t.Parallel()
+	w := &hookWriter{fakeWriter: fakeWriter{fail: errors.New("exiftool: Error: file is busy")}}
+	f := newFixture(t, sqliteDB, localBackend, withMeta(w))
+	f.seed("a.jpg")
+	if err := f.store.SetWriteMetadataToFiles(f.ctx, f.acct.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	id := f.asset("a.jpg").ID
+	if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, id, catalog.MetadataUpdate{Title: ptr("One")}); err != nil {
+		t.Fatal(err)
+	}
+	if facts, _ := f.store.GetFileFacts(f.ctx, f.acct.ID, id); facts.WriteError == "" {
+		t.Fatal("the first write's failure was not recorded")
+	}
+	w.fail = nil
+	if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, id, catalog.MetadataUpdate{Title: ptr("Two")}); err != nil {
+		t.Fatal(err)
+	}
+	facts, err := f.store.GetFileFacts(f.ctx, f.acct.ID, id)
+	if err != nil || facts.WriteError != "" || facts.WrittenAt == nil {
+		t.Errorf("after a successful write: write_error %q, written_at %v (%v)", facts.WriteError, facts.WrittenAt, err)
+	}
+	if got := f.content("a.jpg"); got != "content of a.jpg|title=Two" {
+		t.Errorf("the file holds %q", got)
+	}
+}
