@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/library"
@@ -329,5 +332,42 @@ func TestWriteBackSuccessClearsAnEarlierFailure(t *testing.T) {
 	}
 	if got := f.content("a.jpg"); got != "content of a.jpg|title=Two" {
 		t.Errorf("the file holds %q", got)
+	}
+}
+
+// TestBulkWriteBackTurnedOff: a background write-back started while
+// write_metadata_to_files was on writes nothing once it is turned off:
+// its files are failed with the reason and the write is finished.
+func TestBulkWriteBackTurnedOff(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sqliteDB, localBackend, withMeta(fakeWriter{}))
+	f.seed("a.jpg", "b.jpg")
+	ids := []int64{f.asset("a.jpg").ID, f.asset("b.jpg").ID}
+	for _, id := range ids {
+		if _, err := f.svc.UpdateMeta(f.ctx, f.acct.ID, f.user.ID, id, catalog.MetadataUpdate{Title: ptr("Team")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mw, err := f.store.CreateMetadataWrite(f.ctx, f.acct.ID, &f.user.ID, ids, time.Now(),
+		func(context.Context, *catalog.QueueTx, catalog.MetadataWrite) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// write_metadata_to_files is off (it was turned off after the request).
+	job := &river.Job[library.WriteMetadataArgs]{JobRow: &rivertype.JobRow{}, Args: library.WriteMetadataArgs{AccountID: f.acct.ID, WriteID: mw.ID, UserID: f.user.ID}}
+	if err := library.NewWriteMetadataWorker(f.svc).Work(f.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.store.ListMetadataWriteItems(f.ctx, f.acct.ID, mw.ID, "failed", 0, 10)
+	if err != nil || len(items) != 2 || !strings.Contains(items[0].Error, "turned off") {
+		t.Errorf("failed items %+v (%v), want both, turned off", items, err)
+	}
+	for _, p := range []string{"a.jpg", "b.jpg"} {
+		if got := f.content(p); got != "content of "+p {
+			t.Errorf("%s was written: %q", p, got)
+		}
+	}
+	if got, err := f.store.GetMetadataWrite(f.ctx, f.acct.ID, mw.ID); err != nil || got.State != "done" || got.Failed != 2 {
+		t.Errorf("the write is %+v (%v), want done with 2 failed", got, err)
 	}
 }
