@@ -211,3 +211,24 @@ func TestWriteEmbeddedMinorFaultIsNotWritten(t *testing.T) {
 		t.Error("the file was changed")
 	}
 }
+
+// Clearing the title and the rating clears them everywhere the reader
+// looks (IPTC ObjectName, EXIF Rating), so they do not come back on the
+// next read.
+func TestWriteEmbeddedClearsEveryCopy(t *testing.T) {
+	t.Parallel()
+	x := needExiftool(t)
+	file := writeJPEG(t, t.TempDir(), "copies.jpg")
+	exiftoolSet(t, x, file, "-XMP-dc:Title=Old", "-IPTC:ObjectName=Old", "-XMP-xmp:Rating=4", "-IFD0:Rating=4")
+	empty, none := "", 0
+	if err := x.WriteEmbedded(context.Background(), file, Values{Title: &empty, Rating: &none}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := x.Read(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Title != nil || m.Rating != nil {
+		t.Errorf("after clearing: title %q, rating %v", str(m.Title), m.Rating)
+	}
+}
