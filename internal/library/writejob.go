@@ -140,7 +140,7 @@ func (w *WriteMetadataWorker) Work(ctx context.Context, job *river.Job[WriteMeta
 		if !on {
 			for _, it := range items {
 				after = it.AssetID
-				if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, "failed", turnedOff, w.lib.cfg.Now()); err != nil {
+				if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, "failed", turnedOff, w.lib.cfg.Now()); err != nil && !errors.Is(err, catalog.ErrNotFound) {
 					return err
 				}
 			}
@@ -160,8 +160,8 @@ func (w *WriteMetadataWorker) Work(ctx context.Context, job *river.Job[WriteMeta
 			case err != nil:
 				state, reason = "failed", writeFailureText(err)
 			}
-			if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, state, reason, w.lib.cfg.Now()); err != nil {
-				return err
+			if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, state, reason, w.lib.cfg.Now()); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+				return err // (a file whose asset was deleted meanwhile has no item any more)
 			}
 		}
 	}
