@@ -422,15 +422,6 @@ func collectAssets(rows *sql.Rows) ([]Asset, error) {
 	return out, rows.Err()
 }
 
-// prefixed puts p before every column of a comma-separated list.
-func prefixed(p, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // ListFolderAssetsByName returns the live assets of a folder (nil: the
 // root) whose names, lower-cased, are among names (lower-cased) or start
 // with prefix (lower-cased; "" for none): the files and sidecars that
