@@ -36,6 +36,9 @@ func TestBulkMetadataWrite(t *testing.T) {
 		id := func(name string) int64 { return apitest.Num(assetNamed(t, c, name)["id"]) }
 		foreign := apitest.Num(assetNamed(t, other, "x.txt")["id"])
 		c.Must(200, "PATCH", "/api/v1/assets/"+itoa(id("a.jpg")), map[string]any{"tags": []string{"bulk", "one"}, "rating": 2})
+		// Only fields edited in Shelf are written: d.jpg gets one, so that
+		// writing into the corrupt file is tried (and fails).
+		c.Must(200, "PATCH", "/api/v1/assets/"+itoa(id("d.jpg")), map[string]any{"title": "D"})
 		ids := []int64{id("a.jpg"), id("b.jpg"), id("d.jpg"), id("notes.txt"), foreign}
 
 		if r := c.Do("POST", "/api/v1/metadata-writes", map[string]any{"asset_ids": ids}); r.Status != 409 || r.ErrorCode() != "write_back_off" {

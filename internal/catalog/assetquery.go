@@ -171,65 +171,78 @@ func (s *Store) assetFilter(ctx context.Context, q AssetQuery, plan filterPlan) 
 			args = append(args, m)
 		}
 	}
-	w, a := s.searchFilter(q.Q)
+	w, a := s.searchFilter(q.AccountID, q.Q)
 	where = append(where, w...)
 	args = append(args, a...)
 	return strings.Join(where, " AND "), args, nil
 }
 
-// searchFilter turns the words of q into conditions: every word must occur
-// in the asset's name, title, description, tags or custom field values. PostgreSQL matches each
-// word with LIKE on asset_search.body, served by its pg_trgm GIN index.
-// SQLite matches words of three or more characters in the FTS5 trigram
-// index and shorter ones with LIKE.
-func (s *Store) searchFilter(q string) ([]string, []any) {
+// searchFilter turns the words of q into conditions: an asset matches
+// when every word occurs in its name, title, description, tags or custom
+// field values, or every word occurs in its file facts (creator,
+// copyright, lens). Both are sets of asset ids found through an index
+// and joined by one UNION, so that the assets table is probed by id
+// rather than scanned for the OR: PostgreSQL matches each word with LIKE
+// on asset_search.body and on the facts (pg_trgm GIN indexes), SQLite
+// words of three or more characters in its FTS5 trigram indexes. Only
+// SQLite's shorter words are matched row by row with LIKE.
+func (s *Store) searchFilter(accountID int64, q string) ([]string, []any) {
 	words := strings.Fields(q)
 	if len(words) == 0 {
 		return nil, nil
 	}
 	var (
-		where  []string
-		args   []any
-		phrase []string
-		likes  []string
+		rowWise, likes, phrase []string
+		rowArgs, likeArgs      []any
 	)
 	for _, w := range words {
 		pattern := "%" + likeEscape(strings.ToLower(w)) + "%"
 		switch {
 		case s.dialect == DialectPostgres:
 			likes = append(likes, `body LIKE ? ESCAPE '\'`)
-			args = append(args, pattern)
+			likeArgs = append(likeArgs, pattern)
 		case utf8.RuneCountInString(w) >= 3:
 			phrase = append(phrase, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
 		default:
-			where = append(where, `(a.name LIKE ? ESCAPE '\' OR a.title LIKE ? ESCAPE '\' OR a.description LIKE ? ESCAPE '\' OR a.tags LIKE ? ESCAPE '\'`+
+			rowWise = append(rowWise, `(a.name LIKE ? ESCAPE '\' OR a.title LIKE ? ESCAPE '\' OR a.description LIKE ? ESCAPE '\' OR a.tags LIKE ? ESCAPE '\'`+
 				` OR EXISTS (SELECT 1 FROM json_each(a.custom) j WHERE j.value LIKE ? ESCAPE '\'))`)
-			args = append(args, pattern, pattern, pattern, pattern, pattern)
+			rowArgs = append(rowArgs, pattern, pattern, pattern, pattern, pattern)
 		}
 	}
-	if len(likes) > 0 {
-		where = append(where, "a.id IN (SELECT asset_id FROM asset_search WHERE "+strings.Join(likes, " AND ")+")")
+	var textSet string
+	var textArgs []any
+	switch {
+	case len(likes) > 0:
+		textSet = "SELECT asset_id FROM asset_search WHERE account_id = ? AND " + strings.Join(likes, " AND ")
+		textArgs = append([]any{accountID}, likeArgs...)
+	case len(phrase) > 0:
+		textSet = "SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?"
+		textArgs = []any{strings.Join(phrase, " AND ")}
 	}
-	if len(phrase) > 0 {
-		where = append(where, "a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")
-		args = append(args, strings.Join(phrase, " AND "))
+	factsSet, factsArgs := s.factsFilter(accountID, words)
+	if len(rowWise) == 0 {
+		return []string{"a.id IN (" + textSet + " UNION " + factsSet + ")"}, append(textArgs, factsArgs...)
 	}
-	facts, factArgs := s.factsFilter(words)
-	return []string{"((" + strings.Join(where, " AND ") + ") OR " + facts + ")"}, append(args, factArgs...)
+	args := rowArgs
+	if textSet != "" {
+		rowWise = append(rowWise, "a.id IN ("+textSet+")")
+		args = append(args, textArgs...)
+	}
+	return []string{"((" + strings.Join(rowWise, " AND ") + ") OR a.id IN (" + factsSet + "))"}, append(args, factsArgs...)
 }
 
 // factsExpr is the searchable text of an asset's file facts (creator,
 // copyright, lens), as migration 0034 indexes it.
 const factsExpr = `lower(creator || ' ' || copyright || ' ' || lens)`
 
-// factsFilter is the condition "every word is in the asset's file
-// facts": SQLite's trigram index asset_facts_fts for words of three or
-// more characters (LIKE for shorter ones), PostgreSQL's pg_trgm index on
-// factsExpr.
-func (s *Store) factsFilter(words []string) (string, []any) {
+// factsFilter is the set of the account's assets whose file facts hold
+// every word: SQLite's trigram index asset_facts_fts for words of three
+// or more characters (LIKE for shorter ones), PostgreSQL's pg_trgm index
+// on factsExpr.
+func (s *Store) factsFilter(accountID int64, words []string) (string, []any) {
 	var (
 		likes, phrase []string
-		args          []any
+		args          = []any{accountID}
 	)
 	for _, w := range words {
 		if s.dialect == DialectSQLite && utf8.RuneCountInString(w) >= 3 {
@@ -239,15 +252,12 @@ func (s *Store) factsFilter(words []string) (string, []any) {
 		likes = append(likes, factsExpr+` LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+likeEscape(strings.ToLower(w))+"%")
 	}
-	var conds []string
-	if len(likes) > 0 {
-		conds = append(conds, "a.id IN (SELECT asset_id FROM asset_file_meta WHERE "+strings.Join(likes, " AND ")+")")
-	}
+	conds := append([]string{"account_id = ?"}, likes...)
 	if len(phrase) > 0 {
-		conds = append(conds, "a.id IN (SELECT rowid FROM asset_facts_fts WHERE asset_facts_fts MATCH ?)")
+		conds = append(conds, "asset_id IN (SELECT rowid FROM asset_facts_fts WHERE asset_facts_fts MATCH ?)")
 		args = append(args, strings.Join(phrase, " AND "))
 	}
-	return "(" + strings.Join(conds, " AND ") + ")", args
+	return "SELECT asset_id FROM asset_file_meta WHERE " + strings.Join(conds, " AND "), args
 }
 
 // planFilter sizes the query's tag and subtree to pick its filterPlan.

@@ -24,8 +24,11 @@ type FileMeta struct {
 	GPSLat      *float64
 	GPSLon      *float64
 	SidecarPath string
-	Reader      string // exiftool | go | "" (not read: no metadata in this kind of file)
-	Notes       string
+	// SidecarModTime is the modification time of the sidecar read with
+	// the file: a change made there is as new as the sidecar.
+	SidecarModTime *time.Time
+	Reader         string // exiftool | go | "" (not read: no metadata in this kind of file)
+	Notes          string
 	// Incomplete says part of the metadata could not be read (a timeout,
 	// a malformed packet, a refused download): a field missing here keeps
 	// what the last read found, rather than counting as removed.
@@ -196,9 +199,14 @@ func (s *Store) ApplyFileMeta(ctx context.Context, seen Asset, m FileMeta, now t
 		if err != nil {
 			return err
 		}
+		// When the file's metadata last changed: the file's time, or its
+		// sidecar's when that is newer (Lightroom saves only the sidecar).
 		fileTime := now
 		if a.ModTime != nil {
 			fileTime = *a.ModTime
+			if m.SidecarModTime != nil && m.SidecarModTime.After(fileTime) {
+				fileTime = *m.SidecarModTime
+			}
 		}
 		if m.Incomplete {
 			m = fillUnread(m, prev.FileMeta)
@@ -337,6 +345,11 @@ ON CONFLICT (asset_id) DO UPDATE SET etag = excluded.etag, size = excluded.size,
 	if err != nil {
 		return fmt.Errorf("recording the file metadata of asset %d: %w", a.ID, err)
 	}
+	// a is the asset's current version (read in this transaction): its
+	// metadata is no longer pending (a newer version sets it again).
+	if _, err := s.exec(ctx, q, `UPDATE assets SET meta_pending = 0, meta_failures = 0 WHERE id = ? AND account_id = ? AND (meta_pending <> 0 OR meta_failures <> 0)`, a.ID, a.AccountID); err != nil {
+		return fmt.Errorf("recording the file metadata of asset %d: %w", a.ID, err)
+	}
 	return nil
 }
 
@@ -361,18 +374,38 @@ func sameTimePtr(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
+const fileMetaPendingQuery = `SELECT ` + assetColumns + ` FROM assets
+WHERE account_id = ? AND meta_pending = 1 AND removed_at IS NULL AND id > ?
+ORDER BY id LIMIT ?`
+
 // ListFileMetaPending returns live assets of the account, in id order
-// after afterID, whose current version's metadata was not read yet.
+// after afterID, whose current version's metadata was not read yet: those
+// marked meta_pending (set for a new asset and a new version, cleared when
+// a read is recorded; index assets_meta_pending).
 func (s *Store) ListFileMetaPending(ctx context.Context, accountID, afterID int64, limit int) ([]Asset, error) {
-	rows, err := s.query(ctx, s.db, `SELECT `+prefixed("a.", assetColumns)+` FROM assets a
-LEFT JOIN asset_file_meta m ON m.asset_id = a.id
-WHERE a.account_id = ? AND a.removed_at IS NULL AND a.id > ?
-  AND (m.asset_id IS NULL OR m.etag <> a.etag OR m.size <> a.size OR m.mod_time IS DISTINCT FROM a.mod_time)
-ORDER BY a.id LIMIT ?`, accountID, afterID, limit)
+	rows, err := s.query(ctx, s.db, fileMetaPendingQuery, accountID, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing assets whose file metadata is to be read: %w", err)
 	}
 	return collectAssets(rows)
+}
+
+// RecordFileMetaFailure counts a failed read of the asset's current
+// version (seen: its etag, size and modification time) and returns how
+// many reads of that version failed; 0 when the asset changed or is gone
+// (the new version starts again).
+func (s *Store) RecordFileMetaFailure(ctx context.Context, seen Asset) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.db, `UPDATE assets SET meta_failures = meta_failures + 1
+WHERE id = ? AND account_id = ? AND etag = ? AND size = ? AND mod_time IS NOT DISTINCT FROM ? RETURNING meta_failures`,
+		seen.ID, seen.AccountID, seen.ETag, seen.Size, msPtr(seen.ModTime)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("counting a failed metadata read of asset %d: %w", seen.ID, err)
+	}
+	return n, nil
 }
 
 // collectAssets reads and closes rows of assetColumns.
@@ -387,15 +420,6 @@ func collectAssets(rows *sql.Rows) ([]Asset, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// prefixed puts p before every column of a comma-separated list.
-func prefixed(p, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // ListFolderAssetsByName returns the live assets of a folder (nil: the

@@ -66,14 +66,21 @@ func (s *Store) CommitMetadataWrite(ctx context.Context, accountID, intentID, as
 }
 
 // recordWritten updates the asset's last read of its file metadata with
-// what was written. A file never read keeps no row: the reader reads it
-// whole, and finds the asset's values already there.
+// what was written. A file never read keeps no read (at most a row with
+// an earlier write's failure, cleared here): the reader reads it whole,
+// and finds the asset's values already there.
 func (s *Store) recordWritten(ctx context.Context, tx *sql.Tx, a Asset, m MetadataUpdate, w WrittenFile, now time.Time) error {
 	prev, err := s.fileFacts(ctx, tx, a.AccountID, a.ID)
 	if err != nil {
 		return err
 	}
 	if prev.ReadAt == nil {
+		// Only an earlier write's failure may be recorded: it no longer
+		// holds.
+		if _, err := s.exec(ctx, tx, `UPDATE asset_file_meta SET written_at = ?, write_error = '' WHERE asset_id = ? AND account_id = ?`,
+			ms(now), a.ID, a.AccountID); err != nil {
+			return fmt.Errorf("recording the write-back of asset %d: %w", a.ID, err)
+		}
 		return nil
 	}
 	fm := prev.FileMeta

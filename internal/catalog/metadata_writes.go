@@ -138,26 +138,42 @@ ORDER BY i.asset_id LIMIT ?`, writeID, accountID, state, state, afterAsset, limi
 
 // SetMetadataWriteItem records one file's result ("pending" with a
 // temporary error counts an attempt) and keeps the write's counts and
-// state in step.
+// state in step: the counts move by this file's change alone (no
+// recount of the write's files, which may be thousands).
 func (s *Store) SetMetadataWriteItem(ctx context.Context, writeID, assetID int64, state, reason string, now time.Time) error {
 	return s.InTx(ctx, func(tx *sql.Tx) error {
+		var old string
+		err := s.queryRow(ctx, tx, `SELECT state FROM metadata_write_items WHERE write_id = ? AND asset_id = ?`, writeID, assetID).Scan(&old)
+		if err != nil {
+			return fmt.Errorf("reading a file of metadata write %d: %w", writeID, mapErr(err))
+		}
 		attempt := 0
 		if state == "pending" {
 			attempt = 1
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE metadata_write_items SET state = ?, error = ?, attempts = attempts + ?, updated_at = ? WHERE write_id = ? AND asset_id = ?`,
-			state, reason, attempt, ms(now), writeID, assetID); err != nil {
-			return fmt.Errorf("recording a file of metadata write %d: %w", writeID, err)
+		// Conditional on the state read: a concurrent change of this
+		// file would make the counts move twice.
+		if err := s.execOne(ctx, tx, `UPDATE metadata_write_items SET state = ?, error = ?, attempts = attempts + ?, updated_at = ? WHERE write_id = ? AND asset_id = ? AND state = ?`,
+			state, reason, attempt, ms(now), writeID, assetID, old); err != nil {
+			return fmt.Errorf("recording a file of metadata write %d (changed meanwhile; try again): %w", writeID, err)
 		}
-		_, err := s.exec(ctx, tx, `UPDATE metadata_writes SET state = 'running',
-  written = (SELECT COUNT(*) FROM metadata_write_items WHERE write_id = ? AND state = 'written'),
-  failed = (SELECT COUNT(*) FROM metadata_write_items WHERE write_id = ? AND state = 'failed')
-WHERE id = ?`, writeID, writeID, writeID)
+		delta := func(which string) int {
+			return b2i(state == which) - b2i(old == which)
+		}
+		_, err = s.exec(ctx, tx, `UPDATE metadata_writes SET state = 'running', written = written + ?, failed = failed + ? WHERE id = ?`,
+			delta("written"), delta("failed"), writeID)
 		if err != nil {
 			return fmt.Errorf("counting metadata write %d: %w", writeID, err)
 		}
 		return nil
 	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // FinishMetadataWrite marks a write done when none of its files is

@@ -18,11 +18,16 @@ const Queue = "media"
 // ReadArgs asks for the file metadata of every new or changed asset of an
 // account (after a sync or a live batch: RunID), or of one asset (after an
 // upload: AssetID). Each sync queues its own job, so a job already running
-// for an earlier sync never swallows a later one's.
+// for an earlier sync never swallows a later one's; the batches of one
+// live run (one RunID) tell theirs apart by Batch.
 type ReadArgs struct {
 	AccountID int64 `json:"account_id"`
 	RunID     int64 `json:"run_id,omitempty"`
 	AssetID   int64 `json:"asset_id,omitempty"`
+	// Batch is a live batch's own mark (the time it was applied, in
+	// nanoseconds): a read queued or running for an earlier batch, whose
+	// pass may be past this batch's assets, does not take its place.
+	Batch int64 `json:"batch,omitempty"`
 }
 
 // Kind is the River job kind.

@@ -3,6 +3,7 @@ package embedmeta
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/draw"
@@ -176,5 +177,58 @@ func TestWriteEmbeddedCorruptFile(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(file); !bytes.Equal(after, content) {
 		t.Error("the corrupt file was changed")
+	}
+}
+
+// A file with a minor fault exiftool would "fix" by dropping part of it
+// (here an EXIF IFD1 pointer past the end, which -m deletes) is not
+// written: the write fails and the file stays as it was.
+func TestWriteEmbeddedMinorFaultIsNotWritten(t *testing.T) {
+	t.Parallel()
+	x := needExiftool(t)
+	file := writeJPEG(t, t.TempDir(), "fault.jpg")
+	exiftoolSet(t, x, file, "-IFD0:Make=Canon", "-IFD0:Model=EOS")
+	content, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiff := bytes.Index(content, []byte("Exif\x00\x00")) + 6
+	order := binary.ByteOrder(binary.BigEndian)
+	if string(content[tiff:tiff+2]) == "II" {
+		order = binary.LittleEndian
+	}
+	ifd0 := tiff + int(order.Uint32(content[tiff+4:]))
+	next := ifd0 + 2 + 12*int(order.Uint16(content[ifd0:]))
+	order.PutUint32(content[next:], 0x7fff) // IFD1 beyond the end
+	if err := os.WriteFile(file, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := "a description"
+	if err := x.WriteEmbedded(context.Background(), file, Values{Description: &d}); err == nil {
+		t.Fatal("writing into a file with a bad IFD1 succeeded")
+	}
+	if after, _ := os.ReadFile(file); !bytes.Equal(after, content) {
+		t.Error("the file was changed")
+	}
+}
+
+// Clearing the title and the rating clears them everywhere the reader
+// looks (IPTC ObjectName, EXIF Rating), so they do not come back on the
+// next read.
+func TestWriteEmbeddedClearsEveryCopy(t *testing.T) {
+	t.Parallel()
+	x := needExiftool(t)
+	file := writeJPEG(t, t.TempDir(), "copies.jpg")
+	exiftoolSet(t, x, file, "-XMP-dc:Title=Old", "-IPTC:ObjectName=Old", "-XMP-xmp:Rating=4", "-IFD0:Rating=4")
+	empty, none := "", 0
+	if err := x.WriteEmbedded(context.Background(), file, Values{Title: &empty, Rating: &none}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := x.Read(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Title != nil || m.Rating != nil {
+		t.Errorf("after clearing: title %q, rating %v", str(m.Title), m.Rating)
 	}
 }

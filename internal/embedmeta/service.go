@@ -22,6 +22,7 @@ type Catalog interface {
 	ListFolderAssetsByName(ctx context.Context, accountID int64, folderID *int64, names []string, prefix string) ([]catalog.Asset, error)
 	ApplyFileMeta(ctx context.Context, seen catalog.Asset, m catalog.FileMeta, now time.Time) (bool, error)
 	AddLatestRunNotes(ctx context.Context, accountID int64, notes []catalog.RunNote, now time.Time) error
+	RecordFileMetaFailure(ctx context.Context, seen catalog.Asset) (int, error)
 }
 
 // ConnectorFactory opens the storage connector of an account.
@@ -108,37 +109,87 @@ func (s *Service) ReadOne(ctx context.Context, accountID, assetID int64) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Catalog.AddLatestRunNotes(ctx, accountID, notes, s.cfg.Now()); err != nil {
-		s.cfg.Logger.Warn("recording metadata notes on the sync run failed", slog.Int64("account_id", accountID), slog.String("error", err.Error()))
-	}
+	s.addNotes(ctx, accountID, notes)
 	return nil
 }
 
+// maxReadAttempts is how many reads of one version of a file may fail
+// (storage errors, across the job's retries) before that version is
+// recorded as read incomplete and the reader goes on without it.
+const maxReadAttempts = 3
+
+// maxFailuresInARow ends a pass early: so many files failing one after
+// the other means the storage itself is failing, not a file.
+const maxFailuresInARow = 5
+
 // pass reads every pending asset once, in id order, and reports how many.
+// A file that cannot be read is counted and passed (after
+// maxReadAttempts it is recorded as read incomplete, with a note); the
+// pass then ends with the failures joined, so the job retries.
 func (s *Service) pass(ctx context.Context, conn storage.Connector, accountID int64) (int, error) {
 	var after int64
-	done := 0
+	done, inARow := 0, 0
+	var failures []error
 	for {
 		batch, err := s.cfg.Catalog.ListFileMetaPending(ctx, accountID, after, pendingBatch)
 		if err != nil {
-			return done, err
+			return done, errors.Join(append(failures, err)...)
 		}
 		if len(batch) == 0 {
-			return done, nil
+			return done, errors.Join(failures...)
 		}
 		done += len(batch)
 		var notes []catalog.RunNote
 		for _, a := range batch {
 			after = a.ID
 			n, err := s.ReadAsset(ctx, conn, a)
-			if err != nil {
-				return done, err
+			if err == nil {
+				inARow = 0
+				notes = append(notes, n...)
+				continue
 			}
-			notes = append(notes, n...)
+			if ctx.Err() != nil {
+				return done, ctx.Err()
+			}
+			note, err := s.readFailed(ctx, a, err)
+			if note != nil {
+				notes = append(notes, *note)
+			}
+			if err != nil {
+				failures = append(failures, err)
+			}
+			if inARow++; inARow >= maxFailuresInARow {
+				s.addNotes(ctx, accountID, notes)
+				return done, errors.Join(failures...)
+			}
 		}
-		if err := s.cfg.Catalog.AddLatestRunNotes(ctx, accountID, notes, s.cfg.Now()); err != nil {
-			s.cfg.Logger.Warn("recording metadata notes on the sync run failed", slog.Int64("account_id", accountID), slog.String("error", err.Error()))
-		}
+		s.addNotes(ctx, accountID, notes)
+	}
+}
+
+// readFailed counts a failed read of a's current version. Before
+// maxReadAttempts it returns the failure (the job retries); at the last
+// attempt the version is recorded as read incomplete (what could not be
+// read keeps the last read's values) and a note for the sync run says so.
+func (s *Service) readFailed(ctx context.Context, a catalog.Asset, readErr error) (*catalog.RunNote, error) {
+	n, err := s.cfg.Catalog.RecordFileMetaFailure(ctx, a)
+	if err != nil {
+		return nil, errors.Join(readErr, err)
+	}
+	if n < maxReadAttempts {
+		return nil, readErr
+	}
+	note := fmt.Sprintf("metadata not read after %d attempts: %v", n, readErr)
+	if _, err := s.cfg.Catalog.ApplyFileMeta(ctx, a, catalog.FileMeta{Incomplete: true, Notes: note}, s.cfg.Now()); err != nil {
+		return nil, errors.Join(readErr, fmt.Errorf("recording the metadata of %q as unread: %w", a.Path, err))
+	}
+	return &catalog.RunNote{Path: a.Path, Note: note}, nil
+}
+
+// addNotes attaches notes to the account's latest sync run.
+func (s *Service) addNotes(ctx context.Context, accountID int64, notes []catalog.RunNote) {
+	if err := s.cfg.Catalog.AddLatestRunNotes(ctx, accountID, notes, s.cfg.Now()); err != nil {
+		s.cfg.Logger.Warn("recording metadata notes on the sync run failed", slog.Int64("account_id", accountID), slog.String("error", err.Error()))
 	}
 }
 
@@ -158,15 +209,18 @@ func (s *Service) ReadAsset(ctx context.Context, conn storage.Connector, a catal
 		return nil, err
 	}
 	sidecarPath := ""
+	var sidecarTime *time.Time
 	if sc, ok := pickSidecar(a.Name, found); ok {
 		sm, err := s.openSidecar(ctx, conn, sc)
 		if err != nil {
 			return nil, err
 		}
 		m = m.overlay(sm)
-		sidecarPath = sc.Path
+		sidecarPath, sidecarTime = sc.Path, sc.ModTime
 	}
-	if _, err := s.cfg.Catalog.ApplyFileMeta(ctx, a, toCatalog(m, reader, sidecarPath), s.cfg.Now()); err != nil {
+	fm := toCatalog(m, reader, sidecarPath)
+	fm.SidecarModTime = sidecarTime
+	if _, err := s.cfg.Catalog.ApplyFileMeta(ctx, a, fm, s.cfg.Now()); err != nil {
 		return nil, fmt.Errorf("recording the metadata of %q: %w", a.Path, err)
 	}
 	var notes []catalog.RunNote

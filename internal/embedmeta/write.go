@@ -25,11 +25,16 @@ func (v Values) Empty() bool {
 // module keeps XMP and IPTC-IIM in step (IPTC is updated only where the
 // file already has it, with its digest), so tools that read either see
 // the same values; a list is written entry by entry, so a comma stays
-// inside its keyword.
+// inside its keyword. A cleared title or rating is removed from every
+// place the reader looks (IPTC ObjectName, EXIF Rating).
 func (v Values) writeArgs() []string {
 	args := []string{"-use", "MWG"}
 	if v.Title != nil {
 		args = append(args, "-XMP-dc:Title="+*v.Title)
+		if *v.Title == "" {
+			// The reader falls back to IPTC's title: cleared too.
+			args = append(args, "-IPTC:ObjectName=")
+		}
 	}
 	if v.Description != nil {
 		args = append(args, "-MWG:Description="+*v.Description)
@@ -44,7 +49,8 @@ func (v Values) writeArgs() []string {
 	}
 	if v.Rating != nil {
 		if *v.Rating == 0 {
-			args = append(args, "-XMP-xmp:Rating=")
+			// The reader falls back to EXIF's rating: cleared too.
+			args = append(args, "-XMP-xmp:Rating=", "-IFD0:Rating=", "-IFD0:RatingPercent=")
 		} else {
 			args = append(args, "-XMP-xmp:Rating="+strconv.Itoa(*v.Rating))
 		}
@@ -70,7 +76,10 @@ func (x Exiftool) write(ctx context.Context, file string, v Values) error {
 	if !x.Available() {
 		return ErrNoExiftool
 	}
-	args := append([]string{"-q", "-m", "-overwrite_original", "-charset", "filename=utf8"}, v.writeArgs()...)
+	// No -m: a file with a minor fault fails the write (recorded on the
+	// asset) rather than being "fixed" by exiftool, which may drop a
+	// damaged directory of it.
+	args := append([]string{"-q", "-overwrite_original", "-charset", "filename=utf8"}, v.writeArgs()...)
 	out, err := x.run(ctx, append(args, "--", file)...)
 	if err != nil {
 		return fmt.Errorf("writing metadata into the file failed: %w", err)

@@ -60,6 +60,7 @@ type Catalog interface {
 	WriteMetadataToFiles(ctx context.Context, accountID int64) (bool, error)
 	CommitMetadataWrite(ctx context.Context, accountID, intentID, assetID int64, m catalog.MetadataUpdate, edit bool, w catalog.WrittenFile, now time.Time) (catalog.Asset, error)
 	SetMetadataWriteError(ctx context.Context, accountID, assetID int64, reason string, now time.Time) error
+	GetFileFacts(ctx context.Context, accountID, assetID int64) (catalog.FileFacts, error)
 	ListFolderAssetsByName(ctx context.Context, accountID int64, folderID *int64, names []string, prefix string) ([]catalog.Asset, error)
 	CreateMetadataWrite(ctx context.Context, accountID int64, userID *int64, assetIDs []int64, now time.Time,
 		enqueue func(ctx context.Context, t *catalog.QueueTx, w catalog.MetadataWrite) error) (catalog.MetadataWrite, error)

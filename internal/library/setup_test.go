@@ -151,6 +151,7 @@ type options struct {
 	wrap      func(storage.Connector) storage.Connector
 	intentTTL time.Duration
 	meta      library.MetadataWriter
+	catalog   func(library.Catalog) library.Catalog
 }
 
 func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *fixture {
@@ -183,8 +184,12 @@ func newFixture(t *testing.T, db database, be backend, opts ...func(*options)) *
 	if o.wrap != nil {
 		libConn = o.wrap(f.conn)
 	}
+	var libCat library.Catalog = store
+	if o.catalog != nil {
+		libCat = o.catalog(store)
+	}
 	f.svc = library.New(library.Config{
-		Catalog: store,
+		Catalog: libCat,
 		Connect: func(context.Context, int64) (storage.Connector, error) { return libConn, nil },
 		Jobs: thumbRecorder(func(assetID int64) {
 			f.mu.Lock()

@@ -22,6 +22,9 @@ type MetadataWriter interface {
 	Available() bool
 	WriteEmbedded(ctx context.Context, file string, v embedmeta.Values) error
 	WriteSidecar(ctx context.Context, file string, v embedmeta.Values) error
+	// Read returns what a file (or an XMP sidecar) says, to spell a
+	// background write-back's keywords as the file does.
+	Read(ctx context.Context, file string) (embedmeta.Meta, error)
 }
 
 // maxWriteBackBytes bounds the file a write-back downloads, rewrites and
@@ -42,7 +45,7 @@ func writesFileMeta(m catalog.MetadataUpdate) bool {
 // recorded on the asset (shown on its page); a sync holding the lock
 // refuses the whole edit (423).
 func (s *Service) updateMetaWritingBack(ctx context.Context, accountID, userID int64, a catalog.Asset, patch catalog.MetadataUpdate) (catalog.Asset, error) {
-	out, err := s.writeBack(ctx, accountID, userID, a, patch, true)
+	out, err := s.writeBack(ctx, accountID, userID, a, &patch)
 	if refused(err) {
 		return catalog.Asset{}, err // the edit as a whole is refused
 	}
@@ -72,9 +75,7 @@ func (s *Service) WriteCurrentMetadata(ctx context.Context, accountID, userID, a
 	if err != nil {
 		return fromCatalog(err, fmt.Sprintf("Asset %d", assetID))
 	}
-	tags := a.Tags
-	patch := catalog.MetadataUpdate{Title: &a.Title, Description: &a.Description, Tags: &tags, Rating: &a.Rating}
-	out, err := s.writeBack(ctx, accountID, userID, a, patch, false)
+	out, err := s.writeBack(ctx, accountID, userID, a, nil)
 	if err == nil {
 		s.publish(ctx, accountID, notify.AssetUpdated, assetPayload(out, userID, ""))
 		return nil
@@ -87,10 +88,45 @@ func (s *Service) WriteCurrentMetadata(ctx context.Context, accountID, userID, a
 	return err
 }
 
+// shelfFields is the patch a background write-back writes into an asset's
+// file: the fields whose value is the team's (edited in Shelf, or there
+// before the file's metadata was first read), never one the file itself
+// gave (the catalog keeps those lower-cased or shortened).
+func (s *Service) shelfFields(ctx context.Context, a catalog.Asset) (catalog.MetadataUpdate, error) {
+	facts, err := s.cfg.Catalog.GetFileFacts(ctx, a.AccountID, a.ID)
+	if err != nil {
+		return catalog.MetadataUpdate{}, fromCatalog(err, fmt.Sprintf("The file metadata of asset %d", a.ID))
+	}
+	team := func(field string, has bool) bool {
+		if src, ok := facts.Sources[field]; ok {
+			return src.Source == catalog.SourceShelf
+		}
+		return has
+	}
+	var m catalog.MetadataUpdate
+	if team(catalog.FieldTitle, a.Title != "") {
+		m.Title = &a.Title
+	}
+	if team(catalog.FieldDescription, a.Description != "") {
+		m.Description = &a.Description
+	}
+	if team(catalog.FieldTags, len(a.Tags) > 0) {
+		tags := slices.Clone(a.Tags)
+		m.Tags = &tags
+	}
+	if team(catalog.FieldRating, a.Rating != 0) {
+		m.Rating = &a.Rating
+	}
+	return m, nil
+}
+
 // writeBack writes patch into the asset's file or sidecar, then commits
-// it (edit: as a team edit) with the written file's fingerprint. An error
-// either refuses the write (refused) or says why the file cannot take it.
-func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a catalog.Asset, patch catalog.MetadataUpdate, edit bool) (catalog.Asset, error) {
+// it (as a team edit) with the written file's fingerprint. A nil patch is
+// a background write-back: the asset's team fields as they are under the
+// write's claim (shelfFields), nothing edited, keywords spelled as the
+// file spells them. An error either refuses the write (refused) or says
+// why the file cannot take it.
+func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a catalog.Asset, patch *catalog.MetadataUpdate) (catalog.Asset, error) {
 	target := embedmeta.WriteTarget(a.Name, a.MIME)
 	var reason string
 	switch {
@@ -106,7 +142,7 @@ func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a cata
 	if reason != "" {
 		return catalog.Asset{}, errors.New(reason)
 	}
-	sidecarPath, sidecarAsset, err := s.sidecarFor(ctx, a, target)
+	sidecarPath, _, err := s.sidecarFor(ctx, a, target)
 	if err != nil {
 		return catalog.Asset{}, err
 	}
@@ -119,14 +155,38 @@ func (s *Service) writeBack(ctx context.Context, accountID, userID int64, a cata
 		return catalog.Asset{}, err
 	}
 	defer w.end(ctx)
-	if err := s.assetUnmoved(ctx, a); err != nil {
+	// Under the claim: the asset and its sidecar as they are now (a sync
+	// or an edit may have changed them since the look-up above).
+	cur, err := s.cfg.Catalog.GetAsset(ctx, accountID, a.ID)
+	if err != nil {
+		return catalog.Asset{}, fromCatalog(err, fmt.Sprintf("Asset %d", a.ID))
+	}
+	if err := unmoved(fmt.Sprintf("The file %q", a.Path), a.Path, cur.Path); err != nil {
 		return catalog.Asset{}, err
 	}
-	written, err := s.writeFileMeta(ctx, w, a, patch, target, sidecarPath, sidecarAsset)
+	nowPath, sidecar, err := s.sidecarFor(ctx, cur, target)
 	if err != nil {
 		return catalog.Asset{}, err
 	}
-	out, err := s.cfg.Catalog.CommitMetadataWrite(ctx, accountID, w.intentID, a.ID, patch, edit, written, s.cfg.Now())
+	if err := unmoved(fmt.Sprintf("The sidecar %q", sidecarPath), sidecarPath, nowPath); err != nil {
+		return catalog.Asset{}, err
+	}
+	edit := patch != nil
+	if !edit {
+		m, err := s.shelfFields(ctx, cur)
+		if err != nil {
+			return catalog.Asset{}, err
+		}
+		if !writesFileMeta(m) {
+			return cur, nil // nothing of the team's to write
+		}
+		patch = &m
+	}
+	written, err := s.writeFileMeta(ctx, w, cur, *patch, target, sidecarPath, sidecar, !edit)
+	if err != nil {
+		return catalog.Asset{}, err
+	}
+	out, err := s.cfg.Catalog.CommitMetadataWrite(ctx, accountID, w.intentID, a.ID, *patch, edit, written, s.cfg.Now())
 	if err != nil {
 		return catalog.Asset{}, afterStorage(err, fmt.Sprintf("Writing metadata into %q", a.Path))
 	}
@@ -185,7 +245,11 @@ func (s *Service) sidecarFor(ctx context.Context, a catalog.Asset, target string
 // writeFileMeta downloads the file (or its sidecar), writes the edit into
 // it with exiftool and puts it back in the storage, and returns what was
 // written.
-func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, patch catalog.MetadataUpdate, target, sidecarPath string, sidecar *catalog.Asset) (catalog.WrittenFile, error) {
+//
+// fileCasing (a background write-back of the catalog's lower-cased tags)
+// spells every keyword the file has already, ignoring case, as the file
+// spells it.
+func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, patch catalog.MetadataUpdate, target, sidecarPath string, sidecar *catalog.Asset, fileCasing bool) (catalog.WrittenFile, error) {
 	v := embedmeta.Values{Title: patch.Title, Description: patch.Description, Tags: patch.Tags, Rating: patch.Rating}
 	if v.Title != nil {
 		t := strings.TrimSpace(*v.Title)
@@ -218,18 +282,27 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 	if target == "sidecar" {
 		known = sidecar
 	}
+	var before storage.Entry
 	if known != nil {
-		e, err := w.conn.Stat(ctx, known.Path)
+		before, err = w.conn.Stat(ctx, known.Path)
 		if err != nil {
 			return catalog.WrittenFile{}, fromStorage(err, fmt.Sprintf("Looking at %q before writing metadata into it", known.Path))
 		}
-		if factsDiffer(w.conn.Kind(), *known, e) {
+		if factsDiffer(w.conn.Kind(), *known, before) {
 			return catalog.WrittenFile{}, fmt.Errorf("%w: %q changed in the storage since the last sync; sync, then save again", errWriteRefused, known.Path)
 		}
 	}
 	if target == "embedded" || sidecar != nil {
 		if err := download(ctx, w.conn, src, file); err != nil {
 			return catalog.WrittenFile{}, err
+		}
+		if fileCasing && v.Tags != nil {
+			// A file whose keywords cannot be read gets the catalog's
+			// spelling: the write itself says what is wrong with it.
+			if m, err := s.cfg.Meta.Read(ctx, file); err == nil {
+				tags := inFileCasing(*v.Tags, m.Tags)
+				v.Tags = &tags
+			}
 		}
 	}
 	if target == "sidecar" {
@@ -257,10 +330,20 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 		}
 	}
 	var e storage.Entry
-	if target == "sidecar" && sidecar == nil {
+	if known == nil {
 		e, err = w.conn.Create(ctx, src, f, st.Size(), mime)
 	} else {
+		// A version saved in the storage while the copy was downloaded
+		// and rewritten must not be replaced by the old content.
+		if err := unchangedSince(ctx, w.conn, known.Path, before); err != nil {
+			return catalog.WrittenFile{}, err
+		}
 		e, err = w.conn.Put(ctx, src, f, st.Size(), mime)
+	}
+	if known == nil && errors.Is(err, storage.ErrExists) {
+		// A sidecar saved in the storage that no sync has brought in yet:
+		// never replaced unseen; the edit stays in the catalog.
+		return catalog.WrittenFile{}, fmt.Errorf("%w: a sidecar %q is in the storage but not yet in Shelf; sync, then save again", errWriteRefused, src)
 	}
 	if err != nil {
 		return catalog.WrittenFile{}, fromStorage(err, fmt.Sprintf("Writing metadata into %q", src))
@@ -268,6 +351,41 @@ func (s *Service) writeFileMeta(ctx context.Context, w *write, a catalog.Asset, 
 	wf := catalog.WrittenFile{Sidecar: target == "sidecar", FolderID: a.FolderID, StorageID: e.ID, Name: storage.Base(src),
 		Size: storedSize(e.Size), ETag: e.ETag, ModTime: storedTime(e.ModTime), MIME: e.MIME}
 	return wf, nil
+}
+
+// errChangedMeanwhile is a write-back that found a new version of the file
+// in the storage right before putting the rewritten copy back.
+var errChangedMeanwhile = fmt.Errorf("%w: the file changed in the storage meanwhile; sync, then save again", errWriteRefused)
+
+// unchangedSince looks at the file again right before it is replaced and
+// refuses when its size, fingerprint or time moved since before.
+func unchangedSince(ctx context.Context, conn storage.Connector, p string, before storage.Entry) error {
+	now, err := conn.Stat(ctx, p)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return errChangedMeanwhile
+		}
+		return fromStorage(err, fmt.Sprintf("Looking at %q before writing metadata into it", p))
+	}
+	if now.Size != before.Size || now.ETag != before.ETag || !now.ModTime.Equal(before.ModTime) || now.ID != before.ID {
+		return errChangedMeanwhile
+	}
+	return nil
+}
+
+// inFileCasing returns tags with each one the file has (ignoring case)
+// spelled as the file spells it.
+func inFileCasing(tags, file []string) []string {
+	out := slices.Clone(tags)
+	for i, t := range out {
+		for _, k := range file {
+			if strings.EqualFold(strings.TrimSpace(k), t) {
+				out[i] = strings.TrimSpace(k)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // download copies a storage file into a local file.

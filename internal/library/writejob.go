@@ -59,8 +59,17 @@ type WriteMetadataWorker struct {
 
 // RegisterWorkers adds the library's background jobs to the queue.
 func RegisterWorkers(q *queue.Queue, lib *Service) {
-	queue.AddWorker(q, river.Worker[WriteMetadataArgs](&WriteMetadataWorker{lib: lib, cat: lib.cfg.Catalog}))
+	queue.AddWorker(q, river.Worker[WriteMetadataArgs](NewWriteMetadataWorker(lib)))
 }
+
+// NewWriteMetadataWorker returns the worker of WriteMetadataArgs jobs.
+func NewWriteMetadataWorker(lib *Service) *WriteMetadataWorker {
+	return &WriteMetadataWorker{lib: lib, cat: lib.cfg.Catalog}
+}
+
+// turnedOff is the result of the files a write-back had not reached when
+// the account's write_metadata_to_files was turned off.
+const turnedOff = "Writing metadata into files was turned off before this file was written."
 
 // ErrWriteBackOff: a background write-back was asked while the account's
 // write_metadata_to_files is off (HTTP 409).
@@ -115,12 +124,27 @@ func (w *WriteMetadataWorker) Work(ctx context.Context, job *river.Job[WriteMeta
 	var after int64
 	retry := false
 	for {
+		// Turned off since the write was asked (or while it runs): the
+		// files not written yet are not written.
+		on, err := w.lib.cfg.Catalog.WriteMetadataToFiles(ctx, a.AccountID)
+		if err != nil {
+			return err
+		}
 		items, err := w.cat.ListMetadataWriteItems(ctx, a.AccountID, a.WriteID, "pending", after, 100)
 		if err != nil {
 			return err
 		}
 		if len(items) == 0 {
 			break
+		}
+		if !on {
+			for _, it := range items {
+				after = it.AssetID
+				if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, "failed", turnedOff, w.lib.cfg.Now()); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+					return err
+				}
+			}
+			continue
 		}
 		for _, it := range items {
 			after = it.AssetID
@@ -136,8 +160,8 @@ func (w *WriteMetadataWorker) Work(ctx context.Context, job *river.Job[WriteMeta
 			case err != nil:
 				state, reason = "failed", writeFailureText(err)
 			}
-			if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, state, reason, w.lib.cfg.Now()); err != nil {
-				return err
+			if err := w.cat.SetMetadataWriteItem(ctx, a.WriteID, it.AssetID, state, reason, w.lib.cfg.Now()); err != nil && !errors.Is(err, catalog.ErrNotFound) {
+				return err // (a file whose asset was deleted meanwhile has no item any more)
 			}
 		}
 	}

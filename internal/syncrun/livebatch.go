@@ -240,7 +240,7 @@ func (s *Service) liveFollowUp(ctx context.Context, log *slog.Logger, run catalo
 		if err := s.queue.Enqueue(ctx, media.PendingArgs{AccountID: run.AccountID}); err != nil {
 			log.Warn("queueing previews after a live batch", "error", err)
 		}
-		if err := s.queue.Enqueue(ctx, embedmeta.ReadArgs{AccountID: run.AccountID, RunID: run.ID}); err != nil {
+		if err := s.queue.Enqueue(ctx, embedmeta.ReadArgs{AccountID: run.AccountID, RunID: run.ID, Batch: now.UnixNano()}); err != nil {
 			log.Warn("queueing the reading of file metadata after a live batch", "error", err)
 		}
 	}

@@ -46,6 +46,8 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("MultipartUploads", func(t *testing.T) { t.Parallel(); testMultipartUploads(t, open) })
 	t.Run("SignInAttempts", func(t *testing.T) { t.Parallel(); testSignInAttempts(t, open) })
 	t.Run("FileMeta", func(t *testing.T) { t.Parallel(); testFileMeta(t, open) })
+	t.Run("FileMetaSidecarTime", func(t *testing.T) { t.Parallel(); testFileMetaSidecarTime(t, open) })
+	t.Run("MetadataWriteCounts", func(t *testing.T) { t.Parallel(); testMetadataWriteCounts(t, open) })
 }
 
 // fixture is the usual starting point: a store, a clock, and two accounts

@@ -72,3 +72,26 @@ func testFileMeta(t *testing.T, open OpenFunc) {
 		t.Errorf("another account sees the file metadata: %+v %v", ff, err)
 	}
 }
+
+// testFileMetaSidecarTime: a change saved in a RAW file's sidecar after a
+// team edit wins over the edit although the RAW file itself is older.
+func testFileMetaSidecarTime(t *testing.T, open OpenFunc) {
+	f := setup(t, open)
+	ctx, s := f.ctx, f.store
+	raw := f.mkAsset(t, f.accA.ID, nil, "r.cr2", 10, f.now, "image/x-canon-cr2")
+	text := func(s string) *string { return &s }
+	if ok, err := s.ApplyFileMeta(ctx, raw, catalog.FileMeta{Title: text("File"), SidecarPath: "r.xmp"}, f.now); err != nil || !ok {
+		t.Fatalf("first read: %v %v", ok, err)
+	}
+	_, err := s.UpdateAssetMetadata(ctx, f.accA.ID, raw.ID, catalog.MetadataUpdate{Title: text("Team")}, f.now.Add(time.Hour))
+	must(t, err, "UpdateAssetMetadata")
+	saved := f.now.Add(2 * time.Hour)
+	if ok, err := s.ApplyFileMeta(ctx, raw, catalog.FileMeta{Title: text("Lightroom"), SidecarPath: "r.xmp", SidecarModTime: &saved}, saved); err != nil || !ok {
+		t.Fatalf("second read: %v %v", ok, err)
+	}
+	got, err := s.GetAsset(ctx, f.accA.ID, raw.ID)
+	must(t, err, "GetAsset")
+	if got.Title != "Lightroom" {
+		t.Errorf("a sidecar change newer than the team's edit lost to it: %q", got.Title)
+	}
+}
