@@ -218,6 +218,10 @@ func TestLiveLocalFolder(t *testing.T) {
 		if _, ok := e.asset(acct, "renamed in shelf.txt"); !ok {
 			t.Fatal("the rename made in Shelf is not in the catalog")
 		}
+		// A batch's rows are committed before its counts are summed into
+		// the hour's run: wait for the count, then check it is the marker
+		// alone.
+		waitFor(t, "the marker counted in the live run", func() bool { return e.liveChanges(acct)-before >= 1 })
 		if got := e.liveChanges(acct) - before; got != 1 {
 			t.Fatalf("live batches changed %d rows after Shelf's own writes and a marker, want 1 (the marker)", got)
 		}
