@@ -69,7 +69,7 @@ func (a *App) StartServices(ctx context.Context, opts ServicesOptions) (*Service
 		Store:  a.Store,
 		Logger: a.Logger,
 		Work:   opts.Work,
-		Queues: map[string]int{river.QueueDefault: max(a.Cfg.SyncWorkers, 1), media.Queue: 2},
+		Queues: map[string]int{river.QueueDefault: max(a.Cfg.SyncWorkers, 1), media.Queue: 2, embedmeta.Queue: 1},
 		// A live sync may run for hours; its lease tells sooner that its
 		// worker died.
 		RescueStuckJobsAfter: maxSync + time.Hour,

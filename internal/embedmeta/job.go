@@ -10,10 +10,11 @@ import (
 	"github.com/shelf-dam/shelf/internal/queue"
 )
 
-// Queue is the River queue the metadata jobs run on: the preview queue
-// ("media"), since reading metadata is the same kind of background work
-// after a sync and must never delay a sync.
-const Queue = "media"
+// Queue is the River queue the metadata jobs (reads, bulk write-back) run
+// on: a queue of their own, off the sync queue (never delaying a sync) and
+// off the preview queue, so a pass reading a whole new library (a download
+// and an exiftool run per file) never keeps thumbnails from appearing.
+const Queue = "metadata"
 
 // ReadArgs asks for the file metadata of every new or changed asset of an
 // account (after a sync or a live batch: RunID), or of one asset (after an

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
+	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/queue"
 	"github.com/shelf-dam/shelf/internal/storage"
 )
@@ -26,11 +27,11 @@ type WriteMetadataArgs struct {
 // Kind is the River job kind.
 func (WriteMetadataArgs) Kind() string { return "library.write_metadata" }
 
-// InsertOpts puts the job on the background queue ("media", beside
-// previews and metadata reads), one per write.
+// InsertOpts puts the job on the metadata queue (beside the metadata
+// reads, off the sync and preview queues), one per write.
 func (WriteMetadataArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
-		Queue:       "media",
+		Queue:       embedmeta.Queue,
 		MaxAttempts: 10,
 		UniqueOpts: river.UniqueOpts{
 			ByArgs:  true,
