@@ -72,6 +72,7 @@ func TestLiveS3Events(t *testing.T) {
 			t.Fatalf("events_url: %v", st)
 		}
 		e.waitWatched(c)
+		e.waitCaughtUp(c) // the catch-up reconciliation holds the library while it runs
 
 		// Created: a file with a space in its name, in a new folder.
 		if err := s3.PutObject("media", "team/new folder/a b.jpg", []byte("ab")); err != nil {
@@ -210,6 +211,7 @@ func TestLiveVersitygwWebhook(t *testing.T) {
 	gw = run("--event-webhook-url", url)
 	t.Cleanup(func() { _ = gw.Process.Kill(); _ = gw.Wait() })
 	e.waitWatched(c)
+	e.waitCaughtUp(c)
 
 	conn, err := e.svc.Conns.Connector(context.Background(), acct)
 	if err != nil {

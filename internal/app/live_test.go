@@ -136,6 +136,9 @@ func TestLiveLocalFolder(t *testing.T) {
 		if st["live"] != true || st["live_mode"] != "push" || !strings.Contains(st["live_note"].(string), "as they happen") {
 			t.Fatalf("sync status of a live local folder: %v", st)
 		}
+		// The watcher's catch-up (a queued reconciliation) holds the
+		// library while it runs: edits below would get 423.
+		e.waitCaughtUp(c)
 
 		// A new file.
 		e.writeFile("lib/a.txt", "alpha")
