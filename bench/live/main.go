@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shelf-dam/shelf/bench/internal/machine"
 	"github.com/shelf-dam/shelf/internal/storage/gdrive/drivefake"
 )
 
@@ -105,7 +106,7 @@ func main() {
 	if o.db != "" {
 		db = "PostgreSQL"
 	}
-	fmt.Printf("# Live sync benchmark\n\ncatalog: %s; %s\n", db, machine())
+	fmt.Printf("# Live sync benchmark\n\ncatalog: %s; %s\n", db, hostInfo())
 	for _, t := range []struct {
 		name string
 		run  func(context.Context, options) error
@@ -137,8 +138,8 @@ func (o options) server(publicMe bool, drive *drivefake.Server, policy string) s
 	return serverOptions{db: o.db, policy: policy, publicMe: publicMe, drive: drive, logLevel: o.logLevel}
 }
 
-// machine describes the CPUs the figures were taken on.
-func machine() string {
+// hostInfo describes the CPUs the figures were taken on.
+func hostInfo() string {
 	n := 0
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		n = strings.Count(string(b), "\nprocessor")
@@ -146,5 +147,5 @@ func machine() string {
 			n++
 		}
 	}
-	return fmt.Sprintf("%d CPUs, load average %s at start", n, loadAverage())
+	return fmt.Sprintf("%d CPUs, load average %s at start", n, machine.LoadAverage())
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shelf-dam/shelf/bench/internal/machine"
 )
 
 // table is a Markdown table printed with aligned columns.
@@ -24,7 +26,7 @@ type table struct {
 }
 
 func newTable(title string, header ...string) *table {
-	return &table{title: title, header: header, load: loadAverage()}
+	return &table{title: title, header: header, load: machine.LoadAverage()}
 }
 
 func (t *table) add(cells ...any) {
@@ -61,7 +63,7 @@ func (t *table) print() {
 		}
 		fmt.Println(b.String())
 	}
-	fmt.Printf("\n## %s\n\nload average (1/5/15 min) at start: %s; at end: %s\n\n", t.title, t.load, loadAverage())
+	fmt.Printf("\n## %s\n\nload average (1/5/15 min) at start: %s; at end: %s\n\n", t.title, t.load, machine.LoadAverage())
 	line(t.header)
 	sep := make([]string, len(width))
 	for i, w := range width {
@@ -74,19 +76,6 @@ func (t *table) print() {
 	for _, n := range t.notes {
 		fmt.Println("\n- " + n)
 	}
-}
-
-// loadAverage is the 1, 5 and 15 minute load average (as uptime prints it).
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // percentile returns the p-th percentile (nearest rank) of sorted values.

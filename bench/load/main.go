@@ -26,11 +26,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/shelf-dam/shelf/bench/internal/machine"
 	"github.com/shelf-dam/shelf/internal/accounts"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
@@ -127,7 +127,7 @@ func run(ctx context.Context, opt options) error {
 	if alone.status != http.StatusOK {
 		return fmt.Errorf("a single search answered HTTP %d", alone.status)
 	}
-	fmt.Printf("one search alone: %.1f ms; load average before the flood: %s\n", ms(alone.took), loadAverage())
+	fmt.Printf("one search alone: %.1f ms; load average before the flood: %s\n", ms(alone.took), machine.LoadAverage())
 
 	var (
 		wg       sync.WaitGroup
@@ -182,7 +182,7 @@ func run(ctx context.Context, opt options) error {
 	wall := time.Since(began)
 	close(done)
 	probesWG.Wait()
-	loadAfter := loadAverage()
+	loadAfter := machine.LoadAverage()
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "requests\tn\t200\t429\t503\tother\tRetry-After\tp50 ms\tp99 ms\tmax ms\t\n")
@@ -345,17 +345,3 @@ func seed(ctx context.Context, store *catalog.Store, acct int64, assets int) err
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// loadAverage reports the machine's load, since other processes skew the
-// figures.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}

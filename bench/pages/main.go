@@ -29,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shelf-dam/shelf/bench/internal/machine"
 	"github.com/shelf-dam/shelf/internal/app"
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/config"
@@ -322,7 +323,7 @@ func measure(ctx context.Context, c *http.Client, base string, store *catalog.St
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.name, ms(times[0]), ms(p50), ms(p95), ms(mx), float64(size)/1000)
 	}
 	tw.Flush()
-	fmt.Printf("slowest p95: %.1f ms (target: under 100 ms); load average while measuring: %s\n", ms(worst), loadAverage())
+	fmt.Printf("slowest p95: %.1f ms (target: under 100 ms); load average while measuring: %s\n", ms(worst), machine.LoadAverage())
 	return nil
 }
 
@@ -337,17 +338,3 @@ func get(c *http.Client, url string) (int, string, error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// loadAverage reports the machine's load, since other processes skew the
-// figures ("" where /proc is absent).
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}

@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/shelf-dam/shelf/bench/internal/machine"
 )
 
 func main() {
@@ -46,7 +48,7 @@ func main() {
 		perTop   = flag.Int("s3-per-prefix", 1000, "internal: objects per top-level prefix in the served S3 fake")
 	)
 	flag.Parse()
-	startLoad := loadAverage()
+	startLoad := machine.LoadAverage()
 	keepCatalogs = *keep
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
@@ -120,7 +122,7 @@ func main() {
 			}
 			var lastList time.Duration
 			for _, db := range strings.Split(*dbs, ",") {
-				load, _, _ := strings.Cut(loadAverage(), " ")
+				load, _, _ := strings.Cut(machine.LoadAverage(), " ")
 				r, err := measure(ctx, src, strings.TrimSpace(db), dir, *batch)
 				if err != nil {
 					src.close()
@@ -138,7 +140,7 @@ func main() {
 					st, db, n, r.list.Seconds(), r.list1.Seconds(), r.list2.Seconds(), r.full.Seconds(), r.search.Seconds(), r.noop.Seconds())
 			}
 			if withRclone && src.endpoint != "" {
-				load := loadAverage()
+				load := machine.LoadAverage()
 				runs, err := measureRclone(ctx, src, dir)
 				if err != nil {
 					src.close()
@@ -156,21 +158,7 @@ func main() {
 	for _, note := range notes {
 		fmt.Println(note)
 	}
-	fmt.Printf("load average (1, 5, 15 min) at the start: %s, at the end: %s\n", startLoad, loadAverage())
-}
-
-// loadAverage is the system's load average over 1, 5 and 15 minutes
-// (Linux), "?" when unknown.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
+	fmt.Printf("load average (1, 5, 15 min) at the start: %s, at the end: %s\n", startLoad, machine.LoadAverage())
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -3,7 +3,6 @@ package library
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/shelf-dam/shelf/internal/embedmeta"
 	"github.com/shelf-dam/shelf/internal/media"
@@ -22,19 +21,9 @@ const (
 // AssetPayload is the data of an asset.* event: the asset as the API shows
 // it, who changed it, and where it was before a move.
 type AssetPayload struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Path        string    `json:"path"`
-	FolderID    *int64    `json:"folder_id"`
-	Size        int64     `json:"size"`
-	MIME        string    `json:"mime"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Tags        []string  `json:"tags"`
-	Rating      int       `json:"rating"`
-	UserID      int64     `json:"user_id,omitempty"`
-	OldPath     string    `json:"old_path,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	notify.AssetData
+	UserID  int64  `json:"user_id,omitempty"`
+	OldPath string `json:"old_path,omitempty"`
 }
 
 // FolderPayload is the data of a folder.* event.
@@ -49,13 +38,7 @@ type FolderPayload struct {
 }
 
 func assetPayload(a catalog.Asset, userID int64, oldPath string) AssetPayload {
-	tags := a.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	return AssetPayload{ID: a.ID, Name: a.Name, Path: a.Path, FolderID: a.FolderID, Size: a.Size, MIME: a.MIME,
-		Title: a.Title, Description: a.Description, Tags: tags, Rating: a.Rating,
-		UserID: userID, OldPath: oldPath, UpdatedAt: a.UpdatedAt}
+	return AssetPayload{AssetData: notify.AssetDataOf(a), UserID: userID, OldPath: oldPath}
 }
 
 func folderPayload(f catalog.Folder, userID int64, oldPath string) FolderPayload {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/embedmeta"
@@ -33,10 +32,7 @@ func (WriteMetadataArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       embedmeta.Queue,
 		MaxAttempts: 10,
-		UniqueOpts: river.UniqueOpts{
-			ByArgs:  true,
-			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable},
-		},
+		UniqueOpts:  queue.OnePerArgs(),
 	}
 }
 

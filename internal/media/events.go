@@ -3,7 +3,6 @@ package media
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/shelf-dam/shelf/internal/catalog"
 	"github.com/shelf-dam/shelf/internal/notify"
@@ -14,20 +13,10 @@ import (
 // plus its preview state, the reason when there is none, and the version
 // to add to its thumbnail URL (?v=) so browsers fetch the new image.
 type PreviewPayload struct {
-	ID             int64     `json:"id"`
-	Name           string    `json:"name"`
-	Path           string    `json:"path"`
-	FolderID       *int64    `json:"folder_id"`
-	Size           int64     `json:"size"`
-	MIME           string    `json:"mime"`
-	Title          string    `json:"title"`
-	Description    string    `json:"description"`
-	Tags           []string  `json:"tags"`
-	Rating         int       `json:"rating"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	PreviewState   string    `json:"preview_state"`
-	PreviewError   string    `json:"preview_error,omitempty"`
-	PreviewVersion string    `json:"preview_version"`
+	notify.AssetData
+	PreviewState   string `json:"preview_state"`
+	PreviewError   string `json:"preview_error,omitempty"`
+	PreviewVersion string `json:"preview_version"`
 }
 
 // published tells open pages that a's preview state changed; a failure is
@@ -36,12 +25,7 @@ func (s *Service) published(ctx context.Context, a catalog.Asset) {
 	if s.cfg.Publish == nil {
 		return
 	}
-	tags := a.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	data := PreviewPayload{ID: a.ID, Name: a.Name, Path: a.Path, FolderID: a.FolderID, Size: a.Size, MIME: a.MIME,
-		Title: a.Title, Description: a.Description, Tags: tags, Rating: a.Rating, UpdatedAt: a.UpdatedAt,
+	data := PreviewPayload{AssetData: notify.AssetDataOf(a),
 		PreviewState: a.PreviewState, PreviewError: Reason(a.PreviewError), PreviewVersion: ThumbVersion(a)}
 	ev := notify.Event{Type: notify.AssetUpdated, AccountID: a.AccountID, Time: s.cfg.Now().UTC(), Data: notify.MarshalData(data)}
 	if err := s.cfg.Publish(context.WithoutCancel(ctx), ev); err != nil {

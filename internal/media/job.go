@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+	"github.com/shelf-dam/shelf/internal/queue"
 )
 
 // Queue is the River queue thumbnail jobs run on, kept apart from syncs so a
@@ -32,13 +32,7 @@ func (ThumbArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       Queue,
 		MaxAttempts: 5,
-		UniqueOpts: river.UniqueOpts{
-			ByArgs: true,
-			ByState: []rivertype.JobState{
-				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-				rivertype.JobStateScheduled, rivertype.JobStateRetryable,
-			},
-		},
+		UniqueOpts:  queue.OnePerArgs(),
 	}
 }
 

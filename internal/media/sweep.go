@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+	"github.com/shelf-dam/shelf/internal/queue"
 )
 
 // SweepArgs asks for the derived images of an account's deleted assets to
@@ -26,10 +26,7 @@ func (SweepArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue:       Queue,
 		MaxAttempts: 3,
-		UniqueOpts: river.UniqueOpts{
-			ByArgs:  true,
-			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable},
-		},
+		UniqueOpts:  queue.OnePerArgs(),
 	}
 }
 

@@ -148,6 +148,17 @@ func bind[TDriver riverdriver.Driver[TTx], TTx any](q *Queue, driver TDriver, rc
 	return nil
 }
 
+// OnePerArgs is the uniqueness of a job of which one with the same
+// arguments may be waiting or running at a time: a copy enqueued meanwhile
+// is dropped, one enqueued after it finished (completed, cancelled,
+// discarded) runs.
+func OnePerArgs() river.UniqueOpts {
+	return river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+	}}
+}
+
 // rawArgs stands for any job's arguments where only the job row counts.
 type rawArgs struct{}
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+	"github.com/shelf-dam/shelf/internal/queue"
 )
 
 // KindSearchFill is the job that catches the search index up after a big
@@ -30,8 +30,7 @@ func (SearchFillArgs) Kind() string { return KindSearchFill }
 // queued while another runs still runs after it: it finds what the first
 // left).
 func (SearchFillArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: queue.OnePerArgs()}
 }
 
 type searchFillWorker struct {
