@@ -144,7 +144,19 @@ func TestRetryWaitingForWritesKeepsOneRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.sync.setErr(nil)
-		time.Sleep(4 * time.Second) // the retry wakes, waits, wakes again
+		// The retry comes (a second after the failure, later on a busy
+		// machine), makes its run and waits; it then wakes and waits again
+		// every second, which used to make a run each time.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			runs, err := b.store.ListSyncRuns(ctx, acct.ID, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) > 1 || time.Now().After(deadline) {
+				break
+			}
+		}
+		time.Sleep(3 * time.Second) // the retry wakes, waits, wakes again
 		runs, err := b.store.ListSyncRuns(ctx, acct.ID, 10)
 		if err != nil {
 			t.Fatal(err)
